@@ -1,0 +1,190 @@
+"""The ``speechtl`` command.
+
+    speechtl transcribe hearing.wav dictations/ --model runs/legal/best --format srt --output-dir out/
+    speechtl evaluate --model runs/legal/best --manifest data/test.jsonl --output-dir runs/legal/eval
+    speechtl train --base facebook/wav2vec2-base-960h --train-manifest train.jsonl \\
+        --dev-manifest dev.jsonl --output-dir runs/mine --set max_steps=500 --set freeze.trainable_layers=4
+    speechtl demo
+
+Bad arguments or input end with exit status 2 and one line on stderr. A file that
+fails inside a batch is reported and skipped; the run then ends with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import SpeechtlError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+FORMATS = ("txt", "json", "srt")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(EXIT_USAGE, f"speechtl: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="speechtl", description="Adapt pretrained speech recognizers to a domain.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("transcribe", help="transcribe audio files and folders")
+    t.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
+    t.add_argument("--model", required=True, help="model folder or Hugging Face hub id")
+    t.add_argument("--format", choices=FORMATS, default="txt")
+    t.add_argument("--output-dir", help="write one file per input here (default: print to stdout)")
+    _add_inference_args(t)
+    t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
+    t.add_argument("--stride-length", type=float, default=None, help="seconds of context each side of a chunk")
+
+    e = sub.add_parser("evaluate", help="WER/CER of a model on a manifest, with results files")
+    e.add_argument("--model", required=True)
+    e.add_argument("--manifest", required=True)
+    e.add_argument("--output-dir", default="results")
+    e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
+    _add_inference_args(e)
+
+    tr = sub.add_parser("train", help="fine-tune a checkpoint on manifests")
+    tr.add_argument("--base", required=True, help="checkpoint to start from: hub id or folder")
+    tr.add_argument("--train-manifest", required=True)
+    tr.add_argument("--dev-manifest")
+    tr.add_argument("--output-dir", required=True)
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TrainConfig field, e.g. max_steps=500 or freeze.trainable_layers=all")
+
+    d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
+    d.add_argument("--output-dir", default="runs/demo")
+    d.add_argument("--steps", type=int, default=300)
+    return parser
+
+
+def _add_inference_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="speechtl: %(message)s")
+    _quiet_transformers(args.verbose)
+    try:
+        return {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train, "demo": cmd_demo}[args.command](args)
+    except SpeechtlError as exc:
+        print(f"speechtl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("speechtl: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .data.audio import find_audio_files
+    from .fileio import write_text
+    from .model.loader import load_pretrained
+    from .transcribe import Transcriber, to_json, to_srt
+
+    inputs: list[tuple[Path, Path]] = []  # (file, root it was found under)
+    failures = 0
+    for raw in args.paths:
+        root = Path(raw)
+        if not root.exists():
+            print(f"speechtl: skipped {raw}: no such file or folder", file=sys.stderr)
+            failures += 1
+            continue
+        found = find_audio_files(root)
+        if root.is_dir() and not found:
+            print(f"speechtl: skipped {raw}: no audio files in folder", file=sys.stderr)
+            failures += 1
+        inputs += [(f, root if root.is_dir() else root.parent) for f in found]
+    if not inputs:
+        raise SpeechtlError("no audio to transcribe")
+    if args.format == "srt" and not args.output_dir and len(inputs) > 1:
+        raise SpeechtlError("srt output for several files needs --output-dir")
+
+    kwargs = {k: v for k, v in (("chunk_length", args.chunk_length), ("stride_length", args.stride_length)) if v}
+    transcriber = Transcriber(load_pretrained(args.model), device=args.device, batch_size=args.batch_size, **kwargs)
+    roots = {str(f): root for f, root in inputs}
+    for result in transcriber.transcribe_files([f for f, _ in inputs], progress=not args.no_progress):
+        if result.error:
+            print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
+            failures += 1
+            continue
+        body = {"txt": lambda r: r.text + "\n", "json": lambda r: json.dumps(to_json(r)) + "\n",
+                "srt": to_srt}[args.format](result)
+        if args.output_dir:
+            rel = Path(result.path).relative_to(roots[result.path]).with_suffix("." + args.format)
+            write_text(Path(args.output_dir) / rel, body)
+        elif args.format == "txt" and len(inputs) > 1:
+            print(f"{result.path}\t{result.text}")
+        else:
+            sys.stdout.write(body)
+        sys.stdout.flush()
+    return EXIT_PARTIAL if failures else EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_manifest
+    from .model.loader import load_pretrained
+
+    bundle = load_pretrained(args.model)
+    if args.device:
+        bundle.model.to(args.device)
+    ev = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, batch_size=args.batch_size,
+                           progress=not args.no_progress)
+    for r in ev.validation.rejected:
+        print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
+    print(f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%  "
+          f"({len(ev.validation.kept)} utterances, {len(ev.validation.rejected)} skipped)")
+    print(f"results: {ev.files['errs'].parent}")
+    return EXIT_PARTIAL if ev.validation.rejected else EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .alphabet import Alphabet
+    from .config import apply_overrides
+    from .data.manifest import read_manifest, validate
+    from .model.loader import load_pretrained
+    from .trainer import TrainConfig, train
+
+    config = apply_overrides(TrainConfig(output_dir=args.output_dir), args.set)
+    alphabet = Alphabet.default()
+    train_set = validate(read_manifest(args.train_manifest), alphabet)
+    dev_set = validate(read_manifest(args.dev_manifest), alphabet) if args.dev_manifest else None
+    for report in (train_set, dev_set):
+        for r in (report.rejected if report else ()):
+            print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
+    bundle = load_pretrained(args.base, alphabet)
+    result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
+    print(f"best dev WER {100 * result.best_wer:.2f}% after {result.steps} steps; model: {result.best_dir}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.output_dir, steps=args.steps)
+    return EXIT_OK
+
+
+def _quiet_transformers(verbose: bool) -> None:
+    try:
+        from transformers.utils import logging as hf_logging
+
+        if not verbose:
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""``key=value`` overrides for typed dataclass configs (``--set max_steps=500``).
+
+Nested dataclasses are reached with dots (``freeze.trainable_layers=all``); each
+value is converted to the field's declared type, and a wrong key or value is a
+ConfigError that names it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Iterable, TypeVar
+
+from .errors import SpeechtlError
+
+T = TypeVar("T")
+
+
+class ConfigError(SpeechtlError):
+    pass
+
+
+def apply_overrides(config: T, overrides: Iterable[str]) -> T:
+    """Return a copy of ``config`` with every ``key=value`` applied."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r} is not key=value")
+        config = _set(config, key.strip().split("."), raw.strip(), key)
+    return config
+
+
+def _set(obj: Any, path: list[str], raw: str, full_key: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    name = path[0]
+    if name not in fields:
+        raise ConfigError(f"unknown setting {full_key!r} (known: {', '.join(sorted(fields))})")
+    hints = typing.get_type_hints(type(obj))
+    current = getattr(obj, name)
+    if len(path) > 1:
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"setting {full_key!r}: {name} has no sub-settings")
+        value = _set(current, path[1:], raw, full_key)
+    else:
+        value = _convert(raw, hints[name], full_key)
+    return dataclasses.replace(obj, **{name: value})
+
+
+def _convert(raw: str, annotation: Any, key: str) -> Any:
+    is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    options = typing.get_args(annotation) if is_union else (annotation,)
+    errors = []
+    for option in options:
+        try:
+            return _convert_one(raw, option)
+        except (TypeError, ValueError) as exc:
+            errors.append(str(exc))
+    raise ConfigError(f"setting {key!r}: cannot use {raw!r} ({'; '.join(errors)})")
+
+
+def _convert_one(raw: str, option: Any) -> Any:
+    if option is type(None):
+        if raw.lower() in ("none", "null", ""):
+            return None
+        raise ValueError("not none")
+    if typing.get_origin(option) is typing.Literal:
+        if raw in [str(a) for a in typing.get_args(option)]:
+            return raw
+        raise ValueError(f"expected one of {typing.get_args(option)}")
+    if option is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if option in (int, float, str):
+        return option(raw)
+    raise TypeError(f"unsupported type {option}")

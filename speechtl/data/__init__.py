@@ -1,0 +1,1 @@
+"""Audio reading, NeMo-style manifests and the training dataset."""

@@ -1,0 +1,162 @@
+"""NeMo-style JSONL manifests: one utterance per line.
+
+    {"audio_filepath": "audio/a.wav", "duration": 3.2, "text": "hello", "speaker": "s1", "offset": 0.0}
+
+``audio_filepath`` is relative to the manifest's folder or absolute; ``duration`` and
+``offset`` are seconds. In memory each line is an immutable ManifestEntry with a
+string id and an absolute path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+from ..alphabet import Alphabet
+from ..errors import AudioError, ManifestError
+from ..fileio import write_text
+from ..text import normalize
+from .audio import audio_info
+
+_KNOWN = {"id", "audio_filepath", "duration", "text", "speaker", "offset"}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    id: str
+    audio_filepath: str
+    duration: float
+    text: str
+    speaker: str | None = None
+    offset: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self, relative_to: Path | None = None) -> dict[str, Any]:
+        audio = Path(self.audio_filepath)
+        if relative_to is not None:
+            try:
+                audio = audio.relative_to(relative_to.resolve())
+            except ValueError:
+                pass
+        row: dict[str, Any] = {"id": self.id, "audio_filepath": str(audio),
+                               "duration": round(self.duration, 4), "text": self.text}
+        if self.speaker is not None:
+            row["speaker"] = self.speaker
+        if self.offset:
+            row["offset"] = self.offset
+        row.update(self.extra)
+        return row
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
+    """Parse a manifest; a malformed line raises ManifestError naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    base = path.resolve().parent
+    entries: list[ManifestEntry] = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise ManifestError(f"{where}: each line must be a JSON object")
+        for key in ("audio_filepath", "duration", "text"):
+            if key not in row:
+                raise ManifestError(f"{where}: missing field {key!r}")
+        try:
+            duration = float(row["duration"])
+            offset = float(row.get("offset", 0.0) or 0.0)
+        except (TypeError, ValueError):
+            raise ManifestError(f"{where}: duration and offset must be numbers") from None
+        if not isinstance(row["text"], str):
+            raise ManifestError(f"{where}: text must be a string")
+        audio = Path(row["audio_filepath"])
+        audio = audio if audio.is_absolute() else base / audio
+        utt_id = str(row.get("id") or audio.stem)
+        if utt_id in seen:  # two segments of one file: keep ids unique
+            seen[utt_id] += 1
+            utt_id = f"{utt_id}-{seen[utt_id]}"
+        else:
+            seen[utt_id] = 0
+        speaker = row.get("speaker")
+        entries.append(ManifestEntry(
+            id=utt_id, audio_filepath=str(audio), duration=duration, text=row["text"],
+            speaker=None if speaker is None else str(speaker), offset=offset,
+            extra={k: v for k, v in row.items() if k not in _KNOWN},
+        ))
+    return entries
+
+
+def write_manifest(path: str | os.PathLike[str], entries: Iterable[ManifestEntry]) -> None:
+    """Write atomically; audio paths under the manifest's folder become relative."""
+    path = Path(path)
+    base = path.parent.resolve() if path.parent.exists() else None
+    lines = [json.dumps(e.to_json(base), ensure_ascii=False) for e in entries]
+    write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    kept: tuple[ManifestEntry, ...]
+    rejected: tuple[Rejected, ...]
+
+    def summary(self) -> str:
+        return f"kept {len(self.kept)} utterances, dropped {len(self.rejected)}"
+
+
+def validate(
+    entries: Iterable[ManifestEntry],
+    alphabet: Alphabet,
+    on_error: Literal["drop", "fail"] = "drop",
+    check_audio: bool = True,
+) -> ValidationReport:
+    """Check every entry; drop or fail on a bad one. Kept entries carry normalized text.
+
+    Problems found: empty transcript, characters outside the alphabet, non-positive
+    duration, and (with ``check_audio``) a missing, unreadable or empty audio file.
+    """
+    kept: list[ManifestEntry] = []
+    rejected: list[Rejected] = []
+    for entry in entries:
+        reason = _problem(entry, alphabet, check_audio)
+        if reason is None:
+            kept.append(replace(entry, text=normalize(entry.text)))
+            continue
+        if on_error == "fail":
+            raise ManifestError(f"utterance {entry.id!r}: {reason}")
+        rejected.append(Rejected(entry.id, reason))
+    return ValidationReport(tuple(kept), tuple(rejected))
+
+
+def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool) -> str | None:
+    if entry.duration <= 0:
+        return f"duration {entry.duration} is not positive"
+    text = normalize(entry.text)
+    if not text:
+        return "empty transcript"
+    bad = alphabet.unknown_characters(text)
+    if bad:
+        return f"characters outside the alphabet: {''.join(sorted(bad))!r}"
+    if check_audio:
+        try:
+            info = audio_info(entry.audio_filepath)
+        except AudioError as exc:
+            return str(exc)
+        if entry.offset >= info.duration:
+            return f"{entry.audio_filepath}: offset {entry.offset}s is past the end ({info.duration:.2f}s)"
+    return None

@@ -1,0 +1,1 @@
+"""Turning CTC logits into text."""

@@ -1,0 +1,1 @@
+"""Pretrained CTC models: loading with a resized head, freezing, saving."""

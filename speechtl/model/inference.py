@@ -1,0 +1,35 @@
+"""Running a CTC model on a batch of waveforms: padding, masks, output lengths."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..data.dataset import pad_waveforms
+from .loader import Bundle
+
+
+def output_lengths(bundle: Bundle, num_samples: Sequence[int]) -> list[int]:
+    model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
+    lengths = model._get_feat_extract_output_lengths(torch.tensor(list(num_samples)))
+    return [int(n) for n in lengths]
+
+
+@torch.inference_mode()
+def batch_logits(bundle: Bundle, waves: Sequence[np.ndarray], device: torch.device | str | None = None,
+                 normalize: bool = True) -> list[np.ndarray]:
+    """Log-probabilities (frames, vocab) for each waveform, padding frames cut off.
+
+    ``normalize=False`` when the caller already normalized (chunks of one file
+    share the whole file's statistics)."""
+    model = bundle.model
+    device = device or next(model.parameters()).device
+    values, mask = pad_waveforms(waves, normalize)
+    dtype = next(model.parameters()).dtype
+    kwargs = {"attention_mask": mask.to(device)} if bundle.uses_attention_mask else {}
+    logits = model(values.to(device, dtype), **kwargs).logits
+    logprobs = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+    lengths = output_lengths(bundle, [len(w) for w in waves])
+    return [logprobs[i, : lengths[i]] for i in range(len(waves))]

@@ -1,0 +1,205 @@
+"""Load a pretrained Wav2Vec2-family checkpoint and fit its CTC head to an alphabet.
+
+    bundle = load_pretrained("facebook/wav2vec2-base-960h")     # hub id
+    bundle = load_pretrained("/models/my-wav2vec2")              # local HF folder
+
+The checkpoint's CTC head keeps the rows of characters it already knew (matched by
+character, letters case-blind); only characters new to it get fresh rows. An
+encoder-only checkpoint (no head) gets a fresh head.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..alphabet import Alphabet, match_symbol
+from ..data.audio import DEFAULT_SAMPLING_RATE
+from ..errors import ModelLoadError
+from ..fileio import atomic_dir
+
+log = logging.getLogger(__name__)
+
+# model_type in config.json -> the transformers class with a CTC head.
+CTC_CLASSES: dict[str, str] = {
+    "wav2vec2": "Wav2Vec2ForCTC",
+    "hubert": "HubertForCTC",
+    "wavlm": "WavLMForCTC",
+    "data2vec-audio": "Data2VecAudioForCTC",
+    "wav2vec2-conformer": "Wav2Vec2ConformerForCTC",
+}
+SPEECHTL_META = "speechtl.json"
+
+
+@dataclass
+class Bundle:
+    """A CTC model with what it takes to feed and read it."""
+
+    model: nn.Module
+    alphabet: Alphabet
+    sampling_rate: int = DEFAULT_SAMPLING_RATE
+    kept_rows: int = 0
+    new_rows: int = 0
+
+    @property
+    def frame_shift(self) -> float:
+        """Seconds between two output frames (conv stride / sample rate)."""
+        return math.prod(self.model.config.conv_stride) / self.sampling_rate
+
+    @property
+    def uses_attention_mask(self) -> bool:
+        # Checkpoints with group-norm feature encoders (wav2vec2-base) were trained
+        # without an attention mask; Hugging Face advises not passing one to them.
+        return getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
+
+
+def ctc_class(model_type: str) -> type:
+    import transformers
+
+    name = CTC_CLASSES.get(model_type)
+    if name is None:
+        raise ModelLoadError(
+            f"model type {model_type!r} is not a supported CTC family "
+            f"(supported: {', '.join(sorted(CTC_CLASSES))})"
+        )
+    return getattr(transformers, name)
+
+
+def load_pretrained(
+    name_or_path: str | os.PathLike[str],
+    alphabet: Alphabet | None = None,
+    *,
+    config_overrides: dict[str, Any] | None = None,
+    cache_dir: str | None = None,
+) -> Bundle:
+    """Load ``name_or_path`` (hub id or folder) with a CTC head over ``alphabet``.
+
+    ``alphabet`` defaults to the checkpoint's own speechtl alphabet when it has one,
+    else to :meth:`Alphabet.default`. ``config_overrides`` set config fields such as
+    ``mask_time_prob`` or ``layerdrop`` before the weights load.
+    """
+    from transformers import AutoConfig
+
+    source = str(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(source, cache_dir=cache_dir)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(_not_found_message(source, exc)) from None
+    cls = ctc_class(config.model_type)
+    old_vocab = _checkpoint_vocab(source, cache_dir)
+    if alphabet is None:
+        alphabet = Alphabet.from_vocab(old_vocab) if _is_speechtl(source) else Alphabet.default()
+    for key, value in (config_overrides or {}).items():
+        setattr(config, key, value)
+    try:
+        model, info = cls.from_pretrained(source, config=config, cache_dir=cache_dir, output_loading_info=True)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(_not_found_message(source, exc)) from None
+    has_head = not any(k.startswith("lm_head") for k in info.get("missing_keys", []))
+    if not has_head:
+        log.info("%s has no CTC head: all %d rows start fresh", source, len(alphabet))
+        old_vocab = {}
+    elif not old_vocab:
+        log.warning("%s has a CTC head but no vocab.json: its rows cannot be matched, all start fresh", source)
+    kept = resize_ctc_head(model, alphabet, old_vocab)
+    return Bundle(model, alphabet, _sampling_rate(source, cache_dir), kept_rows=kept, new_rows=len(alphabet) - kept)
+
+
+def resize_ctc_head(model: nn.Module, alphabet: Alphabet, old_vocab: dict[str, int]) -> int:
+    """Give ``model`` a head over ``alphabet``, copying rows of known characters.
+
+    Returns how many rows were copied. New rows follow the model's own init
+    (normal with ``initializer_range``, zero bias), as an untrained head would.
+    """
+    old = model.lm_head
+    new = nn.Linear(old.in_features, len(alphabet), bias=old.bias is not None)
+    std = getattr(model.config, "initializer_range", 0.02)
+    kept = 0
+    with torch.no_grad():
+        new.weight.normal_(0.0, std)
+        if new.bias is not None:
+            new.bias.zero_()
+        for new_id, symbol in enumerate(alphabet.symbols):
+            old_id = match_symbol(symbol, old_vocab)
+            if old_id is None or old_id >= old.out_features:
+                continue
+            new.weight[new_id] = old.weight[old_id]
+            if new.bias is not None:
+                new.bias[new_id] = old.bias[old_id]
+            kept += 1
+    model.lm_head = new.to(old.weight.device, old.weight.dtype)
+    model.config.vocab_size = len(alphabet)
+    model.config.pad_token_id = alphabet.blank_id
+    return kept
+
+
+def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: dict[str, Any] | None = None) -> Path:
+    """Save model + processor in Hugging Face layout, atomically.
+
+    The folder reloads with ``Wav2Vec2ForCTC.from_pretrained`` and
+    ``Wav2Vec2Processor.from_pretrained`` as well as with :func:`load_pretrained`.
+    """
+    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Processor
+    from transformers import Wav2Vec2CTCTokenizer
+
+    directory = Path(directory)
+    with atomic_dir(directory) as tmp:
+        model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
+        model.save_pretrained(str(tmp))
+        bundle.alphabet.save(tmp)
+        extractor = Wav2Vec2FeatureExtractor(
+            feature_size=1, sampling_rate=bundle.sampling_rate, padding_value=0.0,
+            do_normalize=True, return_attention_mask=bundle.uses_attention_mask,
+        )
+        tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(tmp))
+        Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(tmp))
+        meta = {"format": "speechtl-ctc", "version": 1, "sampling_rate": bundle.sampling_rate}
+        meta.update(extra_meta or {})
+        (tmp / SPEECHTL_META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return directory
+
+
+def _is_speechtl(source: str) -> bool:
+    return (Path(source) / SPEECHTL_META).is_file()
+
+
+def _checkpoint_vocab(source: str, cache_dir: str | None) -> dict[str, int]:
+    """The checkpoint's tokenizer vocabulary, or {} when it ships none."""
+    path = Path(source)
+    if path.is_dir():
+        vocab_file = path / "vocab.json"
+        return json.loads(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else {}
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return json.loads(Path(hf_hub_download(source, "vocab.json", cache_dir=cache_dir)).read_text())
+    except Exception:  # no vocab.json in the repo: an encoder-only checkpoint
+        return {}
+
+
+def _sampling_rate(source: str, cache_dir: str | None) -> int:
+    try:
+        from transformers import AutoFeatureExtractor
+
+        return int(AutoFeatureExtractor.from_pretrained(source, cache_dir=cache_dir).sampling_rate)
+    except Exception:
+        return DEFAULT_SAMPLING_RATE
+
+
+def _not_found_message(source: str, exc: Exception) -> str:
+    if Path(source).exists():
+        return f"{source}: not a loadable checkpoint folder ({str(exc).splitlines()[0]})"
+    return (
+        f"cannot load {source!r}: it is not a local folder and the Hugging Face hub could not provide it "
+        f"(offline, or not in the cache). On a machine with internet run "
+        f"`huggingface-cli download {source} --local-dir DIR`, copy DIR here and pass its path instead "
+        f"(or set HF_HOME to a cache that holds it)."
+    )

@@ -1,0 +1,161 @@
+"""Transcribe audio of any length with a CTC model, in batches.
+
+Audio longer than ``chunk_length`` seconds is cut into overlapping chunks. Each
+chunk sees ``stride_length`` seconds of context on either side, and only the
+frames of its middle are kept, so every output frame is computed once with
+context and the joined logits have no duplicated or missing words.
+
+    t = Transcriber(load_pretrained("runs/legal/best"))
+    for result in t.transcribe_files(["hearing.wav"]):
+        print(result.text)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .data.audio import load_audio, normalize_waveform
+from .decode.greedy import Hypothesis, Word, greedy_decode
+from .errors import AudioError
+from .model.inference import batch_logits
+from .model.loader import Bundle
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_CHUNK_LENGTH = 20.0  # seconds of audio per forward pass
+DEFAULT_STRIDE_LENGTH = 2.0  # seconds of context each side of a chunk, computed but not kept
+
+Decoder = Callable[[np.ndarray, float], Hypothesis]  # (log-probs, frame shift) -> hypothesis
+
+
+@dataclass(frozen=True)
+class Transcript:
+    path: str
+    text: str = ""
+    words: tuple[Word, ...] = field(default=())
+    duration: float = 0.0  # seconds
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Piece:
+    item: int  # which input waveform
+    start: int  # first sample
+    stop: int  # one past the last sample
+    keep_from: int  # first global frame this piece contributes
+    keep_to: int | None  # one past its last contributed frame; None: to its end
+
+
+class Transcriber:
+    def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, chunk_length: float = DEFAULT_CHUNK_LENGTH,
+                 stride_length: float = DEFAULT_STRIDE_LENGTH, decoder: Decoder | None = None) -> None:
+        if chunk_length <= 2 * stride_length:
+            raise ValueError("chunk_length must exceed twice stride_length")
+        self.bundle = bundle
+        self.device = torch.device(device) if device else next(bundle.model.parameters()).device
+        bundle.model.to(self.device).eval()
+        self.batch_size = batch_size
+        hop = round(bundle.frame_shift * bundle.sampling_rate)  # samples per output frame
+        self.hop = hop
+        self.chunk = max(1, round(chunk_length * bundle.sampling_rate / hop)) * hop
+        self.stride = max(1, round(stride_length * bundle.sampling_rate / hop)) * hop
+        self.decoder = decoder or (lambda lp, shift: greedy_decode(lp, bundle.alphabet, shift))
+
+    def plan(self, item: int, num_samples: int) -> list[_Piece]:
+        """Chunk boundaries (multiples of the frame hop) for one waveform."""
+        if num_samples <= self.chunk:
+            return [_Piece(item, 0, num_samples, 0, None)]
+        step = self.chunk - 2 * self.stride
+        starts = [0]
+        while starts[-1] + self.chunk < num_samples:
+            starts.append(starts[-1] + step)
+        pieces = []
+        for k, start in enumerate(starts):
+            last = k == len(starts) - 1
+            keep_from = 0 if k == 0 else (start + self.stride) // self.hop
+            keep_to = None if last else (starts[k + 1] + self.stride) // self.hop
+            pieces.append(_Piece(item, start, num_samples if last else start + self.chunk, keep_from, keep_to))
+        return pieces
+
+    def logits(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Log-probabilities per waveform; long ones computed chunk by chunk."""
+        # Normalize each whole input once, so its chunks share one set of statistics
+        # and a chunked decode matches an unchunked one.
+        waves = [normalize_waveform(w) for w in waves]
+        pieces = [p for i, w in enumerate(waves) for p in self.plan(i, len(w))]
+        pieces.sort(key=lambda p: p.stop - p.start)  # batch similar lengths: little padding
+        outputs: dict[_Piece, np.ndarray] = {}
+        for b in range(0, len(pieces), self.batch_size):
+            batch = pieces[b:b + self.batch_size]
+            for piece, lp in zip(batch, batch_logits(self.bundle, [waves[p.item][p.start:p.stop] for p in batch], self.device,
+                                                       normalize=False)):
+                first = piece.start // self.hop  # global index of this piece's first frame
+                lo = piece.keep_from - first
+                hi = None if piece.keep_to is None else piece.keep_to - first
+                outputs[piece] = lp[lo:hi]
+        joined = []
+        for i in range(len(waves)):
+            parts = sorted((p for p in outputs if p.item == i), key=lambda p: p.start)
+            joined.append(np.concatenate([outputs[p] for p in parts], axis=0))
+        return joined
+
+    def transcribe_waveforms(self, waves: Sequence[np.ndarray]) -> list[Hypothesis]:
+        return [self.decoder(lp, self.bundle.frame_shift) for lp in self.logits(waves)]
+
+    def transcribe_files(self, paths: Iterable[str | os.PathLike[str]], progress: bool = False) -> Iterator[Transcript]:
+        """Transcribe files in batches; a file that fails gets a Transcript with ``error``."""
+        paths = [str(p) for p in paths]
+        bar = tqdm(total=len(paths), desc="transcribe", unit="file", disable=None if progress else True)
+        for b in range(0, len(paths), self.batch_size):
+            group = paths[b:b + self.batch_size]
+            loaded: list[tuple[str, np.ndarray]] = []
+            failed: dict[str, str] = {}
+            for path in group:
+                try:
+                    loaded.append((path, load_audio(path, self.bundle.sampling_rate)))
+                except AudioError as exc:
+                    failed[path] = str(exc)
+            hyps = dict(zip([p for p, _ in loaded], self.transcribe_waveforms([w for _, w in loaded]) if loaded else []))
+            durations = {p: len(w) / self.bundle.sampling_rate for p, w in loaded}
+            for path in group:
+                if path in failed:
+                    yield Transcript(path, error=failed[path])
+                else:
+                    yield Transcript(path, hyps[path].text, hyps[path].words, durations[path])
+                bar.update(1)
+        bar.close()
+
+
+def to_json(t: Transcript) -> dict:
+    return {"path": t.path, "text": t.text, "duration": round(t.duration, 3),
+            "words": [{"word": w.word, "start": w.start, "end": w.end} for w in t.words]}
+
+
+def to_srt(t: Transcript, max_cue_length: float = 6.0, max_cue_words: int = 12) -> str:
+    """Subtitles: words grouped into cues of at most ``max_cue_length`` seconds."""
+    cues: list[list[Word]] = []
+    for w in t.words:
+        if cues and w.end - cues[-1][0].start <= max_cue_length and len(cues[-1]) < max_cue_words:
+            cues[-1].append(w)
+        else:
+            cues.append([w])
+    blocks = [f"{i}\n{_srt_time(c[0].start)} --> {_srt_time(c[-1].end)}\n{' '.join(w.word for w in c)}\n"
+              for i, c in enumerate(cues, start=1)]
+    return "\n".join(blocks)
+
+
+def _srt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"

@@ -1,0 +1,52 @@
+import json
+
+import pytest
+
+from speechtl.metrics import score, score_utterance, write_results
+
+
+def test_wer_and_cer_counts():
+    u = score_utterance("u1", "the cat sat", "the bat sat down")
+    assert (u.words.substitutions, u.words.deletions, u.words.insertions, u.words.ref_len) == (1, 0, 1, 3)
+    assert u.words.rate == pytest.approx(2 / 3)
+    assert u.chars.ref_len == len("the cat sat")
+    assert u.alignment == (("the", "the"), ("cat", "bat"), ("sat", "sat"), ("*", "down"))
+
+
+def test_texts_are_normalized_before_scoring():
+    u = score_utterance("u", "Dr. Smith, 2 mg!", "doctor smith two milligrams")
+    assert u.words.errors == 0 and u.chars.errors == 0
+
+
+def test_empty_reference():
+    assert score_utterance("u", "", "").words.rate == 0.0
+    u = score_utterance("u", "", "two words")
+    assert u.words.insertions == 2 and u.words.rate == 1.0
+    assert u.alignment == (("*", "two"), ("*", "words"))
+
+
+def test_empty_hypothesis_is_all_deletions():
+    u = score_utterance("u", "a b c", "")
+    assert u.words.deletions == 3 and u.words.rate == 1.0
+
+
+def test_corpus_wer_weights_by_reference_length():
+    result = score(["a", "b"], ["one two three four", "five"], ["one two three four", "six"])
+    assert result.wer == pytest.approx(1 / 5)
+    with pytest.raises(ValueError):
+        score(["a"], ["x", "y"], ["x"])
+
+
+def test_results_files(tmp_path):
+    result = score(["u2", "u1"], ["the cat sat", "hello"], ["the bat sat", "hello there"])
+    paths = write_results(tmp_path, "dev", "greedy", result)
+    assert {p.name for p in paths.values()} == {
+        "recogs-dev-greedy.txt", "errs-dev-greedy.txt", "wer-summary-dev-greedy.txt", "results-dev-greedy.json"}
+    recogs = paths["recogs"].read_text().splitlines()
+    assert recogs[0] == "u1:\tref=['hello']" and recogs[3] == "u2:\thyp=['the', 'bat', 'sat']"
+    errs = paths["errs"].read_text()
+    assert errs.startswith("%WER = 50.00\n")
+    assert "u2:\tthe (cat->bat) sat" in errs and "1   cat -> bat" in errs and "1   there" in errs
+    assert paths["summary"].read_text() == "settings\tWER\tCER\ngreedy\t50.00\t" + f"{100 * result.cer:.2f}\n"
+    data = json.loads(paths["json"].read_text())
+    assert data["wer"] == 0.5 and len(data["utterances"]) == 2
