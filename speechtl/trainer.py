@@ -165,6 +165,8 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
                 stop = _evaluate_and_save(bundle, dev_entries, config, state, running_loss / max(running_n, 1),
                                           scheduler.get_last_lr()[0], device)
                 _save_checkpoint(last, model, optimizer, scheduler, scaler, state, bundle)
+                # Written after the checkpoint, so it never claims steps a resume would lose.
+                write_json(out / "history.json", state.history)
                 bar.set_postfix(loss=f"{running_loss / max(running_n, 1):.3f}", dev_wer=f"{state.history[-1]['dev_wer']:.3f}")
             running_loss, running_n = 0.0, 0
             model.train()
@@ -193,7 +195,6 @@ def _evaluate_and_save(bundle: Bundle, dev_entries: Sequence[ManifestEntry], con
     else:  # no dev set: the training loss decides what "best" is
         row.update(dev_wer=train_loss, dev_cer=float("nan"))
     state.history.append(row)
-    write_json(out / "history.json", state.history)
     if row["dev_wer"] < state.best_wer:
         state.best_wer = row["dev_wer"]
         state.bad_evals = 0
@@ -211,7 +212,10 @@ def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: i
         order = order[rank::world]  # each process takes its own share
         batches = [order[i:i + config.batch_size].tolist() for i in range(0, len(order), config.batch_size)]
         batches = batches[state.batch_in_epoch:]
-        loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=config.num_workers)
+        # Its own generator: creating a loader must not draw from the global RNG,
+        # or a resumed run's dropout and masks would differ from an unbroken run's.
+        loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=config.num_workers,
+                            generator=torch.Generator().manual_seed(config.seed + state.epoch))
         for batch in loader:
             state.batch_in_epoch += 1
             if batch is not None:
@@ -228,6 +232,11 @@ def _configure_model(model: torch.nn.Module, config: TrainConfig) -> None:
     c.mask_feature_length = config.mask_feature_length
     c.layerdrop = config.layerdrop
     c.apply_spec_augment = config.mask_time_prob > 0 or config.mask_feature_prob > 0
+    base = model.base_model
+    if c.apply_spec_augment and getattr(base, "masked_spec_embed", None) is None:
+        # Checkpoints saved without masking lack the learned mask vector; add it
+        # with transformers' own initialisation.
+        base.masked_spec_embed = torch.nn.Parameter(torch.empty(c.hidden_size).uniform_())
     c.ctc_loss_reduction = "mean"  # loss per target token: comparable across batch sizes
     c.ctc_zero_infinity = True  # an utterance too short for its text must not poison a batch
 

@@ -161,6 +161,7 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
         )
         tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(tmp))
         Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(tmp))
+        extractor.save_pretrained(str(tmp))  # preprocessor_config.json, for transformers 4.x readers
         meta = {"format": "speechtl-ctc", "version": 1, "sampling_rate": bundle.sampling_rate}
         meta.update(extra_meta or {})
         (tmp / SPEECHTL_META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
