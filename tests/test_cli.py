@@ -1,0 +1,106 @@
+import json
+import shutil
+
+import pytest
+
+from speechtl.cli import main
+
+from .conftest import write_wav
+
+
+@pytest.fixture(scope="module")
+def model_dir(overfit_model):
+    return str(overfit_model.best_dir)
+
+
+@pytest.fixture
+def audio_dir(tmp_path, pair_corpus):
+    _, entries = pair_corpus
+    folder = tmp_path / "audio"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(entries[0].audio_filepath, folder / "one.wav")
+    shutil.copy(entries[1].audio_filepath, folder / "sub" / "two.wav")
+    return folder, entries
+
+
+def test_transcribe_one_file_to_stdout(model_dir, audio_dir, capsys):
+    folder, entries = audio_dir
+    assert main(["transcribe", str(folder / "one.wav"), "--model", model_dir, "--no-progress"]) == 0
+    assert capsys.readouterr().out == entries[0].text + "\n"
+
+
+def test_transcribe_folder_as_json_files(model_dir, audio_dir, tmp_path):
+    folder, entries = audio_dir
+    out = tmp_path / "out"
+    assert main(["transcribe", str(folder), "--model", model_dir, "--format", "json", "--output-dir", str(out),
+                 "--no-progress"]) == 0
+    two = json.loads((out / "sub" / "two.json").read_text())
+    assert two["text"] == entries[1].text and two["words"][0]["start"] >= 0
+    assert (out / "one.json").is_file()
+
+
+def test_transcribe_srt_and_txt_many(model_dir, audio_dir, tmp_path, capsys):
+    folder, _ = audio_dir
+    assert main(["transcribe", str(folder), "--model", model_dir, "--format", "srt", "--output-dir",
+                 str(tmp_path / "srt"), "--no-progress"]) == 0
+    assert "-->" in (tmp_path / "srt" / "one.srt").read_text()
+    assert main(["transcribe", str(folder), "--model", model_dir, "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(str(folder / "one.wav") + "\t")
+
+
+def test_bad_file_in_batch_is_reported_and_skipped(model_dir, audio_dir, tmp_path, capsys):
+    folder, entries = audio_dir
+    (folder / "corrupt.wav").write_bytes(b"definitely not audio")
+    code = main(["transcribe", str(folder), str(tmp_path / "missing.wav"), "--model", model_dir, "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "skipped" in captured.err and "corrupt.wav" in captured.err and "missing.wav" in captured.err
+    assert entries[0].text in captured.out and entries[1].text in captured.out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["transcribe", "x.wav"], "--model"),
+    (["transcribe", "x.wav", "--model", "m", "--format", "doc"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_arguments_give_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_bad_model_and_no_audio_give_one_line(tmp_path, capsys, model_dir):
+    wav = write_wav(tmp_path / "a.wav")
+    assert main(["transcribe", str(wav), "--model", str(tmp_path / "no-model")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("speechtl: error: cannot load") and len(err.strip().splitlines()) == 1
+    (tmp_path / "empty").mkdir()
+    assert main(["transcribe", str(tmp_path / "empty"), "--model", model_dir]) == 2
+    assert "no audio to transcribe" in capsys.readouterr().err
+
+
+def test_evaluate_prints_wer_and_writes_results(model_dir, pair_corpus, tmp_path, capsys):
+    manifest, _ = pair_corpus
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", model_dir, "--manifest", str(manifest), "--output-dir", str(out),
+                 "--set-name", "pairs", "--no-progress"]) == 0
+    assert "WER 0.00%" in capsys.readouterr().out
+    for name in ("recogs-pairs-greedy.txt", "errs-pairs-greedy.txt", "wer-summary-pairs-greedy.txt",
+                 "results-pairs-greedy.json"):
+        assert (out / name).is_file()
+
+
+def test_evaluate_skips_bad_entries(model_dir, pair_corpus, tmp_path, capsys):
+    manifest, _ = pair_corpus
+    bad = tmp_path / "with-bad.jsonl"
+    rows = manifest.read_text().splitlines()
+    rows = [json.dumps({**json.loads(r), "audio_filepath": str(manifest.parent / json.loads(r)["audio_filepath"])})
+            for r in rows]
+    rows.append(json.dumps({"id": "ghost", "audio_filepath": str(tmp_path / "ghost.wav"), "duration": 1, "text": "x"}))
+    bad.write_text("\n".join(rows) + "\n")
+    assert main(["evaluate", "--model", model_dir, "--manifest", str(bad), "--output-dir", str(tmp_path / "e"),
+                 "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "skipped ghost" in captured.err and "(4 utterances, 1 skipped)" in captured.out

@@ -1,0 +1,26 @@
+import pytest
+
+from speechtl.config import ConfigError, apply_overrides
+from speechtl.trainer import TrainConfig
+
+
+def test_typed_overrides_reach_nested_fields():
+    c = apply_overrides(TrainConfig(), ["max_steps=7", "precision=bf16", "progress=off", "mask_time_prob=0.2",
+                                        "freeze.trainable_layers=all", "freeze.lr_head=0.01"])
+    assert (c.max_steps, c.precision, c.progress, c.mask_time_prob) == (7, "bf16", False, 0.2)
+    assert c.freeze.trainable_layers == "all" and c.freeze.lr_head == 0.01
+    assert apply_overrides(c, ["freeze.trainable_layers=3"]).freeze.trainable_layers == 3
+    assert TrainConfig().max_steps != 7  # the default is untouched
+
+
+@pytest.mark.parametrize("item,message", [
+    ("max_steps", "not key=value"),
+    ("nope=1", "unknown setting 'nope'"),
+    ("max_steps=many", "cannot use 'many'"),
+    ("progress=maybe", "cannot use 'maybe'"),
+    ("freeze.trainable_layers=some", "cannot use 'some'"),
+    ("max_steps.x=1", "has no sub-settings"),
+])
+def test_bad_overrides(item, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(TrainConfig(), [item])
