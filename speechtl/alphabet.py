@@ -105,7 +105,7 @@ class Alphabet:
         (directory / "vocab.json").write_text(json.dumps(self.vocab, indent=1), encoding="utf-8")
         tokenizer = Wav2Vec2CTCTokenizer(
             str(directory / "vocab.json"), unk_token=UNK, pad_token=BLANK,
-            word_delimiter_token=WORD_DELIMITER, do_lower_case=False,
+            word_delimiter_token=WORD_DELIMITER, do_lower_case=False, bos_token=None, eos_token=None,
         )
         tokenizer.save_pretrained(str(directory))
 

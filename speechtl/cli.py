@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import SpeechtlError
+from .lm.arpa import DEFAULT_ORDER
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("txt", "json", "srt")
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=FORMATS, default="txt")
     t.add_argument("--output-dir", help="write one file per input here (default: print to stdout)")
     _add_inference_args(t)
+    _add_decoding_args(t)
     t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
     t.add_argument("--stride-length", type=float, default=None, help="seconds of context each side of a chunk")
 
@@ -50,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output-dir", default="results")
     e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
     _add_inference_args(e)
+    _add_decoding_args(e)
+
+    lm = sub.add_parser("build-lm", help="build a KenLM n-gram LM (ARPA) from domain text")
+    lm.add_argument("--text", action="append", default=[], required=True,
+                    help="text file or folder of .txt files (repeatable)")
+    lm.add_argument("--terms", help="vocabulary file (.txt or .csv): its terms join the LM text")
+    lm.add_argument("--output", required=True, help="ARPA file to write")
+    lm.add_argument("--order", type=int, default=DEFAULT_ORDER)
+    lm.add_argument("--prune", type=int, nargs="*", default=[],
+                    help="minimum count per order, e.g. 0 0 2 2 drops 3- and 4-grams seen once")
+    lm.add_argument("--attach-to", metavar="MODEL_DIR", help="save the LM decoder next to this model")
+    lm.add_argument("--tune-manifest", help="with --attach-to: tune alpha/beta/term weight on this dev manifest")
 
     tr = sub.add_parser("train", help="fine-tune a checkpoint on manifests")
     tr.add_argument("--base", required=True, help="checkpoint to start from: hub id or folder")
@@ -65,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_decoding_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decoder", choices=("auto", "greedy", "beam"), default="auto",
+                   help="auto: beam search with the model's LM if it has one, else greedy")
+    p.add_argument("--lm", help="ARPA/KenLM file to decode with (overrides the model's own)")
+    p.add_argument("--terms", help="vocabulary file (.txt or .csv) of terms to boost, added at decode time")
+    p.add_argument("--beam-width", type=int, default=None)
+    p.add_argument("--processes", type=int, default=None, help="beam-search worker processes")
+
+
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
@@ -77,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="speechtl: %(message)s")
     _quiet_transformers(args.verbose)
     try:
-        return {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train, "demo": cmd_demo}[args.command](args)
+        commands = {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train,
+                    "build-lm": cmd_build_lm, "demo": cmd_demo}
+        return commands[args.command](args)
     except SpeechtlError as exc:
         print(f"speechtl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -111,7 +136,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         raise SpeechtlError("srt output for several files needs --output-dir")
 
     kwargs = {k: v for k, v in (("chunk_length", args.chunk_length), ("stride_length", args.stride_length)) if v}
-    transcriber = Transcriber(load_pretrained(args.model), device=args.device, batch_size=args.batch_size, **kwargs)
+    bundle = load_pretrained(args.model)
+    beam, _ = _beam_decoder(args, bundle)
+    transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, beam=beam,
+                              processes=args.processes, **kwargs)
     roots = {str(f): root for f, root in inputs}
     for result in transcriber.transcribe_files([f for f, _ in inputs], progress=not args.no_progress):
         if result.error:
@@ -138,14 +166,51 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     bundle = load_pretrained(args.model)
     if args.device:
         bundle.model.to(args.device)
-    ev = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, batch_size=args.batch_size,
-                           progress=not args.no_progress)
-    for r in ev.validation.rejected:
+    beam, vocabulary = _beam_decoder(args, bundle)
+    ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, beam=beam,
+                                       vocabulary=vocabulary, batch_size=args.batch_size,
+                                       progress=not args.no_progress)
+    for r in validation.rejected:
         print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
-    print(f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%  "
-          f"({len(ev.validation.kept)} utterances, {len(ev.validation.rejected)} skipped)")
+    line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
+    if ev.terms is not None and ev.terms.recall is not None:
+        line += f"  term recall {100 * ev.terms.recall:.2f}%"
+    print(f"{line}  ({len(validation.kept)} utterances, {len(validation.rejected)} skipped)")
     print(f"results: {ev.files['errs'].parent}")
-    return EXIT_PARTIAL if ev.validation.rejected else EXIT_OK
+    return EXIT_PARTIAL if validation.rejected else EXIT_OK
+
+
+def cmd_build_lm(args: argparse.Namespace) -> int:
+    from .decode.beam import BeamDecoder
+    from .lm.build import build_lm, read_lines
+    from .vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    stats = build_lm(read_lines(args.text), args.output, args.order, args.prune, vocabulary)
+    print(f"wrote {args.output}: order {stats.order}, n-grams {list(stats.ngrams)}, {stats.vocabulary} words")
+    if not args.attach_to:
+        if args.tune_manifest:
+            raise SpeechtlError("--tune-manifest needs --attach-to MODEL_DIR")
+        return EXIT_OK
+    from .model.loader import load_pretrained
+
+    bundle = load_pretrained(args.attach_to)
+    decoder = BeamDecoder(bundle.alphabet, args.output, vocabulary)
+    extra = {}
+    if args.tune_manifest:
+        from .decode.tune import tune_beam
+        from .evaluate import entry_logprobs, load_valid
+
+        dev = load_valid(args.tune_manifest, bundle).kept
+        result = tune_beam(decoder, entry_logprobs(bundle, dev), [e.text for e in dev], bundle.frame_shift)
+        decoder = decoder.with_changes(alpha=result.config.alpha, beta=result.config.beta,
+                                       hotword_weight=result.config.hotword_weight)
+        extra = {"tuned_on": str(args.tune_manifest), "tuned_wer": result.wer, "grid": list(result.grid)}
+        print(f"tuned: alpha {result.config.alpha}, beta {result.config.beta}, "
+              f"term weight {result.config.hotword_weight}: dev WER {100 * result.wer:.2f}%")
+    decoder.save(args.attach_to, extra)
+    print(f"saved the LM decoder in {args.attach_to}")
+    return EXIT_OK
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -166,6 +231,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
     print(f"best dev WER {100 * result.best_wer:.2f}% after {result.steps} steps; model: {result.best_dir}")
     return EXIT_OK
+
+
+def _beam_decoder(args: argparse.Namespace, bundle):
+    """The beam decoder the decoding flags ask for (None: greedy), and the terms."""
+    from .decode.beam import BeamDecoder
+    from .vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    if args.decoder == "greedy":
+        return None, vocabulary
+    saved = None if args.lm else BeamDecoder.load(args.model, vocabulary) if Path(args.model).is_dir() else None
+    if saved is None and not args.lm and args.decoder == "auto" and vocabulary is None:
+        return None, vocabulary
+    decoder = saved or BeamDecoder(bundle.alphabet, args.lm, vocabulary)
+    if args.beam_width:
+        decoder = decoder.with_changes(beam_width=args.beam_width)
+    return decoder, (decoder.vocabulary if len(decoder.vocabulary) else vocabulary)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from .transcribe import Transcriber, to_json
 SAMPLE_MANIFEST = Path(__file__).parent / "samples" / "manifest.jsonl"
 # A random model learns everything: all layers train, at one high learning rate.
 DEMO_POLICY = FreezePolicy(freeze_feature_encoder=False, trainable_layers="all",
-                           train_feature_projection=True, lr_head=3e-3, lr_layers=3e-3)
+                           train_feature_projection=True, lr_head=5e-3, lr_layers=5e-3)
 
 
 def run_demo(output_dir: str | Path = "runs/demo", steps: int = 300) -> dict:
@@ -52,7 +52,7 @@ def run_demo(output_dir: str | Path = "runs/demo", steps: int = 300) -> dict:
     write_text(out / "transcripts.jsonl", "".join(json.dumps(to_json(t)) + "\n" for t in transcripts))
 
     print("[4/4] scoring")
-    ev = evaluate_manifest(best, SAMPLE_MANIFEST, out / "results", set_name="sample")
+    ev, _ = evaluate_manifest(best, SAMPLE_MANIFEST, out / "results", set_name="sample")
     for t in transcripts:
         print(f"  {Path(t.path).name}: {t.text}")
     print(f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}% on the sample it was trained on; "

@@ -1,6 +1,9 @@
 """Score a model on a manifest and write icefall-style results files.
 
     speechtl evaluate --model runs/legal/best --manifest data/test.jsonl --output-dir runs/legal/eval
+
+The acoustic model runs once per utterance; every decoding method (greedy, beam +
+LM, beam + LM + terms) is scored on the same log-probabilities.
 """
 
 from __future__ import annotations
@@ -9,57 +12,107 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
-from typing import Sequence
-
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .data.audio import load_audio
 from .data.manifest import ManifestEntry, ValidationReport, read_manifest, validate
-from .decode.greedy import greedy_decode
+from .decode.beam import BeamDecoder
 from .errors import ManifestError
-from .metrics import CorpusScore, score, write_results
-from .model.inference import batch_logits
+from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
 from .model.loader import Bundle
+from .transcribe import Transcriber
+from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
+GREEDY = "greedy"
 
 
 @dataclass(frozen=True)
 class Evaluation:
     score: CorpusScore
-    validation: ValidationReport
+    terms: TermReport | None
     files: dict[str, Path]
 
 
-def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                      set_name: str | None = None, method: str = "greedy", batch_size: int = 8,
-                      progress: bool = False) -> Evaluation:
-    """Validate, greedy-decode and score ``manifest``; bad entries are dropped and listed."""
+def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+                   device: torch.device | str | None = None, progress: bool = False) -> list[np.ndarray]:
+    """Log-probabilities of validated entries, in their order (long ones chunked)."""
+    model = bundle.model
+    was_training = model.training
+    transcriber = Transcriber(bundle, device=device, batch_size=batch_size)
+    out: dict[str, np.ndarray] = {}
+    order = sorted(entries, key=lambda e: e.duration)  # similar lengths batch with little padding
+    for i in tqdm(range(0, len(order), batch_size), desc="acoustic model", disable=None if progress else True,
+                  leave=False):
+        chunk = order[i:i + batch_size]
+        waves = [load_audio(e.audio_filepath, bundle.sampling_rate, e.offset, e.duration if e.offset else None)
+                 for e in chunk]
+        out.update(zip((e.id for e in chunk), transcriber.logits(waves)))
+    model.train(was_training)
+    return [out[e.id] for e in entries]
+
+
+def decode_texts(bundle: Bundle, logprobs: Sequence[np.ndarray], beam: BeamDecoder | None = None,
+                 processes: int | None = None) -> list[str]:
+    from .decode.greedy import greedy_decode
+
+    if beam is None:
+        return [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
+    return [h.text for h in beam.decode_batch(logprobs, bundle.frame_shift, processes)]
+
+
+def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+                     device: torch.device | str | None = None, progress: bool = False,
+                     beam: BeamDecoder | None = None) -> CorpusScore:
+    """Decode validated entries (greedy unless ``beam``) and score them."""
+    hyps = decode_texts(bundle, entry_logprobs(bundle, entries, batch_size, device, progress), beam)
+    return score([e.id for e in entries], [e.text for e in entries], hyps)
+
+
+def load_valid(manifest: str | os.PathLike[str], bundle: Bundle) -> ValidationReport:
+    """Validate a manifest against the model's alphabet; bad entries are dropped and logged."""
     validation = validate(read_manifest(manifest), bundle.alphabet, on_error="drop")
     for r in validation.rejected:
         log.warning("skipped %s: %s", r.id, r.reason)
     if not validation.kept:
         raise ManifestError(f"{manifest}: no usable utterances ({len(validation.rejected)} rejected)")
-    result = evaluate_entries(bundle, validation.kept, batch_size, progress=progress)
-    set_name = set_name or Path(manifest).stem
-    return Evaluation(result, validation, write_results(output_dir, set_name, method, result))
+    return validation
 
 
-def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
-                     device: torch.device | None = None, progress: bool = False):
-    """Greedy-decode validated entries; return the corpus score."""
-    model = bundle.model
-    was_training = model.training
-    model.eval()
-    hyps: dict[str, str] = {}
-    order = sorted(entries, key=lambda e: e.duration)  # similar lengths batch with little padding
-    for i in tqdm(range(0, len(order), batch_size), desc="eval", disable=None if progress else True, leave=False):
-        chunk = order[i:i + batch_size]
-        waves = [load_audio(e.audio_filepath, bundle.sampling_rate, e.offset, e.duration if e.offset else None)
-                 for e in chunk]
-        for e, lp in zip(chunk, batch_logits(bundle, waves, device)):
-            hyps[e.id] = greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text
-    model.train(was_training)
-    return score([e.id for e in entries], [e.text for e in entries], [hyps[e.id] for e in entries])
+def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
+                     set_name: str, methods: Mapping[str, BeamDecoder | None], vocabulary: Vocabulary | None = None,
+                     batch_size: int = 8, processes: int | None = None, progress: bool = False,
+                     logprobs: Sequence[np.ndarray] | None = None) -> dict[str, Evaluation]:
+    """Score each decoding method on one pass of the acoustic model; write results files.
+
+    With a ``vocabulary``, term recall/precision go into ``terms-{set}-{method}`` files.
+    """
+    if logprobs is None:
+        logprobs = entry_logprobs(bundle, entries, batch_size, progress=progress)
+    ids, refs = [e.id for e in entries], [e.text for e in entries]
+    results = {}
+    for method, beam in methods.items():
+        result = score(ids, refs, decode_texts(bundle, logprobs, beam, processes))
+        files = write_results(output_dir, set_name, method, result)
+        terms = None
+        if vocabulary is not None and len(vocabulary):
+            terms = term_accuracy(result, vocabulary.phrases())
+            files.update(write_term_report(output_dir, set_name, method, terms))
+        results[method] = Evaluation(result, terms, files)
+    return results
+
+
+def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+                      set_name: str | None = None, beam: BeamDecoder | None = None, method: str | None = None,
+                      vocabulary: Vocabulary | None = None, batch_size: int = 8,
+                      progress: bool = False) -> tuple[Evaluation, ValidationReport]:
+    """Validate, decode and score one manifest with one method."""
+    validation = load_valid(manifest, bundle)
+    method = method or (GREEDY if beam is None else "beam-lm" if beam.has_lm else "beam")
+    ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
+                          vocabulary, batch_size, progress=progress)[method]
+    return ev, validation

@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import jiwer
 
@@ -177,3 +177,110 @@ def _errs_text(result: CorpusScore) -> str:
     lines += ["", "DELETIONS: count ref"] + [f"{n}   {r}" for r, n in dels.most_common()]
     lines += ["", "INSERTIONS: count hyp"] + [f"{n}   {h}" for h, n in ins.most_common()]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class TermMiss:
+    utterance_id: str
+    term: str
+    decoded: str  # the hypothesis words aligned with the term ("" if deleted)
+
+
+@dataclass(frozen=True)
+class TermStats:
+    term: str
+    in_reference: int
+    recognized: int  # reference occurrences decoded exactly, at the aligned position
+    in_hypothesis: int
+
+
+@dataclass(frozen=True)
+class TermReport:
+    """Domain-term accuracy. recall: share of the reference's term occurrences
+    decoded exactly; precision: share of the hypothesis's term occurrences that
+    are such hits (the rest are false insertions). None where undefined."""
+
+    terms: tuple[TermStats, ...]
+    misses: tuple[TermMiss, ...]
+
+    @property
+    def in_reference(self) -> int:
+        return sum(t.in_reference for t in self.terms)
+
+    @property
+    def recognized(self) -> int:
+        return sum(t.recognized for t in self.terms)
+
+    @property
+    def in_hypothesis(self) -> int:
+        return sum(t.in_hypothesis for t in self.terms)
+
+    @property
+    def recall(self) -> float | None:
+        return self.recognized / self.in_reference if self.in_reference else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.recognized / self.in_hypothesis if self.in_hypothesis else None
+
+    def to_json(self) -> dict:
+        return {"recall": self.recall, "precision": self.precision, "in_reference": self.in_reference,
+                "recognized": self.recognized, "in_hypothesis": self.in_hypothesis,
+                "terms": [asdict(t) for t in self.terms if t.in_reference or t.in_hypothesis],
+                "misses": [asdict(m) for m in self.misses]}
+
+
+def term_accuracy(result: CorpusScore, phrases: Iterable[tuple[str, ...]]) -> TermReport:
+    """Score ``phrases`` (normalized word tuples, e.g. ``Vocabulary.phrases()``) in a corpus score."""
+    phrases = sorted(set(phrases), key=len, reverse=True)
+    stats = {p: [0, 0, 0] for p in phrases}
+    misses: list[TermMiss] = []
+    for u in result.utterances:
+        ref, hyp = u.ref.split(), u.hyp.split()
+        aligned = _hyp_per_ref_word(u.alignment, len(ref))
+        for phrase in phrases:
+            for start in _occurrences(ref, phrase):
+                decoded = [w for i in range(start, start + len(phrase)) for w in aligned[i]]
+                stats[phrase][0] += 1
+                if tuple(decoded) == phrase:
+                    stats[phrase][1] += 1
+                else:
+                    misses.append(TermMiss(u.id, " ".join(phrase), " ".join(decoded)))
+            stats[phrase][2] += len(_occurrences(hyp, phrase))
+    terms = tuple(TermStats(" ".join(p), *s) for p, s in sorted(stats.items(), key=lambda kv: " ".join(kv[0])))
+    return TermReport(terms, tuple(misses))
+
+
+def write_term_report(out_dir: str | os.PathLike[str], set_name: str, method: str, report: TermReport) -> dict[str, Path]:
+    """terms-{set}-{method}.txt (per-term table, then every miss) and .json."""
+    out = Path(out_dir)
+    paths = {"terms": out / f"terms-{set_name}-{method}.txt", "terms_json": out / f"terms-{set_name}-{method}.json"}
+    fmt = lambda v: "n/a" if v is None else f"{100 * v:.2f}"  # noqa: E731
+    lines = [f"term recall = {fmt(report.recall)}  ({report.recognized}/{report.in_reference})",
+             f"term precision = {fmt(report.precision)}  ({report.recognized}/{report.in_hypothesis})", "",
+             "PER-TERM: term  in_ref  recognized  in_hyp"]
+    lines += [f"{t.term}\t{t.in_reference}\t{t.recognized}\t{t.in_hypothesis}"
+              for t in report.terms if t.in_reference or t.in_hypothesis]
+    lines += ["", "MISSES: utterance  term -> decoded"]
+    lines += [f"{m.utterance_id}\t{m.term} -> {m.decoded or '*'}" for m in report.misses]
+    write_text(paths["terms"], "\n".join(lines) + "\n")
+    write_json(paths["terms_json"], {"set": set_name, "method": method, **report.to_json()})
+    return paths
+
+
+def _occurrences(words: list[str], phrase: tuple[str, ...]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase]
+
+
+def _hyp_per_ref_word(alignment: tuple[tuple[str, str], ...], ref_len: int) -> list[list[str]]:
+    """For each reference word, the hypothesis words aligned with it; an inserted
+    word goes with the reference word before it (or the first)."""
+    out: list[list[str]] = [[] for _ in range(max(ref_len, 1))]
+    i = -1
+    for r, h in alignment:
+        if r != EPS:
+            i += 1
+        if h != EPS:
+            out[max(i, 0)].append(h)
+    return out

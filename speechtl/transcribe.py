@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .data.audio import load_audio, normalize_waveform
+from .decode.beam import BeamDecoder
 from .decode.greedy import Hypothesis, Word, greedy_decode
 from .errors import AudioError
 from .model.inference import batch_logits
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_CHUNK_LENGTH = 20.0  # seconds of audio per forward pass
 DEFAULT_STRIDE_LENGTH = 2.0  # seconds of context each side of a chunk, computed but not kept
-
-Decoder = Callable[[np.ndarray, float], Hypothesis]  # (log-probs, frame shift) -> hypothesis
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,10 @@ class _Piece:
 class Transcriber:
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, chunk_length: float = DEFAULT_CHUNK_LENGTH,
-                 stride_length: float = DEFAULT_STRIDE_LENGTH, decoder: Decoder | None = None) -> None:
+                 stride_length: float = DEFAULT_STRIDE_LENGTH, beam: BeamDecoder | None = None,
+                 processes: int | None = None) -> None:
+        """``beam``: decode with beam search (LM, terms) instead of greedily; its
+        searches run in ``processes`` forked workers when that is above 1."""
         if chunk_length <= 2 * stride_length:
             raise ValueError("chunk_length must exceed twice stride_length")
         self.bundle = bundle
@@ -68,7 +70,8 @@ class Transcriber:
         self.hop = hop
         self.chunk = max(1, round(chunk_length * bundle.sampling_rate / hop)) * hop
         self.stride = max(1, round(stride_length * bundle.sampling_rate / hop)) * hop
-        self.decoder = decoder or (lambda lp, shift: greedy_decode(lp, bundle.alphabet, shift))
+        self.beam = beam
+        self.processes = processes
 
     def plan(self, item: int, num_samples: int) -> list[_Piece]:
         """Chunk boundaries (multiples of the frame hop) for one waveform."""
@@ -109,7 +112,13 @@ class Transcriber:
         return joined
 
     def transcribe_waveforms(self, waves: Sequence[np.ndarray]) -> list[Hypothesis]:
-        return [self.decoder(lp, self.bundle.frame_shift) for lp in self.logits(waves)]
+        return self.decode(self.logits(waves))
+
+    def decode(self, logprobs: Sequence[np.ndarray]) -> list[Hypothesis]:
+        shift = self.bundle.frame_shift
+        if self.beam is not None:
+            return self.beam.decode_batch(logprobs, shift, self.processes)
+        return [greedy_decode(lp, self.bundle.alphabet, shift) for lp in logprobs]
 
     def transcribe_files(self, paths: Iterable[str | os.PathLike[str]], progress: bool = False) -> Iterator[Transcript]:
         """Transcribe files in batches; a file that fails gets a Transcript with ``error``."""

@@ -1,0 +1,284 @@
+"""Beam search over CTC output with a KenLM n-gram LM and domain-term boosting.
+
+    decoder = BeamDecoder(alphabet, lm_path="lm.arpa", vocabulary=Vocabulary.load("terms.csv"))
+    hyp = decoder.decode(logprobs, frame_shift=0.02)
+
+The search is pyctcdecode's (pinned at 0.5). Term boosting is speechtl's own
+:class:`TermBooster`: pyctcdecode's hotword scorer matches a regular expression of
+every hotword against the whole hypothesis at each step, so its cost grows with the
+list; the booster walks a word trie incrementally, so 500 terms cost what 5 do.
+It also boosts a multi-word term only as a phrase: in "motion to dismiss", "to"
+earns credit only after "motion", and the credit is withdrawn if the phrase breaks.
+
+Saved next to a model (:meth:`BeamDecoder.save`) in the layout
+``Wav2Vec2ProcessorWithLM`` reads: ``alphabet.json`` and ``language_model/``
+(``attrs.json``, ``unigrams.txt``, the ARPA file), plus speechtl's ``decoding.json``
+and ``terms.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..alphabet import Alphabet
+from ..errors import SpeechtlError
+from ..fileio import write_json
+from ..vocabulary import Vocabulary
+from .greedy import Hypothesis, Word
+
+# pyctcdecode warns about small unigram lists, normal for domain term lists.
+logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
+
+DEFAULT_BEAM_WIDTH = 32
+DEFAULT_ALPHA = 0.5  # LM weight
+DEFAULT_BETA = 1.0  # word insertion bonus
+DEFAULT_HOTWORD_WEIGHT = 3.0  # log-score bonus per word of a boosted term
+DEFAULT_UNK_SCORE_OFFSET = -10.0  # penalty for a word neither the LM nor the terms know
+DEFAULT_BEAM_PRUNE_LOGP = -10.0
+DEFAULT_TOKEN_MIN_LOGP = -5.0
+MIN_TOKEN_CLIP_P = 1e-15
+DECODING_FILE = "decoding.json"
+TERMS_FILE = "terms.csv"
+LM_DIR = "language_model"
+
+
+@dataclass(frozen=True)
+class BeamConfig:
+    beam_width: int = DEFAULT_BEAM_WIDTH
+    alpha: float = DEFAULT_ALPHA
+    beta: float = DEFAULT_BETA
+    hotword_weight: float = DEFAULT_HOTWORD_WEIGHT
+    unk_score_offset: float = DEFAULT_UNK_SCORE_OFFSET
+    beam_prune_logp: float = DEFAULT_BEAM_PRUNE_LOGP
+    token_min_logp: float = DEFAULT_TOKEN_MIN_LOGP
+
+
+class TermBooster:
+    """Phrase-aware term boosting with pyctcdecode's HotwordScorer interface.
+
+    ``score(text)`` is the bonus of a hypothesis: ``weight`` x term weight for each
+    word of each completed term, plus the same for the words of a term the text
+    currently ends inside. Scores are cached per text and computed from the text's
+    prefix, so each call costs one trie step whatever the number of terms.
+    """
+
+    def __init__(self, phrases: dict[tuple[str, ...], float], weight: float) -> None:
+        self.weight = weight
+        # word trie: node id -> {word: child id}; ends[node] = weight of the term ending there
+        self._children: list[dict[str, int]] = [{}]
+        self._ends: dict[int, float] = {}
+        self._depth: list[int] = [0]
+        self._bonus: list[float] = [0.0]  # best weight of any term through this node
+        for words, w in phrases.items():
+            node = 0
+            for word in words:
+                nxt = self._children[node].get(word)
+                if nxt is None:
+                    nxt = len(self._children)
+                    self._children[node][word] = nxt
+                    self._children.append({})
+                    self._depth.append(self._depth[node] + 1)
+                    self._bonus.append(0.0)
+                node = nxt
+                self._bonus[node] = max(self._bonus[node], w)
+            self._ends[node] = max(self._ends.get(node, 0.0), w)
+        # prefixes of words that can start a term -> length of the shortest such word
+        self._prefix_len: dict[str, int] = {}
+        for word in self._children[0]:
+            for i in range(1, len(word) + 1):
+                p = word[:i]
+                self._prefix_len[p] = min(self._prefix_len.get(p, len(word)), len(word))
+        self._cache: dict[str, tuple[float, tuple[int, ...]]] = {"": (0.0, ())}
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def reset(self) -> None:
+        """Forget cached hypotheses (call between utterances to bound memory)."""
+        self._cache = {"": (0.0, ())}
+
+    def __contains__(self, partial_word: str) -> bool:
+        return partial_word in self._prefix_len
+
+    def score_partial_token(self, partial_word: str) -> float:
+        n = self._prefix_len.get(partial_word)
+        return 0.0 if n is None else self.weight * len(partial_word) / n
+
+    def score(self, text: str) -> float:
+        done, active = self._state(text)
+        partial = max((self._depth[n] * self._bonus[n] for n in active if n not in self._ends), default=0.0)
+        return self.weight * (done + partial)
+
+    def _state(self, text: str) -> tuple[float, tuple[int, ...]]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        prefix, _, word = text.rpartition(" ")
+        done, active = self._state(prefix)
+        nodes = []
+        for node in active + (0,):
+            child = self._children[node].get(word)
+            if child is not None:
+                nodes.append(child)
+                if child in self._ends:
+                    done += self._depth[child] * self._ends[child]
+        state = (done, tuple(nodes))
+        self._cache[text] = state
+        return state
+
+
+class BeamDecoder:
+    """CTC beam search; with ``lm_path`` an n-gram LM, with ``vocabulary`` term boosting."""
+
+    def __init__(self, alphabet: Alphabet, lm_path: str | os.PathLike[str] | None = None,
+                 vocabulary: Vocabulary | None = None, config: BeamConfig = BeamConfig(),
+                 unigrams: Sequence[str] | None = None, _kenlm_model=None) -> None:
+        from pyctcdecode.alphabet import Alphabet as PyAlphabet
+        from pyctcdecode.decoder import BeamSearchDecoderCTC
+
+        self.alphabet = alphabet
+        self.config = config
+        self.vocabulary = vocabulary or Vocabulary()
+        self.lm_path = Path(lm_path) if lm_path else None
+        self._kenlm = _kenlm_model
+        if self.lm_path is not None and self._kenlm is None:
+            self._kenlm = _load_kenlm(self.lm_path)
+        base_unigrams = list(unigrams) if unigrams is not None else (
+            arpa_unigrams(self.lm_path) if self.lm_path and self.lm_path.suffix == ".arpa" else [])
+        self.unigrams = sorted(set(base_unigrams) | self.vocabulary.unigrams())
+        self._decoder = BeamSearchDecoderCTC(PyAlphabet.build_alphabet(list(alphabet.symbols)), self._language_model())
+        self._booster = TermBooster(self.vocabulary.phrases(), config.hotword_weight)
+
+    def _language_model(self):
+        if self._kenlm is None:
+            return None
+        from pyctcdecode.language_model import LanguageModel
+
+        return LanguageModel(self._kenlm, self.unigrams or None, alpha=self.config.alpha, beta=self.config.beta,
+                             unk_score_offset=self.config.unk_score_offset)
+
+    @property
+    def has_lm(self) -> bool:
+        return self._kenlm is not None
+
+    def with_changes(self, vocabulary: Vocabulary | None = None, **config_changes) -> "BeamDecoder":
+        """A decoder with other terms or settings, sharing the loaded LM (no retraining, no reload)."""
+        base_unigrams = [u for u in self.unigrams if u not in self.vocabulary.unigrams()]
+        return BeamDecoder(self.alphabet, self.lm_path, self.vocabulary if vocabulary is None else vocabulary,
+                           replace(self.config, **config_changes), base_unigrams, _kenlm_model=self._kenlm)
+
+    def decode(self, logprobs: np.ndarray, frame_shift: float, time_offset: float = 0.0) -> Hypothesis:
+        """Best hypothesis for one utterance's log-probabilities (frames, vocab)."""
+        logits = np.clip(np.asarray(logprobs, dtype=np.float32), math.log(MIN_TOKEN_CLIP_P), 0)
+        self._booster.reset()
+        beams = self._decoder._decode_logits(  # pyctcdecode 0.5's search, with our booster
+            logits, beam_width=self.config.beam_width, beam_prune_logp=self.config.beam_prune_logp,
+            token_min_logp=self.config.token_min_logp, prune_history=False, hotword_scorer=self._booster,
+            lm_start_state=None)
+        _, _, word_frames, _, _ = beams[0]
+        words = tuple(Word(w, round(time_offset + s * frame_shift, 3), round(time_offset + e * frame_shift, 3))
+                      for w, (s, e) in word_frames if w and "⁇" not in w)
+        return Hypothesis(" ".join(w.word for w in words), words)
+
+    def decode_batch(self, logprobs: Sequence[np.ndarray], frame_shift: float, processes: int | None = None) -> list[Hypothesis]:
+        """Decode many utterances; ``processes`` > 1 spreads them over forked workers."""
+        if not processes or processes < 2 or len(logprobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return [self.decode(lp, frame_shift) for lp in logprobs]
+        global _FORKED
+        _FORKED = (self, frame_shift)  # children inherit it through fork: the LM is not copied or pickled
+        try:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                return pool.map(_decode_in_child, logprobs, chunksize=max(1, len(logprobs) // (4 * processes)))
+        finally:
+            _FORKED = None
+
+    def save(self, model_dir: str | os.PathLike[str], extra: dict | None = None) -> None:
+        """Write the decoder next to a model, in Wav2Vec2ProcessorWithLM's layout."""
+        model_dir = Path(model_dir)
+        if self._kenlm is None or self.lm_path is None:
+            raise SpeechtlError("only a decoder with an LM can be saved next to a model")
+        lm_dir = model_dir / LM_DIR
+        tmp = model_dir / f".{LM_DIR}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        shutil.copy(self.lm_path, tmp / self.lm_path.name)
+        (tmp / "unigrams.txt").write_text("".join(u + "\n" for u in self.unigrams), encoding="utf-8")
+        (tmp / "attrs.json").write_text(json.dumps({
+            "alpha": self.config.alpha, "beta": self.config.beta,
+            "unk_score_offset": self.config.unk_score_offset, "score_boundary": True}), encoding="utf-8")
+        (model_dir / "alphabet.json").write_text(self._decoder._alphabet.dumps(), encoding="utf-8")
+        shutil.rmtree(lm_dir, ignore_errors=True)
+        os.replace(tmp, lm_dir)
+        write_json(model_dir / DECODING_FILE, {"config": asdict(self.config), **(extra or {})})
+        self.vocabulary.save(model_dir / TERMS_FILE)
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str], vocabulary: Vocabulary | None = None) -> "BeamDecoder | None":
+        """The decoder saved next to a model, or None if it has none."""
+        model_dir = Path(model_dir)
+        lm_dir = model_dir / LM_DIR
+        if not lm_dir.is_dir():
+            return None
+        lm_files = [p for p in lm_dir.iterdir() if p.suffix in (".arpa", ".bin", ".binary")]
+        if len(lm_files) != 1:
+            raise SpeechtlError(f"{lm_dir}: expected one .arpa or .bin file, found {len(lm_files)}")
+        attrs = json.loads((lm_dir / "attrs.json").read_text())
+        saved = json.loads((model_dir / DECODING_FILE).read_text()).get("config", {}) if (model_dir / DECODING_FILE).is_file() else {}
+        config = BeamConfig(**{**saved, "alpha": attrs["alpha"], "beta": attrs["beta"],
+                               "unk_score_offset": attrs["unk_score_offset"]})
+        terms = Vocabulary.load(model_dir / TERMS_FILE) if (model_dir / TERMS_FILE).is_file() else Vocabulary()
+        if vocabulary is not None:
+            terms = terms.merge(vocabulary)
+        unigrams = (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split()
+        unigrams = [u for u in unigrams if u not in terms.unigrams()]
+        return cls(Alphabet.load(model_dir), lm_files[0], terms, config, unigrams)
+
+
+_FORKED: tuple[BeamDecoder, float] | None = None
+
+
+def _decode_in_child(logprobs: np.ndarray) -> Hypothesis:
+    decoder, frame_shift = _FORKED  # type: ignore[misc]
+    return decoder.decode(logprobs, frame_shift)
+
+
+def _load_kenlm(path: Path):
+    try:
+        import kenlm
+    except ImportError:
+        raise SpeechtlError("LM decoding needs the kenlm module: pip install ufal.kenlm (or kenlm)") from None
+    if not path.is_file():
+        raise SpeechtlError(f"{path}: language model not found")
+    try:
+        return kenlm.Model(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise SpeechtlError(f"{path}: not a KenLM-readable language model ({str(exc).splitlines()[0][:200]})") from None
+
+
+def arpa_unigrams(path: str | os.PathLike[str]) -> list[str]:
+    """The words of an ARPA file's 1-gram section, without <s>, </s> and <unk>."""
+    words = []
+    with open(path, encoding="utf-8") as f:
+        in_unigrams = False
+        for line in f:
+            line = line.strip()
+            if line == "\\1-grams:":
+                in_unigrams = True
+                continue
+            if in_unigrams:
+                if not line or line.startswith("\\"):
+                    break
+                word = line.split("\t")[1] if "\t" in line else line.split()[1]
+                if word not in ("<s>", "</s>", "<unk>"):
+                    words.append(word)
+    return words

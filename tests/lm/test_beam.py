@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from speechtl.decode.beam import BeamDecoder, TermBooster
+from speechtl.lm.arpa import estimate_arpa
+from speechtl.vocabulary import Vocabulary
+
+LM_TEXT = ["the patient takes metformin", "the patient takes aspirin", "take metformin daily",
+           "the court granted the motion to dismiss"] * 3
+
+
+def peaky(alphabet, text, confusions=None):
+    """Log-probs of a confident CTC output of ``text`` (one frame per character,
+    then a blank); ``confusions`` {position: char} moves most of that frame's mass
+    to another character, as an acoustic model unsure of a sound does."""
+    rows = []
+    for i, ch in enumerate(text):
+        row = np.full(len(alphabet), 1e-4)
+        k = alphabet.delimiter_id if ch == " " else alphabet.vocab[ch]
+        row[k] = 1.0
+        if confusions and i in confusions:
+            row[k], row[alphabet.vocab[confusions[i]]] = 0.4, 0.6
+        rows += [row / row.sum()]
+        blank = np.full(len(alphabet), 1e-4)
+        blank[alphabet.blank_id] = 1.0
+        rows += [blank / blank.sum()]
+    return np.log(np.array(rows))
+
+
+@pytest.fixture(scope="module")
+def lm_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lm") / "lm.arpa"
+    estimate_arpa(LM_TEXT, path, 3)
+    return path
+
+
+def test_lm_corrects_a_misheard_word(alphabet, lm_path):
+    text = "the patient takes metformin"
+    lp = peaky(alphabet, text, {text.index("form") + 1: "a"})  # acoustics prefer "metfarmin"
+    assert BeamDecoder(alphabet).decode(lp, 0.02).text == "the patient takes metfarmin"
+    assert BeamDecoder(alphabet, lm_path).decode(lp, 0.02).text == text
+
+
+def test_term_missing_from_lm_becomes_decodable_once_added(alphabet, lm_path):
+    text = "the patient takes xarelto"
+    lp = peaky(alphabet, text, {text.index("x"): "z"})  # acoustics prefer "zarelto"
+    decoder = BeamDecoder(alphabet, lm_path)
+    assert decoder.decode(lp, 0.02).text == "the patient takes zarelto"
+    with_term = decoder.with_changes(vocabulary=Vocabulary(["Xarelto"]))
+    assert with_term.decode(lp, 0.02).text == text
+    assert "xarelto" in with_term.unigrams and decoder.lm_path == with_term.lm_path
+
+
+def test_hotword_pulls_towards_the_term_and_weight_matters(alphabet, lm_path):
+    text = "take metformin daily"
+    lp = peaky(alphabet, text, {text.index("daily"): "b"})  # acoustics: "baily"
+    plain = BeamDecoder(alphabet)
+    assert plain.decode(lp, 0.02).text == "take metformin baily"
+    boosted = plain.with_changes(vocabulary=Vocabulary(["daily"]))
+    assert boosted.decode(lp, 0.02).text == text
+    assert boosted.with_changes(hotword_weight=0.01).decode(lp, 0.02).text == "take metformin baily"
+
+
+def test_word_timestamps_from_beam(alphabet, lm_path):
+    hyp = BeamDecoder(alphabet, lm_path).decode(peaky(alphabet, "take metformin"), 0.02, time_offset=1.0)
+    (take, metformin) = hyp.words
+    assert take.start == 1.0 and take.end == pytest.approx(1.0 + 0.02 * 7)
+    assert metformin.start == pytest.approx(1.0 + 0.02 * 10)
+
+
+def test_booster_scores_phrases_not_their_parts():
+    b = TermBooster({("motion", "to", "dismiss"): 1.0, ("xarelto",): 2.0}, weight=1.0)
+    assert b.score("we filed a motion to dismiss") == 3.0
+    assert b.score("we filed a motion to") == 2.0  # inside the phrase: provisional credit
+    assert b.score("we filed a motion to compel") == 0.0  # phrase broke: credit withdrawn
+    assert b.score("go to the xarelto") == 2.0  # "to" alone earns nothing
+    assert "xar" in b and "to" not in b  # partial words: only words that start a term
+    assert b.score_partial_token("xar") == pytest.approx(3 / 7)
+
+
+def test_batch_decoding_in_processes_matches_serial(alphabet, lm_path):
+    texts = ["the patient takes metformin", "take metformin daily", "the court granted the motion to dismiss"]
+    lps = [peaky(alphabet, t) for t in texts] * 2
+    decoder = BeamDecoder(alphabet, lm_path, Vocabulary(["motion to dismiss"]))
+    serial = decoder.decode_batch(lps, 0.02)
+    assert [h.text for h in serial] == texts * 2
+    assert decoder.decode_batch(lps, 0.02, processes=2) == serial
+
+
+def test_save_load_and_plain_transformers(tmp_path, alphabet, lm_path):
+    from transformers import Wav2Vec2ProcessorWithLM
+
+    from speechtl.decode.beam import BeamConfig
+    from speechtl.model.loader import save_bundle
+    from speechtl.model.tiny import random_wav2vec2
+
+    model_dir = tmp_path / "model"
+    save_bundle(random_wav2vec2(alphabet), model_dir)
+    BeamDecoder(alphabet, lm_path, Vocabulary(["Xarelto"]), BeamConfig(alpha=0.7, beta=1.5)).save(model_dir)
+    loaded = BeamDecoder.load(model_dir)
+    assert loaded.config.alpha == 0.7 and loaded.config.beta == 1.5 and "xarelto" in loaded.vocabulary
+    assert BeamDecoder.load(tmp_path) is None
+
+    processor = Wav2Vec2ProcessorWithLM.from_pretrained(model_dir)
+    lp = peaky(alphabet, "the patient takes metformin")
+    assert processor.decode(lp).text == "the patient takes metformin"
+    assert processor.decoder.model_container[processor.decoder._model_key].alpha == 0.7
+
+
+def test_bad_lm_file(tmp_path, alphabet):
+    from speechtl.errors import SpeechtlError
+
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("not an arpa file")
+    with pytest.raises(SpeechtlError, match="not a KenLM-readable"):
+        BeamDecoder(alphabet, bad)
+    with pytest.raises(SpeechtlError, match="not found"):
+        BeamDecoder(alphabet, tmp_path / "none.arpa")
