@@ -104,3 +104,38 @@ def test_evaluate_skips_bad_entries(model_dir, pair_corpus, tmp_path, capsys):
                  "--no-progress"]) == 1
     captured = capsys.readouterr()
     assert "skipped ghost" in captured.err and "(4 utterances, 1 skipped)" in captured.out
+
+
+def test_build_lm_attach_tune_then_evaluate_with_terms(model_dir, pair_corpus, tmp_path, capsys):
+    manifest, entries = pair_corpus
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    text = tmp_path / "domain.txt"
+    text.write_text("".join(e.text.capitalize() + ".\n" for e in entries))
+    terms = tmp_path / "terms.txt"
+    terms.write_text("metformin\namoxicillin\t2\nmotion to dismiss\n")
+    assert main(["build-lm", "--text", str(text), "--terms", str(terms), "--output", str(tmp_path / "lm.arpa"),
+                 "--order", "3", "--attach-to", str(model), "--tune-manifest", str(manifest)]) == 0
+    out = capsys.readouterr().out
+    assert "tuned: alpha" in out and (model / "language_model" / "lm.arpa").is_file()
+    assert json.loads((model / "decoding.json").read_text())["tuned_wer"] == 0.0
+
+    assert main(["evaluate", "--model", str(model), "--manifest", str(manifest), "--output-dir",
+                 str(tmp_path / "eval"), "--set-name", "pairs", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "WER 0.00%" in out and "term recall 100.00%" in out  # the saved terms feed the metric
+    assert (tmp_path / "eval" / "terms-pairs-beam-lm.txt").is_file()
+
+    assert main(["transcribe", entries[0].audio_filepath, "--model", str(model), "--no-progress",
+                 "--processes", "2"]) == 0
+    assert capsys.readouterr().out.strip() == entries[0].text
+    assert main(["transcribe", entries[0].audio_filepath, "--model", str(model), "--decoder", "greedy",
+                 "--no-progress"]) == 0
+
+
+def test_decoding_flag_errors(model_dir, pair_corpus, tmp_path, capsys):
+    _, entries = pair_corpus
+    assert main(["transcribe", entries[0].audio_filepath, "--model", model_dir, "--lm", str(tmp_path / "x.arpa")]) == 2
+    assert "language model not found" in capsys.readouterr().err
+    assert main(["build-lm", "--text", str(tmp_path / "none.txt"), "--output", str(tmp_path / "o.arpa")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -50,3 +50,27 @@ def test_results_files(tmp_path):
     assert paths["summary"].read_text() == "settings\tWER\tCER\ngreedy\t50.00\t" + f"{100 * result.cer:.2f}\n"
     data = json.loads(paths["json"].read_text())
     assert data["wer"] == 0.5 and len(data["utterances"]) == 2
+
+
+def test_term_recall_precision_and_misses(tmp_path):
+    from speechtl.metrics import term_accuracy, write_term_report
+
+    result = score(["a", "b"], ["the court granted the motion to dismiss today", "take xarelto and metformin"],
+                   ["the court granted the motion to dismissed today", "take zarelto and metformin metformin"])
+    report = term_accuracy(result, [("motion", "to", "dismiss"), ("xarelto",), ("metformin",), ("court",)])
+    assert (report.in_reference, report.recognized, report.in_hypothesis) == (4, 2, 3)
+    assert report.recall == 0.5 and report.precision == pytest.approx(2 / 3)  # one false "metformin"
+    misses = {(m.utterance_id, m.term, m.decoded) for m in report.misses}
+    assert misses == {("a", "motion to dismiss", "motion to dismissed"), ("b", "xarelto", "zarelto")}
+    paths = write_term_report(tmp_path, "dev", "greedy", report)
+    text = paths["terms"].read_text()
+    assert text.startswith("term recall = 50.00  (2/4)") and "xarelto -> zarelto" in text
+
+
+def test_term_deleted_and_no_terms():
+    from speechtl.metrics import term_accuracy
+
+    report = term_accuracy(score(["a"], ["give warfarin now"], ["give now"]), [("warfarin",)])
+    assert report.misses[0].decoded == "" and report.recall == 0.0
+    empty = term_accuracy(score(["a"], ["hello"], ["hello"]), [("warfarin",)])
+    assert empty.recall is None and empty.precision is None
