@@ -16,6 +16,7 @@ Files in ``output_dir``:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -38,7 +39,7 @@ from .errors import SpeechtlError
 from .evaluate import evaluate_entries
 from .fileio import atomic_path, write_json
 from .model.freeze import FreezePolicy
-from .model.loader import Bundle, save_bundle
+from .model.loader import Bundle, is_whisper, save_bundle
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     stopped_early = False
     model.train()
     micro = 0
-    for batch in _batches(dataset, config, state, rank, world):
+    for batch in _batches(dataset, config, state, rank, world, bundle.normalize_audio):
         # One micro-batch: forward under autocast, backward, maybe an optimizer step.
         micro += 1
         sync = micro % config.grad_accum_steps == 0
@@ -204,7 +205,8 @@ def _evaluate_and_save(bundle: Bundle, dev_entries: Sequence[ManifestEntry], con
     return config.patience > 0 and state.bad_evals >= config.patience
 
 
-def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: int, world: int) -> Iterator[dict]:
+def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: int, world: int,
+             normalize: bool) -> Iterator[dict]:
     """Endless shuffled micro-batches, resumable: the order depends on (seed, epoch)
     only, so a resumed run skips the batches it already saw without loading them."""
     while True:
@@ -214,7 +216,8 @@ def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: i
         batches = batches[state.batch_in_epoch:]
         # Its own generator: creating a loader must not draw from the global RNG,
         # or a resumed run's dropout and masks would differ from an unbroken run's.
-        loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=config.num_workers,
+        loader = DataLoader(dataset, batch_sampler=batches, num_workers=config.num_workers,
+                            collate_fn=functools.partial(collate, normalize=normalize),
                             generator=torch.Generator().manual_seed(config.seed + state.epoch))
         for batch in loader:
             state.batch_in_epoch += 1
@@ -232,6 +235,9 @@ def _configure_model(model: torch.nn.Module, config: TrainConfig) -> None:
     c.mask_feature_length = config.mask_feature_length
     c.layerdrop = config.layerdrop
     c.apply_spec_augment = config.mask_time_prob > 0 or config.mask_feature_prob > 0
+    if is_whisper(model):
+        c.encoder_layerdrop = config.layerdrop
+        return  # Whisper masks its mel input (zeros); no learned mask vector
     base = model.base_model
     if c.apply_spec_augment and getattr(base, "masked_spec_embed", None) is None:
         # Checkpoints saved without masking lack the learned mask vector; add it

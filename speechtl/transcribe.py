@@ -93,7 +93,8 @@ class Transcriber:
         """Log-probabilities per waveform; long ones computed chunk by chunk."""
         # Normalize each whole input once, so its chunks share one set of statistics
         # and a chunked decode matches an unchunked one.
-        waves = [normalize_waveform(w) for w in waves]
+        if self.bundle.normalize_audio:
+            waves = [normalize_waveform(w) for w in waves]
         pieces = [p for i, w in enumerate(waves) for p in self.plan(i, len(w))]
         pieces.sort(key=lambda p: p.stop - p.start)  # batch similar lengths: little padding
         outputs: dict[_Piece, np.ndarray] = {}

@@ -61,12 +61,12 @@ def pad_waveforms(waves: Sequence[np.ndarray], normalize: bool = True) -> tuple[
     return values, mask
 
 
-def collate(examples: Sequence[Example | None]) -> dict[str, torch.Tensor | list[str]] | None:
+def collate(examples: Sequence[Example | None], normalize: bool = True) -> dict[str, torch.Tensor | list[str]] | None:
     """Pad waveforms (zeros) and labels (-100, ignored by the CTC loss)."""
     examples = [e for e in examples if e is not None]
     if not examples:
         return None
-    values, mask = pad_waveforms([e.waveform for e in examples])
+    values, mask = pad_waveforms([e.waveform for e in examples], normalize)
     labels = torch.full((len(examples), max(len(e.labels) for e in examples)), -100, dtype=torch.long)
     for i, e in enumerate(examples):
         labels[i, : len(e.labels)] = torch.tensor(e.labels)

@@ -105,8 +105,9 @@ class FreezePolicy:
                 p.requires_grad_(trainable)
             total = sum(p.numel() for p in params)
             reports.append(BlockReport(name, total if trainable else 0, total))
-        if self.freeze_feature_encoder and hasattr(model, "freeze_feature_encoder"):
-            # Also stops transformers from asking for gradients of the conv output.
+        if self.freeze_feature_encoder and hasattr(model, "freeze_feature_encoder") \
+                and model.config.model_type != "whisper":
+            # Wav2Vec2: also stops transformers from asking for gradients of the conv output.
             model.freeze_feature_encoder()
         return FreezeReport(tuple(reports))
 
@@ -122,7 +123,9 @@ class FreezePolicy:
 
 
 def model_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
-    """Name -> modules for each freezable block of a Wav2Vec2-family CTC model."""
+    """Name -> modules for each freezable block of a Wav2Vec2-family or Whisper CTC model."""
+    if getattr(model.config, "model_type", None) == "whisper":
+        return _whisper_blocks(model)
     base = model.base_model
     encoder = base.encoder
     stable = getattr(model.config, "do_stable_layer_norm", False)
@@ -139,11 +142,31 @@ def model_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
     if stable:
         blocks["final_layer_norm"] = [encoder.layer_norm]
     blocks["head"] = [model.lm_head]
+    _check_complete(model, blocks)
+    return blocks
+
+
+def _whisper_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
+    """Whisper: the conv stem is the feature encoder; positions are fixed sinusoids
+    and stay with it; there is no feature projection."""
+    enc = model.encoder
+    blocks: dict[str, list[nn.Module]] = {
+        "feature_encoder": [enc.conv1, enc.conv2, enc.embed_positions],
+        "feature_projection": [], "positional": [],
+    }
+    for i, layer in enumerate(enc.layers):
+        blocks[f"layers.{i}"] = [layer]
+    blocks["final_layer_norm"] = [enc.layer_norm]
+    blocks["head"] = [model.lm_head]
+    _check_complete(model, blocks)
+    return blocks
+
+
+def _check_complete(model: nn.Module, blocks: dict[str, list[nn.Module]]) -> None:
     seen = {id(p) for mods in blocks.values() for m in mods for p in m.parameters()}
     leftover = [n for n, p in model.named_parameters() if id(p) not in seen]
     if leftover:
         raise ValueError(f"parameters outside every known block: {leftover[:5]}")
-    return blocks
 
 
 class _ParamHolder(nn.Module):

@@ -19,14 +19,14 @@ def output_lengths(bundle: Bundle, num_samples: Sequence[int]) -> list[int]:
 
 @torch.inference_mode()
 def batch_logits(bundle: Bundle, waves: Sequence[np.ndarray], device: torch.device | str | None = None,
-                 normalize: bool = True) -> list[np.ndarray]:
+                 normalize: bool | None = None) -> list[np.ndarray]:
     """Log-probabilities (frames, vocab) for each waveform, padding frames cut off.
 
-    ``normalize=False`` when the caller already normalized (chunks of one file
-    share the whole file's statistics)."""
+    ``normalize``: default as the model family wants; False when the caller already
+    normalized (chunks of one file share the whole file's statistics)."""
     model = bundle.model
     device = device or next(model.parameters()).device
-    values, mask = pad_waveforms(waves, normalize)
+    values, mask = pad_waveforms(waves, bundle.normalize_audio if normalize is None else normalize)
     dtype = next(model.parameters()).dtype
     kwargs = {"attention_mask": mask.to(device)} if bundle.uses_attention_mask else {}
     logits = model(values.to(device, dtype), **kwargs).logits

@@ -50,15 +50,34 @@ class Bundle:
     new_rows: int = 0
 
     @property
+    def family(self) -> str:
+        return "whisper-ctc" if is_whisper(self.model) else "wav2vec2"
+
+    @property
     def frame_shift(self) -> float:
         """Seconds between two output frames (conv stride / sample rate)."""
+        if is_whisper(self.model):
+            from .whisper import SAMPLES_PER_OUTPUT_FRAME
+
+            return SAMPLES_PER_OUTPUT_FRAME / self.sampling_rate
         return math.prod(self.model.config.conv_stride) / self.sampling_rate
 
     @property
     def uses_attention_mask(self) -> bool:
         # Checkpoints with group-norm feature encoders (wav2vec2-base) were trained
         # without an attention mask; Hugging Face advises not passing one to them.
-        return getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
+        return is_whisper(self.model) or getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
+
+    @property
+    def normalize_audio(self) -> bool:
+        """Wav2Vec2 wants each waveform at zero mean and unit variance; Whisper's
+        log-mel features want the raw signal."""
+        return not is_whisper(self.model)
+
+
+def is_whisper(model: nn.Module) -> bool:
+    model = model.module if hasattr(model, "module") else model
+    return getattr(model.config, "model_type", None) == "whisper"
 
 
 def ctc_class(model_type: str) -> type:
@@ -88,17 +107,31 @@ def load_pretrained(
     """
     from transformers import AutoConfig
 
+    from . import whisper
+
     source = str(name_or_path)
+    if whisper.is_ctranslate2_whisper(source):
+        alphabet = alphabet or Alphabet.default()
+        model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)
+        _override(model.config, config_overrides)
+        return Bundle(model, alphabet, DEFAULT_SAMPLING_RATE, kept_rows=0, new_rows=len(alphabet))
     try:
         config = AutoConfig.from_pretrained(source, cache_dir=cache_dir)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_not_found_message(source, exc)) from None
-    cls = ctc_class(config.model_type)
+    if config.model_type == "whisper" and not _is_speechtl(source):
+        alphabet = alphabet or Alphabet.default()
+        try:
+            model = whisper.load_hf_whisper_encoder(source, len(alphabet), alphabet.blank_id, cache_dir)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(_not_found_message(source, exc)) from None
+        _override(model.config, config_overrides)
+        return Bundle(model, alphabet, DEFAULT_SAMPLING_RATE, kept_rows=0, new_rows=len(alphabet))
+    cls = whisper.WhisperForCTC if config.model_type == "whisper" else ctc_class(config.model_type)
     old_vocab = _checkpoint_vocab(source, cache_dir)
     if alphabet is None:
         alphabet = Alphabet.from_vocab(old_vocab) if _is_speechtl(source) else Alphabet.default()
-    for key, value in (config_overrides or {}).items():
-        setattr(config, key, value)
+    _override(config, config_overrides)
     try:
         model, info = cls.from_pretrained(source, config=config, cache_dir=cache_dir, output_loading_info=True)
     except (OSError, ValueError) as exc:
@@ -111,6 +144,11 @@ def load_pretrained(
         log.warning("%s has a CTC head but no vocab.json: its rows cannot be matched, all start fresh", source)
     kept = resize_ctc_head(model, alphabet, old_vocab)
     return Bundle(model, alphabet, _sampling_rate(source, cache_dir), kept_rows=kept, new_rows=len(alphabet) - kept)
+
+
+def _override(config, overrides: dict[str, Any] | None) -> None:
+    for key, value in (overrides or {}).items():
+        setattr(config, key, value)
 
 
 def resize_ctc_head(model: nn.Module, alphabet: Alphabet, old_vocab: dict[str, int]) -> int:
@@ -136,7 +174,7 @@ def resize_ctc_head(model: nn.Module, alphabet: Alphabet, old_vocab: dict[str, i
                 new.bias[new_id] = old.bias[old_id]
             kept += 1
     model.lm_head = new.to(old.weight.device, old.weight.dtype)
-    model.config.vocab_size = len(alphabet)
+    model.config.__setattr__("ctc_vocab_size" if is_whisper(model) else "vocab_size", len(alphabet))
     model.config.pad_token_id = alphabet.blank_id
     return kept
 
@@ -147,22 +185,25 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
     The folder reloads with ``Wav2Vec2ForCTC.from_pretrained`` and
     ``Wav2Vec2Processor.from_pretrained`` as well as with :func:`load_pretrained`.
     """
-    from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Processor
-    from transformers import Wav2Vec2CTCTokenizer
+    from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor, WhisperFeatureExtractor
 
     directory = Path(directory)
     with atomic_dir(directory) as tmp:
         model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
         model.save_pretrained(str(tmp))
         bundle.alphabet.save(tmp)
-        extractor = Wav2Vec2FeatureExtractor(
-            feature_size=1, sampling_rate=bundle.sampling_rate, padding_value=0.0,
-            do_normalize=True, return_attention_mask=bundle.uses_attention_mask,
-        )
-        tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(tmp))
-        Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(tmp))
-        extractor.save_pretrained(str(tmp))  # preprocessor_config.json, for transformers 4.x readers
-        meta = {"format": "speechtl-ctc", "version": 1, "sampling_rate": bundle.sampling_rate}
+        if is_whisper(model):
+            WhisperFeatureExtractor(feature_size=model.config.num_mel_bins).save_pretrained(str(tmp))
+        else:
+            extractor = Wav2Vec2FeatureExtractor(
+                feature_size=1, sampling_rate=bundle.sampling_rate, padding_value=0.0,
+                do_normalize=True, return_attention_mask=bundle.uses_attention_mask,
+            )
+            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(tmp))
+            Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(tmp))
+            extractor.save_pretrained(str(tmp))  # preprocessor_config.json, for transformers 4.x readers
+        meta = {"format": "speechtl-ctc", "version": 1, "family": bundle.family,
+                "sampling_rate": bundle.sampling_rate}
         meta.update(extra_meta or {})
         (tmp / SPEECHTL_META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return directory
