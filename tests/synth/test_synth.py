@@ -1,0 +1,125 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from speechtl.data.manifest import read_manifest
+from speechtl.synth import engines
+from speechtl.synth.augment import add_noise, change_speed, reverberate, snr_db
+from speechtl.synth.corpus import SynthConfig, plan_jobs, render, synthesize_corpus
+from speechtl.vocabulary import Vocabulary
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+SENTENCES = ["The patient takes Xarelto twice a day.", "Start 5 mg of warfarin tonight.",
+             "Objection, your honor, hearsay.", "The court granted the motion to dismiss.",
+             "Blood pressure is 120/80.", "Please state your name for the record."] * 2
+ESPEAK_VOICES = ["espeak-en-us", "espeak-en-gb", "espeak-en-gb-scotland", "espeak-en-us-f"]
+FAST = SynthConfig(seed=3, workers=1, dev_voices=1, noise_prob=0.5, reverb_prob=0.5)
+
+
+@needs_espeak
+def test_same_seed_same_corpus(tmp_path):
+    vocab = Vocabulary().add("Xarelto", pronunciation="zuh REL toe")
+    a = synthesize_corpus(SENTENCES, tmp_path / "a", vocab, ESPEAK_VOICES, FAST, progress=False)
+    b = synthesize_corpus(SENTENCES, tmp_path / "b", vocab, ESPEAK_VOICES, FAST, progress=False)
+    ma, mb = read_manifest(a.train_manifest), read_manifest(b.train_manifest)
+    assert [e.id for e in ma] == [e.id for e in mb] and len(ma) > 0
+    import soundfile as sf
+    assert np.array_equal(sf.read(ma[0].audio_filepath)[0], sf.read(mb[0].audio_filepath)[0])
+    other = plan_jobs(SENTENCES, engines.available_voices(ESPEAK_VOICES), vocab, SynthConfig(seed=4))
+    assert [j.key for j in other] != [j.key for j in plan_jobs(SENTENCES, engines.available_voices(ESPEAK_VOICES),
+                                                                vocab, FAST)]
+
+
+@needs_espeak
+def test_manifest_reloads_and_durations_match(tmp_path):
+    import soundfile as sf
+
+    report = synthesize_corpus(SENTENCES, tmp_path, None, ESPEAK_VOICES, FAST, progress=False)
+    entries = read_manifest(report.train_manifest) + read_manifest(report.dev_manifest)
+    assert len(entries) == report.utterances == len(SENTENCES)
+    for e in entries:
+        assert e.duration == pytest.approx(sf.info(e.audio_filepath).duration, abs=1e-3)
+        assert e.text == e.text.lower() and "5" not in e.text  # normalized: numbers as words
+    assert json.loads((tmp_path / "report.json").read_text())["utterances"] == len(SENTENCES)
+
+
+@needs_espeak
+def test_rerun_synthesizes_nothing_new(tmp_path):
+    first = synthesize_corpus(SENTENCES, tmp_path, None, ESPEAK_VOICES, FAST, progress=False)
+    assert first.synthesized == len(SENTENCES)
+    again = synthesize_corpus(SENTENCES, tmp_path, None, ESPEAK_VOICES, FAST, progress=False)
+    assert again.synthesized == 0 and again.utterances == len(SENTENCES)
+    more = synthesize_corpus(SENTENCES + ["One new sentence."], tmp_path, None, ESPEAK_VOICES, FAST, progress=False)
+    assert more.synthesized == 1
+
+
+@needs_espeak
+def test_split_is_by_voice(tmp_path):
+    report = synthesize_corpus(SENTENCES * 2, tmp_path, None, ESPEAK_VOICES, SynthConfig(seed=1, workers=1, dev_voices=2),
+                               progress=False)
+    train = {e.speaker for e in read_manifest(report.train_manifest)}
+    dev = {e.speaker for e in read_manifest(report.dev_manifest)}
+    assert train and dev and not (train & dev)
+    assert dev <= set(report.dev_voices)
+
+
+def test_missing_engines_are_skipped_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(engines.shutil, "which", lambda name: None)
+    monkeypatch.setattr(engines, "engine_available", lambda engine: engine == "piper")
+    voices = engines.available_voices(["espeak-en-us", "flite-slt", "piper-joe"])
+    assert [v.name for v in voices] == ["piper-joe"]
+    assert "espeak is not installed" in caplog.text and "flite is not installed" in caplog.text
+
+
+def test_too_few_voices_for_a_split(tmp_path, monkeypatch):
+    from speechtl.errors import SpeechtlError
+
+    monkeypatch.setattr(engines, "engine_available", lambda engine: False)
+    with pytest.raises(SpeechtlError, match="more than"):
+        synthesize_corpus(SENTENCES, tmp_path, config=FAST, progress=False)
+
+
+@needs_espeak
+def test_hint_changes_the_audio():
+    voice = engines.VOICES_BY_NAME["espeak-en-us"]
+    hints = {"xarelto": "zuh REL toe"}
+    assert engines.apply_hints("take xarelto now", hints, "espeak") == "take zuh REL toe now"
+    assert engines.apply_hints("take xarelto now", {"xarelto": "[[z@r'El@U]]"}, "flite") == "take xarelto now"
+    plain = engines.synthesize(voice, "take xarelto now")
+    hinted = engines.synthesize(voice, engines.apply_hints("take xarelto now", hints, "espeak"))
+    assert len(plain) != len(hinted) or not np.allclose(plain, hinted)
+    phonemes = engines.synthesize(voice, engines.apply_hints("take xarelto now", {"xarelto": "[[z@r'El@U]]"}, "espeak"))
+    assert len(phonemes) != len(plain) or not np.allclose(phonemes, plain)
+
+
+def test_noise_lands_in_the_snr_range():
+    rng = np.random.default_rng(0)
+    clean = np.sin(np.arange(32000) / 7).astype(np.float32) * 0.3
+    for target in (5.0, 12.5, 30.0):
+        assert snr_db(clean, add_noise(clean, target, rng)) == pytest.approx(target, abs=0.01)
+
+
+def test_reverb_and_speed():
+    rng = np.random.default_rng(0)
+    x = np.zeros(16000, np.float32)
+    x[100] = 1.0
+    wet = reverberate(x, 0.4, rng)
+    assert len(wet) == len(x) and np.abs(wet[2000:8000]).max() > 0  # the tail rings on
+    assert len(change_speed(np.ones(16000, np.float32), 1.1)) == pytest.approx(16000 / 1.1, abs=2)
+    assert change_speed(x, 1.0) is x
+
+
+@needs_espeak
+def test_render_applies_augmentation_deterministically():
+    voices = engines.available_voices(["espeak-en-us"])
+    (job,) = plan_jobs(["hello there"], voices, None, SynthConfig(seed=0, noise_prob=1.0, reverb_prob=1.0))
+    assert job.snr_db is not None and job.rt60 is not None
+    assert np.array_equal(render(job), render(job))
+
+
+def test_every_engine_speaks_if_installed():
+    for voice in engines.available_voices():
+        audio = engines.synthesize(voice, "hello world", rate=1.1, pitch=0.9)
+        assert audio.dtype == np.float32 and 0.3 < len(audio) / 16000 < 5, voice.name
