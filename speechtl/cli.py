@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     sy.add_argument("--output-dir", required=True)
     sy.add_argument("--no-progress", action="store_true")
 
+    sg = sub.add_parser("segment", help="cut a long recording into utterances by aligning its transcript")
+    sg.add_argument("--model", required=True)
+    sg.add_argument("--audio", required=True)
+    sg.add_argument("--transcript", required=True, help="text file: the whole recording's transcript")
+    sg.add_argument("--output-dir", required=True)
+    sg.add_argument("--min-confidence", type=float, default=None, help="drop segments below this log-probability")
+
     d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
     d.add_argument("--output-dir", default="runs/demo")
     d.add_argument("--steps", type=int, default=300)
@@ -118,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_transformers(args.verbose)
     try:
         commands = {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train,
-                    "build-lm": cmd_build_lm, "synth": cmd_synth, "demo": cmd_demo}
+                    "build-lm": cmd_build_lm, "synth": cmd_synth, "segment": cmd_segment, "demo": cmd_demo}
         return commands[args.command](args)
     except SpeechtlError as exc:
         print(f"speechtl: error: {exc}", file=sys.stderr)
@@ -270,6 +277,23 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(report.summary())
     print(f"manifests: {report.train_manifest} {report.dev_manifest}")
     return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from .model.loader import load_pretrained
+    from .segment import DEFAULT_MIN_CONFIDENCE, segment_recording
+
+    transcript = Path(args.transcript)
+    if not transcript.is_file():
+        raise SpeechtlError(f"{transcript}: transcript not found")
+    report = segment_recording(load_pretrained(args.model), args.audio, transcript.read_text(encoding="utf-8"),
+                               args.output_dir, args.min_confidence if args.min_confidence is not None
+                               else DEFAULT_MIN_CONFIDENCE)
+    print(f"kept {len(report.kept)} segments, dropped {len(report.dropped)} below the confidence threshold")
+    for s in report.dropped:
+        print(f"  dropped ({s.confidence:.2f}): {s.text}", file=sys.stderr)
+    print(f"manifest: {report.manifest}")
+    return EXIT_OK
 
 
 def _beam_decoder(args: argparse.Namespace, bundle):

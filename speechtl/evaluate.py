@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data.audio import load_audio
-from .data.manifest import ManifestEntry, ValidationReport, read_manifest, validate
+from .data.manifest import ManifestEntry, ValidationReport, load_entry, read_manifest, validate
 from .decode.beam import BeamDecoder
 from .errors import ManifestError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
@@ -49,8 +48,7 @@ def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size:
     for i in tqdm(range(0, len(order), batch_size), desc="acoustic model", disable=None if progress else True,
                   leave=False):
         chunk = order[i:i + batch_size]
-        waves = [load_audio(e.audio_filepath, bundle.sampling_rate, e.offset, e.duration if e.offset else None)
-                 for e in chunk]
+        waves = [load_entry(e, bundle.sampling_rate) for e in chunk]
         out.update(zip((e.id for e in chunk), transcriber.logits(waves)))
     model.train(was_training)
     return [out[e.id] for e in entries]

@@ -12,8 +12,8 @@ from torch.utils.data import Dataset
 
 from ..alphabet import Alphabet
 from ..errors import AudioError
-from .audio import DEFAULT_SAMPLING_RATE, load_audio, normalize_waveform
-from .manifest import ManifestEntry
+from .audio import DEFAULT_SAMPLING_RATE, normalize_waveform
+from .manifest import ManifestEntry, load_entry
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,7 @@ class SpeechDataset(Dataset):
     def __getitem__(self, index: int) -> Example | None:
         e = self.entries[index]
         try:
-            wave = load_audio(e.audio_filepath, self.sampling_rate, e.offset,
-                              e.duration if e.offset else None)
+            wave = load_entry(e, self.sampling_rate)
         except AudioError as exc:
             log.warning("skipping %s: %s", e.id, exc)
             return None

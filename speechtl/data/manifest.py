@@ -13,13 +13,16 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from ..alphabet import Alphabet
 from ..errors import AudioError, ManifestError
 from ..fileio import write_text
 from ..text import normalize
-from .audio import audio_info
+from .audio import audio_info, load_audio
 
 _KNOWN = {"id", "audio_filepath", "duration", "text", "speaker", "offset"}
 
@@ -31,7 +34,7 @@ class ManifestEntry:
     duration: float
     text: str
     speaker: str | None = None
-    offset: float = 0.0
+    offset: float | None = None  # seconds; set for a segment of a longer file (then duration bounds it)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self, relative_to: Path | None = None) -> dict[str, Any]:
@@ -45,7 +48,7 @@ class ManifestEntry:
                                "duration": round(self.duration, 4), "text": self.text}
         if self.speaker is not None:
             row["speaker"] = self.speaker
-        if self.offset:
+        if self.offset is not None:
             row["offset"] = self.offset
         row.update(self.extra)
         return row
@@ -74,7 +77,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
                 raise ManifestError(f"{where}: missing field {key!r}")
         try:
             duration = float(row["duration"])
-            offset = float(row.get("offset", 0.0) or 0.0)
+            offset = None if row.get("offset") is None else float(row["offset"])
         except (TypeError, ValueError):
             raise ManifestError(f"{where}: duration and offset must be numbers") from None
         if not isinstance(row["text"], str):
@@ -94,6 +97,13 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
             extra={k: v for k, v in row.items() if k not in _KNOWN},
         ))
     return entries
+
+
+def load_entry(entry: ManifestEntry, sampling_rate: int) -> "np.ndarray":
+    """The entry's samples: the whole file, or its segment when it has an offset."""
+    if entry.offset is None:
+        return load_audio(entry.audio_filepath, sampling_rate)
+    return load_audio(entry.audio_filepath, sampling_rate, entry.offset, entry.duration)
 
 
 def write_manifest(path: str | os.PathLike[str], entries: Iterable[ManifestEntry]) -> None:
@@ -157,6 +167,6 @@ def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool) -> str
             info = audio_info(entry.audio_filepath)
         except AudioError as exc:
             return str(exc)
-        if entry.offset >= info.duration:
+        if entry.offset is not None and entry.offset >= info.duration:
             return f"{entry.audio_filepath}: offset {entry.offset}s is past the end ({info.duration:.2f}s)"
     return None
