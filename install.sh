@@ -10,6 +10,18 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
+# Offline TTS engines for synthetic training audio (Debian/Ubuntu; skipped elsewhere or without root).
+TTS_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    missing=$(for p in $TTS_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+    if [ -n "$missing" ]; then
+        (apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }) \
+            || echo "install.sh: could not install $missing; voices of missing engines are skipped"
+    fi
+else
+    echo "install.sh: install $TTS_PACKAGES with your package manager for all synthesis voices"
+fi
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q "$TORCH_SPEC"
 .venv/bin/python -m pip install -q -e ".[dev]"

@@ -39,7 +39,9 @@ from .errors import SpeechtlError
 from .evaluate import evaluate_entries
 from .fileio import atomic_path, write_json
 from .model.freeze import FreezePolicy
+from .cache import CachedDataset, PrefixCache, collate_hidden
 from .model.loader import Bundle, is_whisper, save_bundle
+from .model.split import ctc_loss, first_trainable_layer, suffix
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,9 @@ class TrainConfig:
     mask_feature_prob: float = 0.0
     mask_feature_length: int = 10
     layerdrop: float = 0.0
+    cache_prefix: bool = True  # train on cached outputs of the frozen bottom when everything below is frozen
+    cache_dir: str = ""  # default: {output_dir}/prefix-cache
+    cache_max_gb: float = 20.0  # bigger corpora train without the cache
     max_duration: float = 20.0  # seconds; longer training utterances are left out
     eval_batch_size: int = 8
     num_workers: int = 0
@@ -122,28 +127,26 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     if rank == 0:
         write_json(out / "train-config.json", _config_dict(config))
 
-    train_model = model
+    # The frozen prefix: computed once per utterance when it can be, then only the top trains.
+    dataset, collate_fn, step_model = _data_and_step(bundle, train_entries, config, rank, world, device)
+    train_model = step_model
     if world > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None,
+            step_model, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=config.layerdrop > 0)
-    dataset = SpeechDataset(train_entries, bundle.alphabet, bundle.sampling_rate)
     bar = tqdm(total=config.max_steps, initial=state.step, desc="train", unit="step",
                disable=True if rank != 0 or not config.progress else None, dynamic_ncols=True)
     running_loss, running_n = 0.0, 0
     stopped_early = False
     model.train()
     micro = 0
-    for batch in _batches(dataset, config, state, rank, world, bundle.normalize_audio):
+    for batch in _batches(dataset, collate_fn, config, state, rank, world):
         # One micro-batch: forward under autocast, backward, maybe an optimizer step.
         micro += 1
         sync = micro % config.grad_accum_steps == 0
         with _maybe_no_sync(train_model, sync):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = train_model(
-                    input_values=batch["input_values"].to(device),
-                    attention_mask=batch["attention_mask"].to(device) if bundle.uses_attention_mask else None,
-                    labels=batch["labels"].to(device)).loss
+                loss = train_model(batch)
             scaler.scale(loss / config.grad_accum_steps).backward()
         running_loss += float(loss.detach())
         running_n += 1
@@ -205,8 +208,7 @@ def _evaluate_and_save(bundle: Bundle, dev_entries: Sequence[ManifestEntry], con
     return config.patience > 0 and state.bad_evals >= config.patience
 
 
-def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: int, world: int,
-             normalize: bool) -> Iterator[dict]:
+def _batches(dataset, collate_fn, config: TrainConfig, state: _State, rank: int, world: int) -> Iterator[dict]:
     """Endless shuffled micro-batches, resumable: the order depends on (seed, epoch)
     only, so a resumed run skips the batches it already saw without loading them."""
     while True:
@@ -216,8 +218,7 @@ def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: i
         batches = batches[state.batch_in_epoch:]
         # Its own generator: creating a loader must not draw from the global RNG,
         # or a resumed run's dropout and masks would differ from an unbroken run's.
-        loader = DataLoader(dataset, batch_sampler=batches, num_workers=config.num_workers,
-                            collate_fn=functools.partial(collate, normalize=normalize),
+        loader = DataLoader(dataset, batch_sampler=batches, num_workers=config.num_workers, collate_fn=collate_fn,
                             generator=torch.Generator().manual_seed(config.seed + state.epoch))
         for batch in loader:
             state.batch_in_epoch += 1
@@ -225,6 +226,80 @@ def _batches(dataset: SpeechDataset, config: TrainConfig, state: _State, rank: i
                 yield batch
         state.epoch += 1
         state.batch_in_epoch = 0
+
+
+class _FullStep(torch.nn.Module):
+    """One training forward through the whole model: the loss of a waveform batch."""
+
+    def __init__(self, model: torch.nn.Module, use_mask: bool) -> None:
+        super().__init__()
+        self.model, self.use_mask = model, use_mask
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        mask = batch["attention_mask"].to(device) if self.use_mask else None
+        return self.model(input_values=batch["input_values"].to(device), attention_mask=mask,
+                          labels=batch["labels"].to(device)).loss
+
+
+class _SuffixStep(torch.nn.Module):
+    """One training forward from cached prefix outputs: SpecAugment at the cut, then
+    the trainable layers, the head and the CTC loss."""
+
+    def __init__(self, model: torch.nn.Module, k: int) -> None:
+        super().__init__()
+        self.model, self.k = model, k
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        device = next(self.model.parameters()).device
+        hidden, frames = batch["hidden"].to(device), batch["frames"].to(device)
+        hidden = mask_hidden(self.model, hidden, frames)
+        logits = suffix(self.model, hidden, frames, self.k)
+        return ctc_loss(logits, frames, batch["labels"].to(device), self.model.config)
+
+
+def mask_hidden(model: torch.nn.Module, hidden: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """SpecAugment on hidden states: time spans get the learned mask vector (zeros where
+    the model has none), channel bands get zeros. Only in training mode."""
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
+
+    c = model.config
+    if not model.training or not getattr(c, "apply_spec_augment", False):
+        return hidden
+    batch, length, dim = hidden.shape
+    hidden = hidden.clone()
+    if c.mask_time_prob > 0 and length > c.mask_time_length:
+        spans = _compute_mask_indices((batch, length), c.mask_time_prob, c.mask_time_length,
+                                      attention_mask=frames.long().cpu(), min_masks=2)
+        spans = torch.from_numpy(spans).to(hidden.device) & frames
+        vector = getattr(model.base_model, "masked_spec_embed", None) if not is_whisper(model) else None
+        hidden[spans] = vector.to(hidden.dtype) if vector is not None else 0.0
+    if c.mask_feature_prob > 0 and dim > c.mask_feature_length:
+        bands = _compute_mask_indices((batch, dim), c.mask_feature_prob, c.mask_feature_length)
+        hidden[torch.from_numpy(bands).to(hidden.device)[:, None, :].expand(-1, length, -1)] = 0.0
+    return hidden
+
+
+def _data_and_step(bundle: Bundle, entries: Sequence[ManifestEntry], config: TrainConfig, rank: int, world: int,
+                   device: torch.device):
+    """Dataset, collate function and step module: cached when the prefix is frozen."""
+    model = bundle.model
+    k = first_trainable_layer(model) if config.cache_prefix else None
+    if k is not None:
+        cache = PrefixCache(bundle, k, config.cache_dir or Path(config.output_dir) / "prefix-cache",
+                            config.cache_max_gb)
+        if cache.fits(entries):
+            if rank == 0:
+                computed = cache.fill(entries, config.eval_batch_size, config.progress)
+                log.info("frozen prefix (below layer %d) cached for %d utterances (%d new) in %s",
+                         k, len(entries), computed, cache.dir)
+            if world > 1:
+                dist.barrier()
+            return CachedDataset(entries, cache, bundle.alphabet), collate_hidden, _SuffixStep(model, k)
+        log.warning("prefix cache would exceed %.0f GB: training without it", config.cache_max_gb)
+    dataset = SpeechDataset(entries, bundle.alphabet, bundle.sampling_rate)
+    return dataset, functools.partial(collate, normalize=bundle.normalize_audio), \
+        _FullStep(model, bundle.uses_attention_mask)
 
 
 def _configure_model(model: torch.nn.Module, config: TrainConfig) -> None:

@@ -41,9 +41,9 @@ class ManifestEntry:
         audio = Path(self.audio_filepath)
         if relative_to is not None:
             try:
-                audio = audio.relative_to(relative_to.resolve())
+                audio = audio.resolve().relative_to(relative_to.resolve())
             except ValueError:
-                pass
+                audio = audio.resolve()  # outside the manifest's folder: absolute
         row: dict[str, Any] = {"id": self.id, "audio_filepath": str(audio),
                                "duration": round(self.duration, 4), "text": self.text}
         if self.speaker is not None:

@@ -156,7 +156,7 @@ def _render_to(args: tuple[Job, str]) -> tuple[str, float | None, str | None]:
 def synthesize_corpus(sentences: Sequence[str], out_dir: str | os.PathLike[str], vocabulary: Vocabulary | None = None,
                       voices: Sequence[str] | None = None, config: SynthConfig = SynthConfig(),
                       progress: bool = True) -> CorpusReport:
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     pool_voices = available_voices(voices)
     if len(pool_voices) <= config.dev_voices:
         raise SpeechtlError(f"need more than {config.dev_voices} voices for a train/dev split by voice, "

