@@ -116,6 +116,7 @@ def _add_inference_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--int8", action="store_true", help="CPU: int8 encoder layers (faster, small WER cost)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,7 +164,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     bundle = load_pretrained(args.model)
     beam, _ = _beam_decoder(args, bundle)
     transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, beam=beam,
-                              processes=args.processes, **kwargs)
+                              processes=args.processes, int8=args.int8, half=_on_gpu(args.device), **kwargs)
     roots = {str(f): root for f, root in inputs}
     for result in transcriber.transcribe_files([f for f, _ in inputs], progress=not args.no_progress):
         if result.error:
@@ -193,7 +194,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     beam, vocabulary = _beam_decoder(args, bundle)
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, beam=beam,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
-                                       progress=not args.no_progress)
+                                       progress=not args.no_progress, int8=args.int8)
     for r in validation.rejected:
         print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
     line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
@@ -318,6 +319,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.output_dir, steps=args.steps)
     return EXIT_OK
+
+
+def _on_gpu(device: str | None) -> bool:
+    """Half precision wherever inference runs on a GPU."""
+    import torch
+
+    return (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
 
 
 def _quiet_transformers(verbose: bool) -> None:

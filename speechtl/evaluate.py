@@ -38,11 +38,13 @@ class Evaluation:
 
 
 def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
-                   device: torch.device | str | None = None, progress: bool = False) -> list[np.ndarray]:
+                   device: torch.device | str | None = None, progress: bool = False,
+                   int8: bool = False) -> list[np.ndarray]:
     """Log-probabilities of validated entries, in their order (long ones chunked)."""
     model = bundle.model
     was_training = model.training
-    transcriber = Transcriber(bundle, device=device, batch_size=batch_size)
+    transcriber = Transcriber(bundle, device=device or next(model.parameters()).device, batch_size=batch_size,
+                              int8=int8)
     out: dict[str, np.ndarray] = {}
     order = sorted(entries, key=lambda e: e.duration)  # similar lengths batch with little padding
     for i in tqdm(range(0, len(order), batch_size), desc="acoustic model", disable=None if progress else True,
@@ -84,13 +86,13 @@ def load_valid(manifest: str | os.PathLike[str], bundle: Bundle) -> ValidationRe
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
                      set_name: str, methods: Mapping[str, BeamDecoder | None], vocabulary: Vocabulary | None = None,
                      batch_size: int = 8, processes: int | None = None, progress: bool = False,
-                     logprobs: Sequence[np.ndarray] | None = None) -> dict[str, Evaluation]:
+                     logprobs: Sequence[np.ndarray] | None = None, int8: bool = False) -> dict[str, Evaluation]:
     """Score each decoding method on one pass of the acoustic model; write results files.
 
     With a ``vocabulary``, term recall/precision go into ``terms-{set}-{method}`` files.
     """
     if logprobs is None:
-        logprobs = entry_logprobs(bundle, entries, batch_size, progress=progress)
+        logprobs = entry_logprobs(bundle, entries, batch_size, progress=progress, int8=int8)
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     results = {}
     for method, beam in methods.items():
@@ -107,10 +109,10 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
                       set_name: str | None = None, beam: BeamDecoder | None = None, method: str | None = None,
                       vocabulary: Vocabulary | None = None, batch_size: int = 8,
-                      progress: bool = False) -> tuple[Evaluation, ValidationReport]:
+                      progress: bool = False, int8: bool = False) -> tuple[Evaluation, ValidationReport]:
     """Validate, decode and score one manifest with one method."""
     validation = load_valid(manifest, bundle)
     method = method or (GREEDY if beam is None else "beam-lm" if beam.has_lm else "beam")
     ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
-                          vocabulary, batch_size, progress=progress)[method]
+                          vocabulary, batch_size, progress=progress, int8=int8)[method]
     return ev, validation

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+import soundfile as sf
 import torch
 from tqdm.auto import tqdm
 
-from .data.audio import load_audio, normalize_waveform
+from .data.audio import audio_info, load_audio, normalize_waveform, prepare
 from .decode.beam import BeamDecoder
 from .decode.greedy import Hypothesis, Word, greedy_decode
 from .errors import AudioError
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_CHUNK_LENGTH = 20.0  # seconds of audio per forward pass
 DEFAULT_STRIDE_LENGTH = 2.0  # seconds of context each side of a chunk, computed but not kept
+LONG_AUDIO_SECONDS = 120.0  # longer files are read chunk by chunk instead of whole
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,25 @@ class Transcriber:
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, chunk_length: float = DEFAULT_CHUNK_LENGTH,
                  stride_length: float = DEFAULT_STRIDE_LENGTH, beam: BeamDecoder | None = None,
-                 processes: int | None = None) -> None:
+                 processes: int | None = None, int8: bool = False, half: bool = False) -> None:
         """``beam``: decode with beam search (LM, terms) instead of greedily; its
-        searches run in ``processes`` forked workers when that is above 1."""
+        searches run in ``processes`` forked workers when that is above 1.
+        ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU); this
+        converts ``bundle.model`` in place."""
         if chunk_length <= 2 * stride_length:
             raise ValueError("chunk_length must exceed twice stride_length")
-        self.bundle = bundle
-        self.device = torch.device(device) if device else next(bundle.model.parameters()).device
+        self.device = torch.device(device) if device else (
+            torch.device("cuda") if torch.cuda.is_available() and not int8 else next(bundle.model.parameters()).device)
+        if int8:
+            if self.device.type != "cpu":
+                raise ValueError("int8 quantization runs on the CPU; use half precision on a GPU")
+            from .model.quantize import quantize_int8
+
+            bundle = quantize_int8(bundle)
         bundle.model.to(self.device).eval()
+        if half:
+            bundle.model.half()
+        self.bundle = bundle
         self.batch_size = batch_size
         hop = round(bundle.frame_shift * bundle.sampling_rate)  # samples per output frame
         self.hop = hop
@@ -121,17 +134,48 @@ class Transcriber:
             return self.beam.decode_batch(logprobs, shift, self.processes)
         return [greedy_decode(lp, self.bundle.alphabet, shift) for lp in logprobs]
 
+    def stream_logits(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
+        """Log-probabilities of a long file read chunk by chunk: memory stays flat in its
+        length. Returns them with the duration in seconds."""
+        info = audio_info(path)
+        sr = self.bundle.sampling_rate
+        num_samples = int(info.num_samples * sr / info.sampling_rate)
+        mean, std = _file_stats(path) if self.bundle.normalize_audio else (0.0, 1.0)
+        pieces = self.plan(0, num_samples)
+        out = []
+        for b in range(0, len(pieces), self.batch_size):
+            batch = pieces[b:b + self.batch_size]
+            waves = []
+            for p in batch:
+                start = int(p.start * info.sampling_rate / sr)
+                stop = min(info.num_samples, int(np.ceil(p.stop * info.sampling_rate / sr)))
+                data, rate = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+                wave = prepare(data, rate, sr, name=str(path))[: p.stop - p.start]
+                wave = np.pad(wave, (0, p.stop - p.start - len(wave)))  # resampling may lose a sample
+                waves.append(((wave - mean) / std).astype(np.float32))
+            for p, lp in zip(batch, batch_logits(self.bundle, waves, self.device, normalize=False)):
+                first = p.start // self.hop
+                out.append(lp[p.keep_from - first: None if p.keep_to is None else p.keep_to - first])
+        return np.concatenate(out, axis=0), num_samples / sr
+
     def transcribe_files(self, paths: Iterable[str | os.PathLike[str]], progress: bool = False) -> Iterator[Transcript]:
-        """Transcribe files in batches; a file that fails gets a Transcript with ``error``."""
+        """Transcribe files in batches; a file that fails gets a Transcript with ``error``.
+        Files longer than ``LONG_AUDIO_SECONDS`` are streamed in chunks."""
         paths = [str(p) for p in paths]
         bar = tqdm(total=len(paths), desc="transcribe", unit="file", disable=None if progress else True)
         for b in range(0, len(paths), self.batch_size):
             group = paths[b:b + self.batch_size]
             loaded: list[tuple[str, np.ndarray]] = []
             failed: dict[str, str] = {}
+            streamed: dict[str, Transcript] = {}
             for path in group:
                 try:
-                    loaded.append((path, load_audio(path, self.bundle.sampling_rate)))
+                    if audio_info(path).duration > LONG_AUDIO_SECONDS:
+                        logprobs, seconds = self.stream_logits(path)
+                        hyp = self.decode([logprobs])[0]
+                        streamed[path] = Transcript(path, hyp.text, hyp.words, seconds)
+                    else:
+                        loaded.append((path, load_audio(path, self.bundle.sampling_rate)))
                 except AudioError as exc:
                     failed[path] = str(exc)
             hyps = dict(zip([p for p, _ in loaded], self.transcribe_waveforms([w for _, w in loaded]) if loaded else []))
@@ -139,10 +183,25 @@ class Transcriber:
             for path in group:
                 if path in failed:
                     yield Transcript(path, error=failed[path])
+                elif path in streamed:
+                    yield streamed[path]
                 else:
                     yield Transcript(path, hyps[path].text, hyps[path].words, durations[path])
                 bar.update(1)
         bar.close()
+
+
+def _file_stats(path: str | os.PathLike[str], block: int = 1 << 20) -> tuple[float, float]:
+    """Mean and standard deviation of a file's mono signal, read block by block."""
+    total = total_sq = 0.0
+    count = 0
+    for data in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+        mono = data.mean(axis=1)
+        total += float(mono.sum())
+        total_sq += float((mono ** 2).sum())
+        count += len(mono)
+    mean = total / max(count, 1)
+    return mean, float(np.sqrt(max(total_sq / max(count, 1) - mean ** 2, 0.0) + 1e-7))
 
 
 def to_json(t: Transcript) -> dict:

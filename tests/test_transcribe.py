@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from speechtl.model.loader import load_pretrained
 from speechtl.transcribe import Transcriber, to_json, to_srt
@@ -68,3 +69,36 @@ def test_json_and_srt(model, pair_corpus):
 def test_invalid_chunking(model):
     with pytest.raises(ValueError):
         Transcriber(model, chunk_length=2.0, stride_length=1.0)
+
+
+def test_long_files_stream_with_the_same_result(model, sample_waves, sample_entries, tmp_path, monkeypatch):
+    import soundfile as sf
+
+    import speechtl.transcribe as transcribe
+
+    order = [0, 1, 2, 3, 0, 1]
+    wave = join_clips([sample_waves[i] for i in order])
+    path = tmp_path / "long.wav"
+    sf.write(path, wave, SR, subtype="FLOAT")
+    t = Transcriber(model, chunk_length=4.0, stride_length=1.0)
+    streamed, seconds = t.stream_logits(path)
+    whole = t.logits([wave])[0]
+    assert seconds == pytest.approx(len(wave) / SR) and streamed.shape == whole.shape
+    assert np.abs(streamed - whole).max() < 1e-3
+    monkeypatch.setattr(transcribe, "LONG_AUDIO_SECONDS", 5.0)
+    (result,) = t.transcribe_files([path])
+    assert result.text == " ".join(sample_entries[i].text for i in order)
+
+
+def test_int8_stays_close_to_fp32(tiny_bundle, sample_waves):
+    from speechtl.model.quantize import quantize_int8
+
+    quantized = quantize_int8(tiny_bundle)
+    layer = quantized.model.wav2vec2.encoder.layers[0].attention.q_proj
+    assert "quantized" in type(layer).__module__  # int8 weights really are in place
+    assert isinstance(tiny_bundle.model.wav2vec2.encoder.layers[0].attention.q_proj, torch.nn.Linear)  # a copy
+    fp32 = Transcriber(tiny_bundle).logits([sample_waves[0]])[0]
+    int8 = Transcriber(tiny_bundle, int8=True).logits([sample_waves[0]])[0]
+    assert fp32.shape == int8.shape
+    assert np.abs(np.exp(fp32) - np.exp(int8)).max() < 0.05  # probabilities within 5 points
+    assert np.mean(fp32.argmax(-1) == int8.argmax(-1)) > 0.9
