@@ -131,7 +131,7 @@ class Report:
         ax2 = ax.twinx()
         ax2.plot(steps, [100 * h["dev_wer"] for h in self.history], "s--", color="tab:red", label="dev WER %")
         ax2.set_ylabel("dev WER %")
-        fig.legend(loc="upper right")
+        fig.legend(loc="upper center", ncol=2)
         return _png(fig)
 
     def _comparison_png(self) -> bytes | None:
