@@ -139,3 +139,25 @@ def test_decoding_flag_errors(model_dir, pair_corpus, tmp_path, capsys):
     assert "language model not found" in capsys.readouterr().err
     assert main(["build-lm", "--text", str(tmp_path / "none.txt"), "--output", str(tmp_path / "o.arpa")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_synth_command(tmp_path, capsys):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    text = tmp_path / "lines.txt"
+    text.write_text("The patient takes Xarelto.\nObjection, your honor.\nPlease state your name.\nGood morning.\n")
+    out = tmp_path / "corpus"
+    assert main(["synth", "--text", str(text), "--voices", "espeak-en-us,espeak-en-gb,espeak-en-gb-rp",
+                 "--dev-voices", "1", "--workers", "1", "--output-dir", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 utterances" in printed and (out / "train.jsonl").is_file() and (out / "dev.jsonl").is_file()
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--domain", "astrology", "--output-dir", str(out)])
+    assert exc.value.code == 2
+
+
+def test_segment_command_errors(tmp_path, model_dir, capsys):
+    wav = write_wav(tmp_path / "a.wav")
+    assert main(["segment", "--model", model_dir, "--audio", str(wav), "--transcript", str(tmp_path / "none.txt"),
+                 "--output-dir", str(tmp_path / "seg")]) == 2
+    assert "transcript not found" in capsys.readouterr().err
