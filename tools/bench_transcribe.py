@@ -14,7 +14,6 @@ back from the kernel.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -67,8 +66,11 @@ def long_rows(model_dir: str, minutes: list[float], waves) -> list[tuple]:
             n = int(m * 60 * 16000)
             path = Path(tmp) / f"long-{m:g}min.wav"
             sf.write(path, np.resize(clip, n), 16000, subtype="PCM_16")
-            cmd = [sys.executable, "-c", "import resource, sys; from speechtl.cli import main; code = main(sys.argv[1:]); "
-                   "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)",
+            # VmHWM: the peak resident memory of this process image (ru_maxrss would carry
+            # over the parent's peak across fork and exec)
+            cmd = [sys.executable, "-c", "import sys; from speechtl.cli import main; code = main(sys.argv[1:]); "
+                   "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+                   "print('MAXRSS', hwm, file=sys.stderr); sys.exit(code)",
                    "transcribe", str(path), "--model", model_dir, "--decoder", "greedy", "--no-progress"]
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -84,6 +86,7 @@ def main() -> None:
     ap.add_argument("--small", default="runs/general/model/best", help="a trained small model (Whisper-tiny CTC)")
     ap.add_argument("--long", type=float, nargs="*", default=[1, 10, 30], help="minutes of the long inputs")
     ap.add_argument("--skip-base-sized", action="store_true")
+    ap.add_argument("--long-only", action="store_true", help="only the long-input memory runs")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
 
@@ -94,15 +97,15 @@ def main() -> None:
     waves = [load_entry(e, 16000) for e in entries]
     audio = sum(len(w) for w in waves) / 16000
     rows = []
-    if not args.skip_base_sized:
+    if not args.skip_base_sized and not args.long_only:
         rows += speed_rows("wav2vec2-base-sized", random_wav2vec2(Alphabet.default(), **BASE_SIZED), entries, waves,
                            audio, meaningful=False, lm=None)
     small_dir = args.small
-    if Path(small_dir).is_dir():
+    if Path(small_dir).is_dir() and not args.long_only:
         small = load_pretrained(small_dir)
         rows += speed_rows(f"small ({Path(small_dir).parent.parent.name})", small, entries, waves, audio, True,
                            BeamDecoder.load(small_dir))
-    else:
+    elif not Path(small_dir).is_dir():
         print(f"{small_dir} not found: run recipes/general/train.py for the small-model rows")
     print(f"fixed set: {manifest} ({len(entries)} utterances, {audio:.0f} s)")
     print(f"{'model':<28} {'weights':>7} {'batch':>5} {'decoder':>14} {'RTF':>7} {'WER %':>7}")
