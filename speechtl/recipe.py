@@ -244,7 +244,6 @@ class Recipe:
         return {"results": results, "paths": [str(self.work / "eval")]}
 
     def stage_report(self, outputs: dict) -> dict:
-        from .metrics import EPS  # noqa: F401  (alignment markers in the worst-utterance view)
         from .metrics import score
         from .report import Report, Row
 

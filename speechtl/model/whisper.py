@@ -110,7 +110,9 @@ class WhisperForCTC(WhisperPreTrainedModel):
         logits = self.lm_head(self.encode(features, frame_mask))
         loss = None
         if labels is not None:
-            loss = _ctc_loss(logits, lengths, labels, self.config)
+            from .split import ctc_loss  # split imports freeze, which knows this family by name
+
+            loss = ctc_loss(logits, frame_mask, labels, self.config)
         return CausalLMOutput(loss=loss, logits=logits)
 
     def _mask_features(self, features: torch.Tensor) -> torch.Tensor:
@@ -127,16 +129,6 @@ class WhisperForCTC(WhisperPreTrainedModel):
             bands = _compute_mask_indices((batch, bins), c.mask_feature_prob, c.mask_feature_length)
             features[torch.from_numpy(bands).to(features.device)[:, :, None].expand(-1, -1, frames)] = 0
         return features
-
-
-def _ctc_loss(logits: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
-    mask = labels >= 0
-    targets = labels.masked_select(mask)
-    log_probs = nn.functional.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
-    with torch.backends.cudnn.flags(enabled=False):
-        return nn.functional.ctc_loss(log_probs, targets, lengths, mask.sum(-1), blank=config.pad_token_id,
-                                      reduction=getattr(config, "ctc_loss_reduction", "mean"),
-                                      zero_infinity=getattr(config, "ctc_zero_infinity", True))
 
 
 def _mel_filters(num_mel_bins: int) -> np.ndarray:
