@@ -33,6 +33,7 @@ from transformers.modeling_outputs import CausalLMOutput
 from transformers.models.whisper.modeling_whisper import WhisperEncoder, WhisperPreTrainedModel
 
 from ..errors import ModelLoadError
+from .split import ctc_loss
 
 N_FFT = 400
 HOP_LENGTH = 160  # samples between mel frames at 16 kHz
@@ -110,8 +111,6 @@ class WhisperForCTC(WhisperPreTrainedModel):
         logits = self.lm_head(self.encode(features, frame_mask))
         loss = None
         if labels is not None:
-            from .split import ctc_loss  # split imports freeze, which knows this family by name
-
             loss = ctc_loss(logits, frame_mask, labels, self.config)
         return CausalLMOutput(loss=loss, logits=logits)
 
