@@ -149,7 +149,11 @@ class Transcriber:
             for p in batch:
                 start = int(p.start * info.sampling_rate / sr)
                 stop = min(info.num_samples, int(np.ceil(p.stop * info.sampling_rate / sr)))
-                data, rate = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+                try:
+                    data, rate = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+                except (RuntimeError, sf.LibsndfileError) as exc:
+                    raise AudioError(f"{path}: cannot decode audio at {start / info.sampling_rate:.1f}s ({exc})") \
+                        from None
                 wave = prepare(data, rate, sr, name=str(path))[: p.stop - p.start]
                 wave = np.pad(wave, (0, p.stop - p.start - len(wave)))  # resampling may lose a sample
                 waves.append(((wave - mean) / std).astype(np.float32))
@@ -195,11 +199,14 @@ def _file_stats(path: str | os.PathLike[str], block: int = 1 << 20) -> tuple[flo
     """Mean and standard deviation of a file's mono signal, read block by block."""
     total = total_sq = 0.0
     count = 0
-    for data in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
-        mono = data.mean(axis=1)
-        total += float(mono.sum())
-        total_sq += float((mono ** 2).sum())
-        count += len(mono)
+    try:
+        for data in sf.blocks(str(path), blocksize=block, dtype="float64", always_2d=True):
+            mono = data.mean(axis=1)
+            total += float(mono.sum())
+            total_sq += float((mono ** 2).sum())
+            count += len(mono)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioError(f"{path}: cannot decode audio ({exc})") from None
     mean = total / max(count, 1)
     return mean, float(np.sqrt(max(total_sq / max(count, 1) - mean ** 2, 0.0) + 1e-7))
 
