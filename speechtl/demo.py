@@ -28,7 +28,7 @@ from .transcribe import Transcriber, to_json
 SAMPLE_MANIFEST = Path(__file__).parent / "samples" / "manifest.jsonl"
 # A random model learns everything: all layers train, at one high learning rate.
 DEMO_POLICY = FreezePolicy(freeze_feature_encoder=False, trainable_layers="all",
-                           train_feature_projection=True, lr_head=5e-3, lr_layers=5e-3)
+                           train_feature_projection=True, lr_head=3e-3, lr_layers=3e-3)
 
 
 def run_demo(output_dir: str | Path = "runs/demo", steps: int = 300) -> dict:
