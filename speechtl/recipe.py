@@ -80,6 +80,8 @@ class RecipeConfig:
 
 def preset(domain: str, name: str) -> RecipeConfig:
     """The preset values; the recipe's config.py adjusts them per domain."""
+    if domain == "general":
+        return _general_preset(name)
     if name == "cpu":
         # whisper tiny.en CTC (8M parameters): a 2-core laptop finishes in well under 45 minutes
         return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
@@ -93,6 +95,20 @@ def preset(domain: str, name: str) -> RecipeConfig:
                                 precision="auto", num_workers=4,
                                 freeze=FreezePolicy(trainable_layers=4, lr_head=1e-4, lr_layers=3e-5)))
     raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
+
+
+def _general_preset(name: str) -> RecipeConfig:
+    """The offline general base: Whisper tiny.en's encoder with a fresh CTC head, so the
+    head learns at a high rate for longer, on more (everyday English only) audio. The
+    domain recipes build it with these values when it is missing."""
+    if name not in ("cpu", "gpu"):
+        raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
+    gpu = name == "gpu"
+    train = TrainConfig(max_steps=6000 if gpu else 1500, batch_size=16 if gpu else 8, warmup_steps=100,
+                        eval_every=250, patience=0, max_duration=15.0, num_workers=4 if gpu else 0,
+                        freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
+    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=20.0 if gpu else 1.5,
+                        general_share=0.0, synth_workers=8 if gpu else 2, train=train)
 
 
 class Recipe:
@@ -342,8 +358,7 @@ def resolve_base(config: RecipeConfig) -> str:
         best = general_base_dir()
         if not (best / "config.json").is_file():
             print(f"no general base at {best}: building it with the general recipe first", flush=True)
-            general = preset("general", config.preset if config.preset == "cpu" else "cpu")
-            Recipe(general).run()
+            Recipe(preset("general", "cpu")).run()
         return str(best)
     return base
 

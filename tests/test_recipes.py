@@ -22,13 +22,20 @@ def test_every_recipe_has_readme_config_train_and_terms(name):
     assert len((folder / "train.py").read_text().splitlines()) < 40  # the logic lives in speechtl
 
 
+def _presets(name: str) -> dict:
+    """A recipe's config.py, loaded by path (every recipe names its module config)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_config", RECIPES / name / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PRESETS
+
+
 def test_presets_are_typed_and_overridable():
-    sys.path.insert(0, str(RECIPES / "legal"))
-    try:
-        from config import PRESETS  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
     from speechtl.config import apply_overrides
+
+    PRESETS = _presets("legal")
 
     cpu = PRESETS["cpu"]()
     assert cpu.preset == "cpu" and cpu.domain == "legal" and cpu.train.freeze.trainable_layers == 2
@@ -86,3 +93,11 @@ def test_bad_recipe_arguments():
     run = subprocess.run([sys.executable, str(RECIPES / "legal" / "train.py"), "--set", "nope=1"],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "unknown setting 'nope'" in run.stderr
+
+
+def test_the_general_base_built_on_demand_is_the_general_recipe():
+    from speechtl.recipe import general_base_dir, preset
+
+    assert _presets("general")["cpu"]() == preset("general", "cpu")
+    assert preset("general", "cpu").train.max_steps == 1500 and preset("general", "cpu").hours == 1.5
+    assert general_base_dir() == Path("runs/general/model/best")
