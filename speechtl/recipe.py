@@ -374,6 +374,25 @@ def hardware() -> str:
     return f"{platform.machine()}, {torch.get_num_threads()} CPU threads, {gpu}, torch {torch.__version__}"
 
 
+def load_presets(recipe_dir: str | Path) -> dict[str, Callable[[], RecipeConfig]]:
+    """``PRESETS`` of a recipe folder's config.py, loaded by path (every recipe names it config)."""
+    import importlib.util
+
+    path = Path(recipe_dir) / "config.py"
+    spec = importlib.util.spec_from_file_location(f"speechtl_recipe_{Path(recipe_dir).name}_config", path)
+    if spec is None or spec.loader is None:
+        raise SpeechtlError(f"{path}: recipe config not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PRESETS
+
+
+def run_recipe_file(train_py: str | Path, argv: list[str] | None = None) -> int:
+    """What a recipe's train.py runs: its folder names the domain, its config.py the presets."""
+    folder = Path(train_py).resolve().parent
+    return main(folder.name, load_presets(folder), argv)
+
+
 def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list[str] | None = None) -> int:
     """The command line every recipe's train.py hands over to."""
     import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .fileio import write_json, write_text
-from .metrics import EPS, CorpusScore, TermReport
+from .metrics import EPS, CorpusScore
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,6 @@ class Report:
     worst: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # test set -> utterances
     term_misses: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)  # config, base checkpoint, hardware, timings
-
-    def add(self, test_set: str, model: str, method: str, result: CorpusScore, terms: TermReport | None) -> None:
-        self.rows.append(Row(test_set, model, method, result.wer, result.cer,
-                             terms.recall if terms else None, terms.precision if terms else None,
-                             len(result.utterances)))
 
     def add_worst(self, test_set: str, result: CorpusScore, count: int = 10) -> None:
         worst = sorted(result.utterances, key=lambda u: (u.words.errors, u.id), reverse=True)[:count]

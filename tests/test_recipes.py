@@ -23,13 +23,9 @@ def test_every_recipe_has_readme_config_train_and_terms(name):
 
 
 def _presets(name: str) -> dict:
-    """A recipe's config.py, loaded by path (every recipe names its module config)."""
-    import importlib.util
+    from speechtl.recipe import load_presets
 
-    spec = importlib.util.spec_from_file_location(f"{name}_config", RECIPES / name / "config.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.PRESETS
+    return load_presets(RECIPES / name)
 
 
 def test_presets_are_typed_and_overridable():

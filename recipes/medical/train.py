@@ -10,12 +10,8 @@ relative to the current folder. A rerun skips finished stages; see speechtl/reci
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config import PRESETS  # noqa: E402  (this recipe's presets, next to this file)
-
-from speechtl.recipe import main  # noqa: E402
+from speechtl.recipe import run_recipe_file
 
 if __name__ == "__main__":
-    sys.exit(main("medical", PRESETS))
+    sys.exit(run_recipe_file(__file__))
