@@ -4,6 +4,7 @@
     speechtl evaluate --model runs/legal/best --manifest data/test.jsonl --output-dir runs/legal/eval
     speechtl train --base facebook/wav2vec2-base-960h --train-manifest train.jsonl \\
         --dev-manifest dev.jsonl --output-dir runs/mine --set max_steps=500 --set freeze.trainable_layers=4
+    speechtl prepare mini-librispeech --source data/raw/LibriSpeech --output-dir data/real
     speechtl demo
 
 Bad arguments or input end with exit status 2 and one line on stderr. A file that
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--output-dir", required=True)
     sg.add_argument("--min-confidence", type=float, default=None, help="drop segments below this log-probability")
 
+    pr = sub.add_parser("prepare", help="turn a real corpus in its published layout into speaker-split manifests")
+    pr.add_argument("corpus", choices=("mini-librispeech", "speechocean762", "vctk", "ljspeech"))
+    pr.add_argument("--source", required=True, help="the corpus folder (downloaded there first with --download)")
+    pr.add_argument("--output-dir", required=True, help="manifests go to OUTPUT_DIR/CORPUS/{train,dev,test}.jsonl")
+    pr.add_argument("--download", action="store_true", help="fetch the corpus from its official source first")
+
     d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
     d.add_argument("--output-dir", default="runs/demo")
     d.add_argument("--steps", type=int, default=300)
@@ -126,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_transformers(args.verbose)
     try:
         commands = {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train,
-                    "build-lm": cmd_build_lm, "synth": cmd_synth, "segment": cmd_segment, "demo": cmd_demo}
+                    "build-lm": cmd_build_lm, "synth": cmd_synth, "segment": cmd_segment, "prepare": cmd_prepare, "demo": cmd_demo}
         return commands[args.command](args)
     except SpeechtlError as exc:
         print(f"speechtl: error: {exc}", file=sys.stderr)
@@ -297,6 +304,16 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .data.prepare import prepare_corpus
+
+    prepared = prepare_corpus(args.corpus, args.source, args.output_dir, download=args.download)
+    print(prepared.summary())
+    for split, path in prepared.manifests.items():
+        print(f"  {split}: {path}")
+    return EXIT_OK
+
+
 def _beam_decoder(args: argparse.Namespace, bundle):
     """The beam decoder the decoding flags ask for (None: greedy), and the terms."""
     from .decode.beam import BeamDecoder
@@ -305,7 +322,10 @@ def _beam_decoder(args: argparse.Namespace, bundle):
     vocabulary = Vocabulary.load(args.terms) if args.terms else None
     if args.decoder == "greedy":
         return None, vocabulary
-    saved = None if args.lm else BeamDecoder.load(args.model, vocabulary) if Path(args.model).is_dir() else None
+    from .model.offline import model_folder
+
+    folder = model_folder(args.model)
+    saved = None if args.lm or folder is None else BeamDecoder.load(folder, vocabulary)
     if saved is None and not args.lm and args.decoder == "auto" and vocabulary is None:
         return None, vocabulary
     decoder = saved or BeamDecoder(bundle.alphabet, args.lm, vocabulary)

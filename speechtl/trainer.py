@@ -67,6 +67,7 @@ class TrainConfig:
     cache_dir: str = ""  # default: {output_dir}/prefix-cache
     cache_max_gb: float = 20.0  # bigger corpora train without the cache
     max_duration: float = 20.0  # seconds; longer training utterances are left out
+    anchor_weight: float = 0.0  # L2-SP: pull trainable weights toward the starting checkpoint's (0: off)
     eval_batch_size: int = 8
     num_workers: int = 0
     seed: int = 0
@@ -117,6 +118,11 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     amp_dtype = _amp_dtype(config.precision, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
 
+    # L2-SP anchor: the starting weights, taken before a resume can change them. Adapting
+    # to synthetic domain audio then cannot wander far from what the base learned on real speech.
+    anchors = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad] \
+        if config.anchor_weight > 0 else []
+
     # Resume: weights, optimizer, data position and history all come back.
     state = _State()
     last = out / "last.pt"
@@ -124,6 +130,11 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
         state = _load_checkpoint(last, model, optimizer, scheduler, scaler, bundle)
         if rank == 0:
             log.info("resuming from %s at step %d", last, state.step)
+    if state.step >= config.max_steps and (out / "best").exists():
+        # a finished run: say so instead of training past max_steps
+        if rank == 0:
+            print(f"{out}: finished before ({state.step} of {config.max_steps} steps); nothing to do", flush=True)
+        return TrainResult(out / "best", state.best_wer, state.step, tuple(state.history), False)
     if rank == 0:
         write_json(out / "train-config.json", _config_dict(config))
 
@@ -147,7 +158,8 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
         with _maybe_no_sync(train_model, sync):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss = train_model(batch)
-            scaler.scale(loss / config.grad_accum_steps).backward()
+            objective = loss + config.anchor_weight * anchor_penalty(anchors) if anchors else loss
+            scaler.scale(objective / config.grad_accum_steps).backward()
         running_loss += float(loss.detach())
         running_n += 1
         if not sync:
@@ -186,6 +198,11 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     if not (out / "best").exists() and rank == 0:  # no evaluation ran: keep what we have
         save_bundle(bundle, out / "best")
     return TrainResult(out / "best", state.best_wer, state.step, tuple(state.history), stopped_early)
+
+
+def anchor_penalty(anchors: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """Squared distance of the trainable weights from where they started (L2-SP)."""
+    return sum(((p - p0.to(p.device)) ** 2).sum() for p, p0 in anchors)
 
 
 def _evaluate_and_save(bundle: Bundle, dev_entries: Sequence[ManifestEntry], config: TrainConfig, state: _State,

@@ -91,9 +91,44 @@ def test_bad_recipe_arguments():
     assert run.returncode == 2 and "unknown setting 'nope'" in run.stderr
 
 
-def test_the_general_base_built_on_demand_is_the_general_recipe():
-    from speechtl.recipe import general_base_dir, preset
+def test_general_recipe_starts_from_whisper_base_and_domains_from_the_shipped_model():
+    from speechtl.recipe import GENERAL_BASE, WHISPER_BASE, preset, resolve_base
 
-    assert _presets("general")["cpu"]() == preset("general", "cpu")
-    assert preset("general", "cpu").train.max_steps == 1500 and preset("general", "cpu").hours == 1.5
-    assert general_base_dir() == Path("runs/general/model/best")
+    general = _presets("general")["cpu"]()
+    assert resolve_base(general) == WHISPER_BASE and general.real_share == 1.0
+    legal = _presets("legal")["cpu"]()
+    assert resolve_base(legal) == GENERAL_BASE and legal.train.anchor_weight > 0 and 0 < legal.real_share < 1
+    assert preset("medical", "cpu").base == "auto"
+
+
+def _write_real(root: Path, corpus: str, split: str, n: int) -> None:
+    from speechtl.data.manifest import ManifestEntry, write_manifest
+
+    write_manifest(root / corpus / f"{split}.jsonl",
+                   [ManifestEntry(f"{corpus}-{split}-{i}", f"/audio/{corpus}/{i}.flac", 2.0, "real words", "spk")
+                    for i in range(n)])
+
+
+def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
+    import dataclasses
+
+    from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
+    from speechtl.recipe import Recipe
+
+    synth = tmp_path / "synth.jsonl"
+    write_manifest(synth, [ManifestEntry(f"s{i}", f"/audio/s{i}.wav", 1.0, "synthetic") for i in range(70)])
+    for corpus in ("a", "b"):
+        _write_real(tmp_path / "real", corpus, "train", 50)
+        _write_real(tmp_path / "real", corpus, "test", 5)
+    data = {"train": str(synth), "dev": str(synth), "test": str(synth), "paths": [str(synth)]}
+    config = dataclasses.replace(_presets("legal")["cpu"](), real_dir=str(tmp_path / "real"), real_share=0.3,
+                                 work_dir=str(tmp_path / "run"))
+    mixed = Recipe(config)._with_real(data)
+    entries = read_manifest(mixed["train"])
+    real = [e for e in entries if not e.id.startswith("s")]
+    assert len(entries) == 100 and len(real) == 30  # 30% of the training utterances are real
+    assert {e.id.split("-")[0] for e in real} == {"a", "b"}  # drawn from every corpus
+    assert len(read_manifest(mixed["real_test"])) == 10 and mixed["dev"] == str(synth)
+    # none prepared: synthetic only, nothing changes
+    none = Recipe(dataclasses.replace(config, real_dir=str(tmp_path / "nothing")))._with_real(data)
+    assert none == data

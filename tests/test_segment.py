@@ -55,7 +55,11 @@ def test_a_sentence_that_was_never_spoken_is_dropped(overfit_model, long_recordi
 
     segments = align(bundle, load_audio(path), sentences)
     impostor = segments[3]
-    assert impostor.confidence < min(s.confidence for i, s in enumerate(segments) if i != 3)
+    # the alignment may squeeze the impostor against the next sentence's start and lower
+    # that one's score too; every sentence away from it keeps a far better score
+    others = [s.confidence for i, s in enumerate(segments) if i not in (2, 3, 4)]
+    assert impostor.confidence < min(others) - 2.0
     transcript = " ".join(s.capitalize() + "." for s in sentences)
-    report = segment_recording(bundle, path, transcript, min_confidence=impostor.confidence + 1e-6)
+    report = segment_recording(bundle, path, transcript, min_confidence=min(others) - 1.0)
     assert "objection your honor hearsay" in [s.text for s in report.dropped]
+    assert len(report.kept) >= 4 and all(s.text != "objection your honor hearsay" for s in report.kept)

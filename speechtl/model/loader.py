@@ -2,6 +2,7 @@
 
     bundle = load_pretrained("facebook/wav2vec2-base-960h")     # hub id
     bundle = load_pretrained("/models/my-wav2vec2")              # local HF folder
+    bundle = load_pretrained("general")                           # offline names: see offline.py
 
 The checkpoint's CTC head keeps the rows of characters it already knew (matched by
 character, letters case-blind); only characters new to it get fresh rows. An
@@ -107,9 +108,21 @@ def load_pretrained(
     """
     from transformers import AutoConfig
 
-    from . import whisper
+    from . import offline, whisper
 
     source = str(name_or_path)
+    if source == offline.GENERAL or (Path(source) / offline.OVERLAY_FILE).is_file():
+        folder = offline.GENERAL_DIR if source == offline.GENERAL else Path(source)
+        bundle = offline.load_overlay(folder)
+        if alphabet is not None and alphabet.symbols != bundle.alphabet.symbols:
+            old_vocab = {s: i for i, s in enumerate(bundle.alphabet.symbols)}
+            kept = resize_ctc_head(bundle.model, alphabet, old_vocab)
+            bundle = Bundle(bundle.model, alphabet, bundle.sampling_rate, kept, len(alphabet) - kept)
+        _override(bundle.model.config, config_overrides)
+        return bundle
+    named = offline.resolve_offline(source)
+    if named is not None:
+        source = str(named)
     if whisper.is_ctranslate2_whisper(source):
         alphabet = alphabet or Alphabet.default()
         model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)

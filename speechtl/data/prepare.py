@@ -1,0 +1,278 @@
+"""Real transcribed corpora, in their published layouts, as speechtl manifests.
+
+    speechtl prepare mini-librispeech --source data/raw/LibriSpeech --output-dir data/real
+    speechtl prepare speechocean762 --source data/raw/speechocean762 --output-dir data/real
+    speechtl prepare vctk --source data/raw/VCTK-Corpus --output-dir data/real
+    speechtl prepare ljspeech --source data/raw/LJSpeech-1.1 --output-dir data/real
+
+    from speechtl.data.prepare import prepare_corpus
+    prepared = prepare_corpus("mini-librispeech", "data/raw/LibriSpeech", "data/real")
+
+Each corpus becomes ``{output_dir}/{corpus}/{train,dev,test}.jsonl`` (audio paths point
+into the source folder, nothing is copied) and a ``LICENSE.md`` with the attribution.
+Splits are by speaker, so dev and test voices are never heard in training; a corpus
+with too few speakers to split goes to train whole. Parsing uses lhotse's recipes
+(LibriSpeech, VCTK, LJ Speech); speechocean762 ships Kaldi data folders, read here.
+With ``download=True`` lhotse (or OpenSLR for speechocean762) fetches the corpus first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import SpeechtlError
+from ..fileio import write_text
+from .audio import audio_info
+from .manifest import ManifestEntry, write_manifest
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+DEFAULT_DEV_SHARE = 0.05  # of the speakers
+DEFAULT_TEST_SHARE = 0.10
+# LJ Speech clips that are part of the shared real-en-dev evaluation set: never train on them
+LJSPEECH_EXCLUDED = tuple(f"LJ001-{i:04d}" for i in range(1, 33))
+
+
+class CorpusLayoutError(SpeechtlError):
+    """A corpus folder does not have its published layout."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    id: str
+    audio_filepath: str
+    duration: float  # seconds
+    text: str
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    required: tuple[str, ...]  # paths (relative to the source) that must exist; "a|b": either
+    licence: str
+    read: Callable[[Path], list[Utterance]]
+    download: Callable[[Path], Path] | None = None
+
+
+@dataclass(frozen=True)
+class PreparedCorpus:
+    name: str
+    manifests: dict[str, Path]
+    utterances: dict[str, int]
+    hours: dict[str, float]
+    speakers: dict[str, int]
+
+    def summary(self) -> str:
+        parts = [f"{s} {self.utterances[s]} utts / {self.hours[s]:.2f} h / {self.speakers[s]} speakers"
+                 for s in SPLITS if self.utterances.get(s)]
+        return f"{self.name}: " + "; ".join(parts)
+
+
+# --- readers ----------------------------------------------------------------------
+
+def _from_lhotse(recordings, supervisions) -> list[Utterance]:
+    """Utterances from a lhotse RecordingSet + SupervisionSet (one supervision per recording)."""
+    out = []
+    for sup in supervisions:
+        rec = recordings[sup.recording_id]
+        source = rec.sources[0].source
+        text = (sup.custom or {}).get("normalized_text") or sup.text or ""
+        out.append(Utterance(sup.id, str(Path(source).resolve()), float(sup.duration), text.strip(),
+                             str(sup.speaker or "unknown")))
+    return out
+
+
+def _quiet_lhotse():
+    logging.getLogger("lhotse").setLevel(logging.ERROR)
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
+
+
+def read_librispeech(source: Path) -> list[Utterance]:
+    from lhotse.recipes import prepare_librispeech
+
+    level = logging.getLogger().level
+    _quiet_lhotse()
+    try:
+        parts = prepare_librispeech(source, dataset_parts="auto", num_jobs=1)
+    finally:
+        logging.getLogger().setLevel(level)
+    out = []
+    for part in parts.values():
+        out += _from_lhotse(part["recordings"], part["supervisions"])
+    return out
+
+
+def read_vctk(source: Path) -> list[Utterance]:
+    from lhotse.recipes import prepare_vctk
+
+    level = logging.getLogger().level
+    _quiet_lhotse()
+    try:
+        parts = prepare_vctk(source)
+    finally:
+        logging.getLogger().setLevel(level)
+    return _from_lhotse(parts["recordings"], parts["supervisions"])
+
+
+def read_ljspeech(source: Path) -> list[Utterance]:
+    from lhotse.recipes import prepare_ljspeech
+
+    level = logging.getLogger().level
+    _quiet_lhotse()  # it warns once per metadata line whose clip is absent (partial copies)
+    try:
+        parts = prepare_ljspeech(source)
+    finally:
+        logging.getLogger().setLevel(level)
+    utts = _from_lhotse(parts["recordings"], parts["supervisions"])
+    return [Utterance(u.id, u.audio_filepath, u.duration, u.text, "LJ") for u in utts if u.id not in LJSPEECH_EXCLUDED]
+
+
+def _kaldi_table(path: Path) -> dict[str, str]:
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split(None, 1)
+        if fields:
+            table[fields[0]] = fields[1].strip() if len(fields) > 1 else ""
+    return table
+
+
+def read_speechocean762(source: Path) -> list[Utterance]:
+    """speechocean762's Kaldi folders (train/ and test/: wav.scp, text, utt2spk); lhotse has no recipe for it."""
+    out = []
+    for split in ("train", "test"):
+        folder = source / split
+        wavs, texts, speakers = (_kaldi_table(folder / f) for f in ("wav.scp", "text", "utt2spk"))
+        for utt, rel in sorted(wavs.items()):
+            if utt not in texts:
+                continue
+            path = (source / rel).resolve()
+            try:
+                duration = audio_info(path).duration
+            except SpeechtlError as exc:
+                log.warning("speechocean762: skipped %s: %s", utt, exc)
+                continue
+            out.append(Utterance(utt, str(path), duration, texts[utt], speakers.get(utt, utt[:4])))
+    return out
+
+
+def _download_lhotse(fn_name: str, **kwargs) -> Callable[[Path], Path]:
+    def download(target: Path) -> Path:
+        import lhotse.recipes
+
+        return Path(getattr(lhotse.recipes, fn_name)(target, **kwargs))
+    return download
+
+
+def _download_speechocean(target: Path) -> Path:
+    import tarfile
+    import urllib.request
+
+    target.mkdir(parents=True, exist_ok=True)
+    archive = target / "speechocean762.tar.gz"
+    if not archive.is_file():
+        urllib.request.urlretrieve("https://www.openslr.org/resources/101/speechocean762.tar.gz", archive)
+    with tarfile.open(archive) as tar:
+        tar.extractall(target, filter="data")
+    return target / "speechocean762"
+
+
+CORPORA: dict[str, Corpus] = {
+    "mini-librispeech": Corpus(
+        "mini-librispeech", ("train-clean-5|dev-clean-2",),
+        "Mini LibriSpeech (OpenSLR 31), from LibriVox public-domain audiobooks; CC BY 4.0. "
+        "V. Panayotov, G. Chen, D. Povey, S. Khudanpur, 'LibriSpeech: an ASR corpus based on public "
+        "domain audio books', ICASSP 2015.",
+        read_librispeech, _download_lhotse("download_librispeech", dataset_parts="mini_librispeech")),
+    "speechocean762": Corpus(
+        "speechocean762", ("WAVE", "train/wav.scp", "train/text", "train/utt2spk", "test/wav.scp",
+                           "test/text", "test/utt2spk"),
+        "speechocean762 (OpenSLR 101), Speechocean; CC BY 4.0. J. Zhang et al., 'speechocean762: an "
+        "open-source non-native English speech corpus for pronunciation assessment', Interspeech 2021.",
+        read_speechocean762, _download_speechocean),
+    "vctk": Corpus(
+        "vctk", ("txt", "wav48|wav48_silence_trimmed", "speaker-info.txt"),
+        "CSTR VCTK Corpus, University of Edinburgh; CC BY 4.0. C. Veaux, J. Yamagishi, K. MacDonald.",
+        read_vctk, _download_lhotse("download_vctk")),
+    "ljspeech": Corpus(
+        "ljspeech", ("metadata.csv", "wavs"),
+        "The LJ Speech Dataset, K. Ito and L. Johnson (2017), public domain (LibriVox recordings). "
+        f"Clips {LJSPEECH_EXCLUDED[0]}..{LJSPEECH_EXCLUDED[-1]} are left out: they belong to a shared "
+        "evaluation set.",
+        read_ljspeech, _download_lhotse("download_ljspeech")),
+}
+
+
+# --- layout check, speaker split, writing -----------------------------------------------
+
+def check_layout(corpus: Corpus, source: Path) -> None:
+    """Raise CorpusLayoutError naming every required path that ``source`` lacks."""
+    if not source.is_dir():
+        raise CorpusLayoutError(f"{source}: no such folder (the {corpus.name} corpus in its published layout)")
+    missing = [need.replace("|", " or ") for need in corpus.required
+               if not any((source / option).exists() for option in need.split("|"))]
+    if missing:
+        raise CorpusLayoutError(f"{source} is not a {corpus.name} folder: missing {', '.join(missing)}")
+
+
+def split_speakers(speakers: Iterable[str], dev_share: float, test_share: float, salt: str) -> dict[str, str]:
+    """speaker -> split, stable under adding speakers (a hash decides, not the order).
+
+    With fewer than 3 speakers everything is train: no voice could be held out."""
+    speakers = sorted(set(speakers))
+    if len(speakers) < 3:
+        return {s: "train" for s in speakers}
+    ranked = sorted(speakers, key=lambda s: hashlib.sha256(f"{salt}:{s}".encode()).hexdigest())
+    n_test = max(1, round(test_share * len(ranked)))
+    n_dev = max(1, round(dev_share * len(ranked)))
+    split = {s: "test" for s in ranked[:n_test]}
+    split.update({s: "dev" for s in ranked[n_test:n_test + n_dev]})
+    split.update({s: "train" for s in ranked[n_test + n_dev:]})
+    return split
+
+
+def prepare_corpus(name: str, source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
+                   dev_share: float = DEFAULT_DEV_SHARE, test_share: float = DEFAULT_TEST_SHARE,
+                   download: bool = False) -> PreparedCorpus:
+    """Read corpus ``name`` from ``source`` and write its speaker-split manifests."""
+    if name not in CORPORA:
+        raise SpeechtlError(f"unknown corpus {name!r} (known: {', '.join(CORPORA)})")
+    corpus = CORPORA[name]
+    source = Path(source)
+    if download and not source.exists():
+        if corpus.download is None:
+            raise SpeechtlError(f"{name} cannot be downloaded automatically")
+        source = corpus.download(source)
+    check_layout(corpus, source)
+    utterances = [u for u in corpus.read(source) if u.text and u.duration > 0]
+    if not utterances:
+        raise CorpusLayoutError(f"{source}: the {name} layout is there but holds no transcribed audio")
+    assignment = split_speakers((u.speaker for u in utterances), dev_share, test_share, salt=name)
+    out = Path(output_dir) / name
+    manifests, counts, hours, speakers = {}, {}, {}, {}
+    for split in SPLITS:
+        chosen = sorted((u for u in utterances if assignment[u.speaker] == split), key=lambda u: u.id)
+        if not chosen and split != "train":
+            continue
+        path = out / f"{split}.jsonl"
+        write_manifest(path, (ManifestEntry(u.id, u.audio_filepath, u.duration, u.text, u.speaker)
+                              for u in chosen))
+        manifests[split], counts[split] = path, len(chosen)
+        hours[split] = sum(u.duration for u in chosen) / 3600
+        speakers[split] = len({u.speaker for u in chosen})
+    prepared = PreparedCorpus(name, manifests, counts, hours, speakers)
+    write_text(out / "LICENSE.md", f"# {name}\n\n{corpus.licence}\n\nSource folder: {source.resolve()}\n\n"
+                                   f"{prepared.summary()}\n")
+    return prepared
+
+
+def prepared_manifests(real_dir: str | os.PathLike[str], split: str) -> list[Path]:
+    """The ``split`` manifests of every corpus prepared under ``real_dir`` (sorted; [] when none)."""
+    root = Path(real_dir)
+    return sorted(root.glob(f"*/{split}.jsonl")) if root.is_dir() else []
