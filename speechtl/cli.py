@@ -7,8 +7,10 @@
     speechtl prepare mini-librispeech --source data/raw/LibriSpeech --output-dir data/real
     speechtl demo
 
-Bad arguments or input end with exit status 2 and one line on stderr. A file that
-fails inside a batch is reported and skipped; the run then ends with status 1.
+Exit status: 0 all done; 1 done, but something was skipped (each skip listed on stderr,
+a count at the end; ``--strict`` fails on the first one instead); 2 bad arguments, input
+or setup, one line on stderr, before any work starts where it can be checked; 3 an
+unexpected error (a bug: rerun with -v for the traceback).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Sequence
 from .errors import SpeechtlError
 from .lm.arpa import DEFAULT_ORDER
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 FORMATS = ("txt", "json", "srt")
 
 
@@ -41,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
     t.add_argument("--model", required=True, help="model folder or Hugging Face hub id")
     t.add_argument("--format", choices=FORMATS, default="txt")
-    t.add_argument("--output-dir", help="write one file per input here (default: print to stdout)")
+    t.add_argument("--output-dir", help="write one file per input here, mirroring the inputs' folders "
+                                        "(default: print to stdout); existing outputs are kept")
+    t.add_argument("--overwrite", action="store_true", help="transcribe again inputs whose output exists")
     _add_inference_args(t)
     _add_decoding_args(t)
     t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--manifest", required=True)
     e.add_argument("--output-dir", default="results")
     e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
+    e.add_argument("--strict", action="store_true", help="fail on the first bad entry instead of skipping it")
     _add_inference_args(e)
     _add_decoding_args(e)
 
@@ -71,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--train-manifest", required=True)
     tr.add_argument("--dev-manifest")
     tr.add_argument("--output-dir", required=True)
+    tr.add_argument("--strict", action="store_true", help="fail on the first bad manifest entry instead of skipping it")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a TrainConfig field, e.g. max_steps=500 or freeze.trainable_layers=all")
 
@@ -141,75 +147,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("speechtl: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: say so, with the way to the details
+        if args.verbose:
+            raise
+        print(f"speechtl: unexpected error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+              f" (rerun with -v for the traceback, and please report it)", file=sys.stderr)
+        return EXIT_BUG
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from .data.audio import find_audio_files
+    from .data.audio import audio_info, find_audio_files
     from .fileio import write_text
     from .model.loader import load_pretrained
     from .transcribe import Transcriber, to_json, to_srt
 
-    inputs: list[tuple[Path, Path]] = []  # (file, root it was found under)
-    failures = 0
+    _check_output_dir(args.output_dir)
+    inputs: list[Path] = []
+    problems = []
     for raw in args.paths:
         root = Path(raw)
         if not root.exists():
-            print(f"speechtl: skipped {raw}: no such file or folder", file=sys.stderr)
-            failures += 1
+            problems.append(f"{raw}: no such file or folder")
             continue
         found = find_audio_files(root)
         if root.is_dir() and not found:
-            print(f"speechtl: skipped {raw}: no audio files in folder", file=sys.stderr)
-            failures += 1
-        inputs += [(f, root if root.is_dir() else root.parent) for f in found]
+            problems.append(f"{raw}: no audio files in folder")
+        inputs += [f for f in found if f not in inputs]
     if not inputs:
-        raise SpeechtlError("no audio to transcribe")
+        raise SpeechtlError("no audio to transcribe" + (f" ({'; '.join(problems)})" if problems else ""))
+    for problem in problems:
+        print(f"speechtl: skipped {problem}", file=sys.stderr)
+    failures = len(problems)
     if args.format == "srt" and not args.output_dir and len(inputs) > 1:
         raise SpeechtlError("srt output for several files needs --output-dir")
 
-    kwargs = {k: v for k, v in (("chunk_length", args.chunk_length), ("stride_length", args.stride_length)) if v}
-    bundle = load_pretrained(args.model)
-    beam, _ = _beam_decoder(args, bundle)
-    transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, beam=beam,
-                              processes=args.processes, int8=args.int8, half=_on_gpu(args.device), **kwargs)
-    roots = {str(f): root for f, root in inputs}
-    for result in transcriber.transcribe_files([f for f, _ in inputs], progress=not args.no_progress):
-        if result.error:
-            print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
-            failures += 1
-            continue
-        body = {"txt": lambda r: r.text + "\n", "json": lambda r: json.dumps(to_json(r)) + "\n",
-                "srt": to_srt}[args.format](result)
-        if args.output_dir:
-            rel = Path(result.path).relative_to(roots[result.path]).with_suffix("." + args.format)
-            write_text(Path(args.output_dir) / rel, body)
-        elif args.format == "txt" and len(inputs) > 1:
-            print(f"{result.path}\t{result.text}")
-        else:
-            sys.stdout.write(body)
-        sys.stdout.flush()
+    # Each input gets its own output, never overwritten unless asked: a rerun resumes.
+    outputs = output_paths(inputs, Path(args.output_dir), args.format) if args.output_dir else {}
+    existing = [f for f in inputs if f in outputs and outputs[f].exists()]
+    if existing and not args.overwrite:
+        inputs = [f for f in inputs if f not in existing]
+    for f in inputs:
+        try:
+            if audio_info(f).truncated:
+                print(f"speechtl: warning: {f} is cut off (its header promises more audio than the file "
+                      f"holds): transcribing what is there", file=sys.stderr)
+        except SpeechtlError:
+            pass  # reported as skipped below, when it fails to load
+    done = 0
+    if inputs:
+        kwargs = {k: v for k, v in (("chunk_length", args.chunk_length), ("stride_length", args.stride_length)) if v}
+        bundle = load_pretrained(args.model)
+        beam, _ = _beam_decoder(args, bundle)
+        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, beam=beam,
+                                  processes=args.processes, int8=args.int8, half=_on_gpu(args.device), **kwargs)
+        for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
+            if result.error:
+                print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
+                failures += 1
+                continue
+            body = {"txt": lambda r: r.text + "\n", "json": lambda r: json.dumps(to_json(r)) + "\n",
+                    "srt": to_srt}[args.format](result)
+            if args.output_dir:
+                write_text(outputs[Path(result.path)], body)
+            elif args.format == "txt" and len(inputs) > 1:
+                print(f"{result.path}\t{result.text}")
+            else:
+                sys.stdout.write(body)
+            sys.stdout.flush()
+            done += 1
+    kept = f"{len(existing)} skipped (output exists; --overwrite redoes them)" if existing and not args.overwrite \
+        else "0 skipped"
+    print(f"speechtl: {done} transcribed, {kept}, {failures} failed", file=sys.stderr)
     return EXIT_PARTIAL if failures else EXIT_OK
+
+
+def output_paths(inputs: Sequence[Path], output_dir: Path, fmt: str) -> dict[Path, Path]:
+    """One output per input, mirroring the inputs' tree below their common folder;
+    inputs that would share a name (x.wav and x.flac) keep their extension (x.wav.txt)."""
+    import os
+
+    resolved = [f.resolve() for f in inputs]
+    root = Path(os.path.commonpath([str(f.parent) for f in resolved]))
+    rel = {f: r.relative_to(root) for f, r in zip(inputs, resolved)}
+    plain = {f: r.with_suffix("." + fmt) for f, r in rel.items()}
+    counts: dict[Path, int] = {}
+    for p in plain.values():
+        counts[p] = counts.get(p, 0) + 1
+    return {f: output_dir / (plain[f] if counts[plain[f]] == 1 else rel[f].with_name(rel[f].name + "." + fmt))
+            for f in inputs}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_manifest
     from .model.loader import load_pretrained
 
+    _check_output_dir(args.output_dir)
     bundle = load_pretrained(args.model)
     if args.device:
         bundle.model.to(args.device)
     beam, vocabulary = _beam_decoder(args, bundle)
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, beam=beam,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
-                                       progress=not args.no_progress, int8=args.int8)
-    for r in validation.rejected:
-        print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
+                                       progress=not args.no_progress, int8=args.int8, strict=args.strict)
+    skipped = report_skips(list(validation.rejected) + list(ev.skipped))
     line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
     if ev.terms is not None and ev.terms.recall is not None:
         line += f"  term recall {100 * ev.terms.recall:.2f}%"
-    print(f"{line}  ({len(validation.kept)} utterances, {len(validation.rejected)} skipped)")
+    print(f"{line}  ({len(ev.score.utterances)} utterances, {skipped} skipped)")
     print(f"results: {ev.files['errs'].parent}")
-    return EXIT_PARTIAL if validation.rejected else EXIT_OK
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def report_skips(rejected) -> int:
+    """One line per skipped entry on stderr; the count."""
+    for r in rejected:
+        print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
+    return len(rejected)
+
+
+def _check_output_dir(path: str | None) -> None:
+    """Fail before any work when an output folder cannot be one."""
+    if path and Path(path).exists() and not Path(path).is_dir():
+        raise SpeechtlError(f"--output-dir {path}: exists and is not a folder")
 
 
 def cmd_build_lm(args: argparse.Namespace) -> int:
@@ -252,23 +311,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .model.loader import load_pretrained
     from .trainer import TrainConfig, train
 
+    _check_output_dir(args.output_dir)
     config = apply_overrides(TrainConfig(output_dir=args.output_dir), args.set)
     alphabet = Alphabet.default()
-    train_set = validate(read_manifest(args.train_manifest), alphabet)
-    dev_set = validate(read_manifest(args.dev_manifest), alphabet) if args.dev_manifest else None
-    for report in (train_set, dev_set):
-        for r in (report.rejected if report else ()):
-            print(f"speechtl: skipped {r.id}: {r.reason}", file=sys.stderr)
+    on_error = "fail" if args.strict else "drop"
+    train_set = validate(read_manifest(args.train_manifest), alphabet, on_error)
+    dev_set = validate(read_manifest(args.dev_manifest), alphabet, on_error) if args.dev_manifest else None
+    skipped = report_skips(list(train_set.rejected) + list(dev_set.rejected if dev_set else ()))
     bundle = load_pretrained(args.base, alphabet)
     result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
-    print(f"best dev WER {100 * result.best_wer:.2f}% after {result.steps} steps; model: {result.best_dir}")
-    return EXIT_OK
+    quality = (f"best dev WER {100 * result.best_wer:.2f}%" if dev_set else
+               f"no dev set: the model with the lowest training loss ({result.best_wer:.3f})")
+    print(f"{quality} after {result.steps} steps; model: {result.best_dir}"
+          + (f"; {skipped} utterances skipped" if skipped else ""))
+    return EXIT_PARTIAL if skipped else EXIT_OK
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from .synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
     from .vocabulary import Vocabulary
 
+    _check_output_dir(args.output_dir)
     config = SynthConfig(seed=args.seed, dev_voices=args.dev_voices, workers=args.workers,
                          noise_prob=args.noise_prob, reverb_prob=args.reverb_prob)
     voices = args.voices.split(",") if args.voices else None
@@ -288,13 +351,15 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
+    from .fileio import read_text_file
     from .model.loader import load_pretrained
     from .segment import DEFAULT_MIN_CONFIDENCE, segment_recording
 
+    _check_output_dir(args.output_dir)
     transcript = Path(args.transcript)
     if not transcript.is_file():
         raise SpeechtlError(f"{transcript}: transcript not found")
-    report = segment_recording(load_pretrained(args.model), args.audio, transcript.read_text(encoding="utf-8"),
+    report = segment_recording(load_pretrained(args.model), args.audio, read_text_file(transcript, "transcript"),
                                args.output_dir, args.min_confidence if args.min_confidence is not None
                                else DEFAULT_MIN_CONFIDENCE)
     print(f"kept {len(report.kept)} segments, dropped {len(report.dropped)} below the confidence threshold")

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data.manifest import ManifestEntry, ValidationReport, load_entry, read_manifest, validate
+from .data.manifest import ManifestEntry, Rejected, ValidationReport, load_entry, read_manifest, validate
 from .decode.beam import BeamDecoder
-from .errors import ManifestError
+from .errors import AudioError, ManifestError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
 from .model.loader import Bundle
 from .transcribe import Transcriber
@@ -35,25 +35,46 @@ class Evaluation:
     score: CorpusScore
     terms: TermReport | None
     files: dict[str, Path]
+    skipped: tuple[Rejected, ...] = ()  # entries whose audio could not be decoded
 
 
 def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
                    device: torch.device | str | None = None, progress: bool = False,
                    int8: bool = False) -> list[np.ndarray]:
-    """Log-probabilities of validated entries, in their order (long ones chunked)."""
+    """Log-probabilities of validated entries, in their order (long ones chunked);
+    audio that cannot be decoded raises AudioError."""
+    kept, logprobs, skipped = decodable_logprobs(bundle, entries, batch_size, device, progress, int8)
+    if skipped:
+        raise AudioError(skipped[0].reason)
+    return logprobs
+
+
+def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+                       device: torch.device | str | None = None, progress: bool = False, int8: bool = False
+                       ) -> tuple[list[ManifestEntry], list[np.ndarray], list[Rejected]]:
+    """Like :func:`entry_logprobs`, but an entry whose audio fails to decode is skipped
+    and listed: (kept entries, their log-probabilities, skipped)."""
     model = bundle.model
     was_training = model.training
     transcriber = Transcriber(bundle, device=device or next(model.parameters()).device, batch_size=batch_size,
                               int8=int8)
     out: dict[str, np.ndarray] = {}
+    skipped: list[Rejected] = []
     order = sorted(entries, key=lambda e: e.duration)  # similar lengths batch with little padding
     for i in tqdm(range(0, len(order), batch_size), desc="acoustic model", disable=None if progress else True,
                   leave=False):
-        chunk = order[i:i + batch_size]
-        waves = [load_entry(e, bundle.sampling_rate) for e in chunk]
-        out.update(zip((e.id for e in chunk), transcriber.logits(waves)))
+        chunk, waves = [], []
+        for e in order[i:i + batch_size]:
+            try:
+                waves.append(load_entry(e, bundle.sampling_rate))
+                chunk.append(e)
+            except AudioError as exc:
+                skipped.append(Rejected(e.id, str(exc)))
+        if chunk:
+            out.update(zip((e.id for e in chunk), transcriber.logits(waves)))
     model.train(was_training)
-    return [out[e.id] for e in entries]
+    kept = [e for e in entries if e.id in out]
+    return kept, [out[e.id] for e in kept], skipped
 
 
 def decode_texts(bundle: Bundle, logprobs: Sequence[np.ndarray], beam: BeamDecoder | None = None,
@@ -73,13 +94,13 @@ def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_siz
     return score([e.id for e in entries], [e.text for e in entries], hyps)
 
 
-def load_valid(manifest: str | os.PathLike[str], bundle: Bundle) -> ValidationReport:
-    """Validate a manifest against the model's alphabet; bad entries are dropped and logged."""
-    validation = validate(read_manifest(manifest), bundle.alphabet, on_error="drop")
-    for r in validation.rejected:
-        log.warning("skipped %s: %s", r.id, r.reason)
+def load_valid(manifest: str | os.PathLike[str], bundle: Bundle, strict: bool = False) -> ValidationReport:
+    """Validate a manifest against the model's alphabet; bad entries are dropped (the
+    report lists them), or with ``strict`` the first one raises."""
+    validation = validate(read_manifest(manifest), bundle.alphabet, on_error="fail" if strict else "drop")
     if not validation.kept:
-        raise ManifestError(f"{manifest}: no usable utterances ({len(validation.rejected)} rejected)")
+        first = f"; first: {validation.rejected[0].id}: {validation.rejected[0].reason}" if validation.rejected else ""
+        raise ManifestError(f"{manifest}: no usable utterances ({len(validation.rejected)} rejected{first})")
     return validation
 
 
@@ -91,8 +112,11 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 
     With a ``vocabulary``, term recall/precision go into ``terms-{set}-{method}`` files.
     """
+    skipped: list[Rejected] = []
     if logprobs is None:
-        logprobs = entry_logprobs(bundle, entries, batch_size, progress=progress, int8=int8)
+        entries, logprobs, skipped = decodable_logprobs(bundle, entries, batch_size, progress=progress, int8=int8)
+        if not entries:
+            raise AudioError(f"no utterance could be decoded ({len(skipped)} failed; first: {skipped[0].reason})")
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     results = {}
     for method, beam in methods.items():
@@ -102,17 +126,24 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
         if vocabulary is not None and len(vocabulary):
             terms = term_accuracy(result, vocabulary.phrases())
             files.update(write_term_report(output_dir, set_name, method, terms))
-        results[method] = Evaluation(result, terms, files)
+        results[method] = Evaluation(result, terms, files, tuple(skipped))
     return results
 
 
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
                       set_name: str | None = None, beam: BeamDecoder | None = None, method: str | None = None,
                       vocabulary: Vocabulary | None = None, batch_size: int = 8,
-                      progress: bool = False, int8: bool = False) -> tuple[Evaluation, ValidationReport]:
-    """Validate, decode and score one manifest with one method."""
-    validation = load_valid(manifest, bundle)
+                      progress: bool = False, int8: bool = False, strict: bool = False
+                      ) -> tuple[Evaluation, ValidationReport]:
+    """Validate, decode and score one manifest with one method; ``strict`` fails on the
+    first bad entry instead of skipping it."""
+    validation = load_valid(manifest, bundle, strict)
     method = method or (GREEDY if beam is None else "beam-lm" if beam.has_lm else "beam")
-    ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
-                          vocabulary, batch_size, progress=progress, int8=int8)[method]
+    if strict:  # decode failures raise too
+        logprobs = entry_logprobs(bundle, validation.kept, batch_size, progress=progress, int8=int8)
+        ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
+                              vocabulary, batch_size, logprobs=logprobs)[method]
+    else:
+        ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
+                              vocabulary, batch_size, progress=progress, int8=int8)[method]
     return ev, validation

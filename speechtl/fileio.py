@@ -9,10 +9,27 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_text_file(path: str | os.PathLike[str], what: str) -> str:
+    """A UTF-8 text file (an Excel byte-order mark is dropped); another encoding is a named error."""
+    from .errors import SpeechtlError
+
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpeechtlError(f"{path}: the {what} file is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
 @contextmanager
@@ -23,6 +40,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes 0600; a finished file gets what open() would give it (0666 less the umask),
+    # or keeps the mode of the file it replaces
+    os.chmod(tmp_path, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -49,7 +69,9 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
         old = None
@@ -64,3 +86,23 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def recover_dir(path: str | os.PathLike[str]) -> bool:
+    """Finish a replacement that a crash interrupted between atomic_dir's two renames:
+    the old version moved aside, the new one not yet in place. True if it restored one."""
+    target = Path(path)
+    old = target.with_name(f".{target.name}.old")
+    if not target.exists() and old.is_dir():
+        os.replace(old, target)
+        return True
+    return False
+
+
+def clean_stale_temps(folder: str | os.PathLike[str]) -> int:
+    """Remove temporary files and folders that interrupted atomic writes left in ``folder``."""
+    removed = 0
+    for tmp in Path(folder).glob(".*.tmp"):
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed

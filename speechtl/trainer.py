@@ -17,11 +17,14 @@ Files in ``output_dir``:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import math
 import os
 import random
+import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +40,7 @@ from .data.dataset import SpeechDataset, collate
 from .data.manifest import ManifestEntry
 from .errors import SpeechtlError
 from .evaluate import evaluate_entries
-from .fileio import atomic_path, write_json
+from .fileio import atomic_path, clean_stale_temps, recover_dir, write_json
 from .model.freeze import FreezePolicy
 from .cache import CachedDataset, PrefixCache, collate_hidden
 from .model.loader import Bundle, is_whisper, save_bundle
@@ -73,6 +76,11 @@ class TrainConfig:
     seed: int = 0
     freeze: FreezePolicy = field(default_factory=FreezePolicy)
     progress: bool = True
+    overwrite: bool = False  # start over in an output_dir that holds another run
+
+# Settings a resumed run may change: how long it goes on and how it shows progress.
+RESUMABLE_CHANGES = {"output_dir", "max_steps", "eval_every", "patience", "progress", "num_workers",
+                     "eval_batch_size", "cache_dir", "cache_max_gb", "overwrite"}
 
 
 @dataclass(frozen=True)
@@ -123,11 +131,15 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     anchors = [(p, p.detach().clone()) for p in model.parameters() if p.requires_grad] \
         if config.anchor_weight > 0 else []
 
-    # Resume: weights, optimizer, data position and history all come back.
+    # Resume: weights, optimizer, data position and history all come back, but only for
+    # the same run (base weights, data, settings): anything else is someone else's run.
+    run = run_fingerprint(bundle, train_entries, dev_entries, config)
     state = _State()
     last = out / "last.pt"
+    if rank == 0:
+        _prepare_output_dir(out, config.overwrite)
     if last.exists():
-        state = _load_checkpoint(last, model, optimizer, scheduler, scaler, bundle)
+        state = _load_checkpoint(last, model, optimizer, scheduler, scaler, bundle, run)
         if rank == 0:
             log.info("resuming from %s at step %d", last, state.step)
     if state.step >= config.max_steps and (out / "best").exists():
@@ -151,47 +163,54 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     stopped_early = False
     model.train()
     micro = 0
-    for batch in _batches(dataset, collate_fn, config, state, rank, world):
-        # One micro-batch: forward under autocast, backward, maybe an optimizer step.
-        micro += 1
-        sync = micro % config.grad_accum_steps == 0
-        with _maybe_no_sync(train_model, sync):
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = train_model(batch)
-            objective = loss + config.anchor_weight * anchor_penalty(anchors) if anchors else loss
-            scaler.scale(objective / config.grad_accum_steps).backward()
-        running_loss += float(loss.detach())
-        running_n += 1
-        if not sync:
-            continue
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], config.max_grad_norm)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        state.step += 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{running_loss / max(running_n, 1):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+    try:
+        for batch in _batches(dataset, collate_fn, config, state, rank, world):
+            # One micro-batch: forward under autocast, backward, maybe an optimizer step.
+            micro += 1
+            sync = micro % config.grad_accum_steps == 0
+            with _maybe_no_sync(train_model, sync):
+                with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    loss = train_model(batch)
+                objective = loss + config.anchor_weight * anchor_penalty(anchors) if anchors else loss
+                scaler.scale(objective / config.grad_accum_steps).backward()
+            running_loss += float(loss.detach())
+            running_n += 1
+            if not sync:
+                continue
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], config.max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{running_loss / max(running_n, 1):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
 
-        if state.step % config.eval_every == 0 or state.step >= config.max_steps:
-            # Evaluate, keep the best model, checkpoint; all on rank 0.
-            stop = False
-            if rank == 0:
-                stop = _evaluate_and_save(bundle, dev_entries, config, state, running_loss / max(running_n, 1),
-                                          scheduler.get_last_lr()[0], device)
-                _save_checkpoint(last, model, optimizer, scheduler, scaler, state, bundle)
-                # Written after the checkpoint, so it never claims steps a resume would lose.
-                write_json(out / "history.json", state.history)
-                bar.set_postfix(loss=f"{running_loss / max(running_n, 1):.3f}", dev_wer=f"{state.history[-1]['dev_wer']:.3f}")
-            running_loss, running_n = 0.0, 0
-            model.train()
-            stop = _broadcast_flag(stop, world, device)
-            if stop:
-                stopped_early = state.step < config.max_steps
+            if state.step % config.eval_every == 0 or state.step >= config.max_steps:
+                # Evaluate, keep the best model, checkpoint; all on rank 0.
+                stop = False
+                if rank == 0:
+                    stop = _evaluate_and_save(bundle, dev_entries, config, state, running_loss / max(running_n, 1),
+                                              scheduler.get_last_lr()[0], device)
+                    _save_checkpoint(last, model, optimizer, scheduler, scaler, state, bundle, run)
+                    # Written after the checkpoint, so it never claims steps a resume would lose.
+                    write_json(out / "history.json", state.history)
+                    bar.set_postfix(loss=f"{running_loss / max(running_n, 1):.3f}", dev_wer=f"{state.history[-1]['dev_wer']:.3f}")
+                running_loss, running_n = 0.0, 0
+                model.train()
+                stop = _broadcast_flag(stop, world, device)
+                if stop:
+                    stopped_early = state.step < config.max_steps
+                    break
+            if state.step >= config.max_steps:
                 break
-        if state.step >= config.max_steps:
-            break
+    except KeyboardInterrupt:
+        if rank == 0:  # say what survives: the checkpoint of the last evaluation, and best/
+            kept = state.history[-1]["step"] if state.history else 0
+            print(f"\ninterrupted at step {state.step}: {last} holds step {kept}, {out / 'best'} the best model "
+                  f"so far; the same command resumes from step {kept}", file=sys.stderr, flush=True)
+        raise
     bar.close()
     if world > 1:
         dist.barrier()
@@ -402,8 +421,34 @@ def _fingerprint(bundle: Bundle) -> dict[str, Any]:
             "model_type": model.config.model_type}
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: _State, bundle: Bundle) -> None:
-    payload = {
+def run_fingerprint(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: Sequence[ManifestEntry],
+                    config: TrainConfig) -> dict[str, str]:
+    """Hashes of what defines a run: the starting weights, the data and the settings."""
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    with torch.no_grad():
+        weights = [f"{float(p.double().sum()):.6e}" for p in bundle.model.parameters()]
+    data = "\n".join(f"{e.id}|{e.text}|{e.duration:.2f}" for e in train_entries)
+    data += "\ndev\n" + "\n".join(f"{e.id}|{e.text}" for e in dev_entries)
+    settings = {k: v for k, v in _config_dict(config).items() if k not in RESUMABLE_CHANGES}
+    return {"base": digest(",".join(weights)), "data": digest(data), "settings": digest(json.dumps(settings, sort_keys=True))}
+
+
+def _prepare_output_dir(out: Path, overwrite: bool) -> None:
+    """Finish or undo what a killed run left half-done; with ``overwrite``, start clean."""
+    if overwrite:
+        for name in ("last.pt", "best", "history.json", "train-config.json"):
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    if out.is_dir():
+        recover_dir(out / "best")  # killed between the two renames that replace best/
+        clean_stale_temps(out)
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: _State, bundle: Bundle,
+                     run: dict[str, str]) -> None:
+    payload = {"run": run,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(), "state": asdict(state), "fingerprint": _fingerprint(bundle),
         "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
@@ -412,12 +457,22 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: _St
         torch.save(payload, tmp)
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bundle) -> _State:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+def _load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bundle, run: dict[str, str]) -> _State:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload["state"], payload["fingerprint"]
+    except Exception as exc:
+        raise SpeechtlError(f"{path}: unreadable checkpoint ({type(exc).__name__}); delete it to start over, "
+                            f"or pass --set overwrite=true") from None
     if payload["fingerprint"] != _fingerprint(bundle):
         raise SpeechtlError(
             f"{path} belongs to a run with another model or alphabet; "
             f"choose a new output folder or delete {path} to start over")
+    changed = [k for k, v in run.items() if payload.get("run", run).get(k) != v]
+    if changed:
+        raise SpeechtlError(
+            f"{path.parent} holds another run (its {' and '.join(changed)} differ from this one's): "
+            f"choose another --output-dir, or pass --set overwrite=true to start over there")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import SpeechtlError
-from .fileio import write_text
+from .fileio import read_text_file, write_text
 from .text import normalize
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TERM_WEIGHT = 1.0
 
@@ -52,8 +56,8 @@ class Vocabulary:
             term = Term(term) if isinstance(term, str) else term
             if not term.words:
                 raise SpeechtlError(f"term {term.text!r} is empty after normalization")
-            if term.weight <= 0:
-                raise SpeechtlError(f"term {term.text!r}: weight must be positive, not {term.weight}")
+            if not math.isfinite(term.weight) or term.weight <= 0:
+                raise SpeechtlError(f"term {term.text!r}: weight must be a positive finite number, not {term.weight}")
             by_words[term.words] = term  # a later entry of the same words wins
         self._terms = tuple(by_words.values())
 
@@ -62,7 +66,7 @@ class Vocabulary:
         path = Path(path)
         if not path.is_file():
             raise SpeechtlError(f"{path}: vocabulary file not found")
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, "vocabulary")
         return cls(_parse_csv(text, path) if path.suffix.lower() == ".csv" else _parse_txt(text, path))
 
     def add(self, text: str, weight: float = DEFAULT_TERM_WEIGHT, spoken: str | None = None,
@@ -119,6 +123,10 @@ def _parse_txt(text: str, path: Path) -> list[Term]:
         if not line:
             continue
         name, _, weight = line.partition("\t")
+        last = name.split()[-1]
+        if not weight and len(name.split()) > 1 and _is_number(last):
+            log.warning("%s:%d: %r is read as one term; a weight goes after a TAB (term<TAB>weight)",
+                        path, lineno, name)
         terms.append(Term(name.strip(), _weight(weight, path, lineno)))
     return terms
 
@@ -135,6 +143,14 @@ def _parse_csv(text: str, path: Path) -> list[Term]:
                           (row.get("spoken") or "").strip() or None, (row.get("pronunciation") or "").strip() or None,
                           (row.get("category") or "").strip() or None))
     return terms
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _weight(raw: str, path: Path, lineno: int) -> float:

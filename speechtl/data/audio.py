@@ -26,6 +26,7 @@ class AudioInfo:
     sampling_rate: int
     channels: int
     num_samples: int
+    truncated: bool = False  # the header promises more audio than the file holds
 
     @property
     def duration(self) -> float:
@@ -44,7 +45,9 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
         raise AudioError(f"{path}: cannot read audio ({_reason(exc)})") from None
     if info.frames <= 0:
         raise AudioError(f"{path}: empty audio (0 samples)")
-    return AudioInfo(str(path), int(info.samplerate), int(info.channels), int(info.frames))
+    # libsndfile reads what is there and notes "data : N (should be M)" for a cut-off file
+    truncated = any(line.startswith("data") and "should be" in line for line in info.extra_info.splitlines())
+    return AudioInfo(str(path), int(info.samplerate), int(info.channels), int(info.frames), truncated)
 
 
 def load_audio(

@@ -10,6 +10,7 @@ string id and an absolute path.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,11 +21,14 @@ if TYPE_CHECKING:
 
 from ..alphabet import Alphabet
 from ..errors import AudioError, ManifestError
-from ..fileio import write_text
+from ..fileio import read_text_file, write_text
 from ..text import normalize
 from .audio import audio_info, load_audio
 
 _KNOWN = {"id", "audio_filepath", "duration", "text", "speaker", "offset"}
+DURATION_TOLERANCE_S = 0.1  # a labelled duration may differ from the file's by this much...
+DURATION_TOLERANCE = 0.02  # ...or by this share of it, whichever is larger
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
     base = path.resolve().parent
     entries: list[ManifestEntry] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text_file(path, "manifest").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -82,6 +86,8 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestEntry]:
             raise ManifestError(f"{where}: duration and offset must be numbers") from None
         if not isinstance(row["text"], str):
             raise ManifestError(f"{where}: text must be a string")
+        if not isinstance(row["audio_filepath"], str) or not row["audio_filepath"].strip():
+            raise ManifestError(f"{where}: audio_filepath must be a non-empty string")
         audio = Path(row["audio_filepath"])
         audio = audio if audio.is_absolute() else base / audio
         utt_id = str(row.get("id") or audio.stem)
@@ -124,9 +130,13 @@ class Rejected:
 class ValidationReport:
     kept: tuple[ManifestEntry, ...]
     rejected: tuple[Rejected, ...]
+    corrected: tuple[Rejected, ...] = ()  # kept, with the duration the file header gives
 
     def summary(self) -> str:
-        return f"kept {len(self.kept)} utterances, dropped {len(self.rejected)}"
+        text = f"kept {len(self.kept)} utterances, dropped {len(self.rejected)}"
+        if self.corrected:
+            text += f"; {len(self.corrected)} durations corrected from the audio files"
+        return text
 
 
 def validate(
@@ -139,18 +149,41 @@ def validate(
 
     Problems found: empty transcript, characters outside the alphabet, non-positive
     duration, and (with ``check_audio``) a missing, unreadable or empty audio file.
+    With ``check_audio`` the labelled ``duration`` is also checked against the file
+    header (``soundfile.info``): a label off by more than ``DURATION_TOLERANCE`` is
+    replaced by the real length (listed in ``corrected``), so length guards see the truth.
     """
     kept: list[ManifestEntry] = []
     rejected: list[Rejected] = []
+    corrected: list[Rejected] = []
     for entry in entries:
         reason = _problem(entry, alphabet, check_audio)
         if reason is None:
-            kept.append(replace(entry, text=normalize(entry.text)))
+            entry = replace(entry, text=normalize(entry.text))
+            real = _real_duration(entry) if check_audio else None
+            if real is not None and abs(real - entry.duration) > max(DURATION_TOLERANCE_S,
+                                                                     DURATION_TOLERANCE * real):
+                corrected.append(Rejected(entry.id, f"duration labelled {entry.duration:.2f}s, "
+                                                    f"the audio is {real:.2f}s"))
+                entry = replace(entry, duration=real)
+            kept.append(entry)
             continue
         if on_error == "fail":
             raise ManifestError(f"utterance {entry.id!r}: {reason}")
         rejected.append(Rejected(entry.id, reason))
-    return ValidationReport(tuple(kept), tuple(rejected))
+    if corrected:
+        log.warning("%d manifest durations did not match their audio and were corrected (first: %s: %s)",
+                    len(corrected), corrected[0].id, corrected[0].reason)
+    return ValidationReport(tuple(kept), tuple(rejected), tuple(corrected))
+
+
+def _real_duration(entry: ManifestEntry) -> float | None:
+    """Seconds of audio the entry really covers (a segment: up to the end of the file)."""
+    info = audio_info(entry.audio_filepath)
+    if entry.offset is None:
+        return info.duration
+    remaining = info.duration - entry.offset
+    return remaining if entry.duration > remaining else None  # a segment may be shorter than the rest
 
 
 def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool) -> str | None:

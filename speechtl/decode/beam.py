@@ -32,7 +32,7 @@ import numpy as np
 
 from ..alphabet import Alphabet
 from ..errors import SpeechtlError
-from ..fileio import write_json
+from ..fileio import atomic_dir, recover_dir, write_json, write_text
 from ..vocabulary import Vocabulary
 from .greedy import Hypothesis, Word
 
@@ -207,18 +207,14 @@ class BeamDecoder:
         model_dir = Path(model_dir)
         if self._kenlm is None or self.lm_path is None:
             raise SpeechtlError("only a decoder with an LM can be saved next to a model")
-        lm_dir = model_dir / LM_DIR
-        tmp = model_dir / f".{LM_DIR}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        shutil.copy(self.lm_path, tmp / self.lm_path.name)
-        (tmp / "unigrams.txt").write_text("".join(u + "\n" for u in self.unigrams), encoding="utf-8")
-        (tmp / "attrs.json").write_text(json.dumps({
-            "alpha": self.config.alpha, "beta": self.config.beta,
-            "unk_score_offset": self.config.unk_score_offset, "score_boundary": True}), encoding="utf-8")
-        (model_dir / "alphabet.json").write_text(self._decoder._alphabet.dumps(), encoding="utf-8")
-        shutil.rmtree(lm_dir, ignore_errors=True)
-        os.replace(tmp, lm_dir)
+        # the new language_model/ is complete before the old one moves aside (atomic_dir)
+        with atomic_dir(model_dir / LM_DIR) as tmp:
+            shutil.copy(self.lm_path, tmp / self.lm_path.name)
+            (tmp / "unigrams.txt").write_text("".join(u + "\n" for u in self.unigrams), encoding="utf-8")
+            (tmp / "attrs.json").write_text(json.dumps({
+                "alpha": self.config.alpha, "beta": self.config.beta,
+                "unk_score_offset": self.config.unk_score_offset, "score_boundary": True}), encoding="utf-8")
+        write_text(model_dir / "alphabet.json", self._decoder._alphabet.dumps())
         write_json(model_dir / DECODING_FILE, {"config": asdict(self.config), **(extra or {})})
         self.vocabulary.save(model_dir / TERMS_FILE)
 
@@ -227,6 +223,7 @@ class BeamDecoder:
         """The decoder saved next to a model, or None if it has none."""
         model_dir = Path(model_dir)
         lm_dir = model_dir / LM_DIR
+        recover_dir(lm_dir)
         if not lm_dir.is_dir():
             return None
         lm_files = [p for p in lm_dir.iterdir() if p.suffix in (".arpa", ".bin", ".binary")]

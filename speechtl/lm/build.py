@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import SpeechtlError
+from ..fileio import read_text_file
 from ..text import ABBREVIATIONS, normalize
 from ..vocabulary import Vocabulary
 from .arpa import DEFAULT_ORDER, ArpaStats, estimate_arpa
@@ -45,7 +46,7 @@ def read_lines(paths: Sequence[str | os.PathLike[str]]) -> Iterator[str]:
         else:
             raise SpeechtlError(f"{path}: text file or folder not found")
         for f in files:
-            yield from f.read_text(encoding="utf-8", errors="replace").splitlines()
+            yield from read_text_file(f, "text").splitlines()
 
 
 def lm_sentences(lines: Iterable[str], vocabulary: Vocabulary | None = None) -> list[str]:

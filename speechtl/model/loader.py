@@ -123,6 +123,7 @@ def load_pretrained(
     named = offline.resolve_offline(source)
     if named is not None:
         source = str(named)
+    check_source(source)
     if whisper.is_ctranslate2_whisper(source):
         alphabet = alphabet or Alphabet.default()
         model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)
@@ -147,7 +148,7 @@ def load_pretrained(
     _override(config, config_overrides)
     try:
         model, info = cls.from_pretrained(source, config=config, cache_dir=cache_dir, output_loading_info=True)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # truncated or corrupt weights come in many exception types
         raise ModelLoadError(_not_found_message(source, exc)) from None
     has_head = not any(k.startswith("lm_head") for k in info.get("missing_keys", []))
     if not has_head:
@@ -231,13 +232,65 @@ def _checkpoint_vocab(source: str, cache_dir: str | None) -> dict[str, int]:
     path = Path(source)
     if path.is_dir():
         vocab_file = path / "vocab.json"
-        return json.loads(vocab_file.read_text(encoding="utf-8")) if vocab_file.is_file() else {}
+        if not vocab_file.is_file():
+            return {}
+        try:
+            vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelLoadError(f"{vocab_file}: corrupt vocabulary ({exc})") from None
+        if not isinstance(vocab, dict):
+            raise ModelLoadError(f"{vocab_file}: corrupt vocabulary (not a JSON object)")
+        return vocab
     try:
         from huggingface_hub import hf_hub_download
 
         return json.loads(Path(hf_hub_download(source, "vocab.json", cache_dir=cache_dir)).read_text())
     except Exception:  # no vocab.json in the repo: an encoder-only checkpoint
         return {}
+
+
+HUB_HOST = "huggingface.co"
+HUB_TIMEOUT_S = 3.0
+
+
+def looks_like_path(source: str) -> bool:
+    """A folder name rather than a hub id ("org/name"): absolute, relative with ./ or ../,
+    home-relative, with a trailing slash, or more than one slash."""
+    return (os.path.isabs(source) or source.startswith((".", "~")) or source.endswith(("/", os.sep))
+            or source.count("/") > 1 or (os.sep != "/" and os.sep in source))
+
+
+def check_source(source: str) -> None:
+    """Fail at once, with the reason, for a folder that is not there or a hub that cannot
+    be reached, instead of after transformers' retries."""
+    if Path(source).exists():
+        if not Path(source).is_dir():
+            raise ModelLoadError(f"{source}: a file, not a model folder")
+        return
+    if looks_like_path(source):
+        raise ModelLoadError(f"{source}: no such model folder")
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        if not _in_hub_cache(source):
+            raise ModelLoadError(_not_found_message(source, OSError("HF_HUB_OFFLINE is set")))
+        return
+    import socket
+
+    try:
+        socket.create_connection((HUB_HOST, 443), timeout=HUB_TIMEOUT_S).close()
+    except OSError:
+        if not _in_hub_cache(source):
+            raise ModelLoadError(_not_found_message(source, OSError(f"{HUB_HOST} cannot be reached"))) from None
+
+
+def _in_hub_cache(source: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(source, "config.json"), str)
+    except Exception:
+        return False
 
 
 def _sampling_rate(source: str, cache_dir: str | None) -> int:
