@@ -170,3 +170,19 @@ def test_a_finished_run_is_not_trained_further(tmp_path, sample_entries, alphabe
     again = train(random_wav2vec2(alphabet), sample_entries[:2], [], config)
     assert again.steps == 2 and "finished before" in capsys.readouterr().out
     assert (tmp_path / "last.pt").stat().st_mtime_ns == last
+
+
+def test_ctrl_c_says_what_was_kept(tmp_path):
+    base = write_random_checkpoint(tmp_path / "base")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_train_cli(base, out, 100000, 5), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not (out / "last.pt").exists():
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    kept = torch.load(out / "last.pt", weights_only=False)["state"]["step"]
+    assert f"holds step {kept}" in err and "resumes" in err and "Traceback" not in err

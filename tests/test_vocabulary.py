@@ -37,7 +37,7 @@ def test_load_txt_and_csv_roundtrip(tmp_path):
     ("term\tmany\n", "t.txt", "not a number"),
     ("word,weight\nx,1\n", "t.csv", "'term' column"),
     ("?!\n", "t.txt", "empty after normalization"),
-    ("x\t-1\n", "t.txt", "must be positive"),
+    ("x\t-1\n", "t.txt", "must be a positive"),
 ])
 def test_bad_files(tmp_path, content, name, message):
     path = tmp_path / name
