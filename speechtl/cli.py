@@ -172,7 +172,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         found = find_audio_files(root)
         if root.is_dir() and not found:
             problems.append(f"{raw}: no audio files in folder")
-        inputs += [f for f in found if f not in inputs]
+        inputs += found
+    inputs = list(dict.fromkeys(inputs))  # a file named twice is transcribed once
     if not inputs:
         raise SpeechtlError("no audio to transcribe" + (f" ({'; '.join(problems)})" if problems else ""))
     for problem in problems:
@@ -183,9 +184,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
     # Each input gets its own output, never overwritten unless asked: a rerun resumes.
     outputs = output_paths(inputs, Path(args.output_dir), args.format) if args.output_dir else {}
-    existing = [f for f in inputs if f in outputs and outputs[f].exists()]
-    if existing and not args.overwrite:
-        inputs = [f for f in inputs if f not in existing]
+    existing = set() if args.overwrite else {f for f in inputs if f in outputs and outputs[f].exists()}
+    inputs = [f for f in inputs if f not in existing]
     for f in inputs:
         try:
             if audio_info(f).truncated:
@@ -215,9 +215,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                 sys.stdout.write(body)
             sys.stdout.flush()
             done += 1
-    kept = f"{len(existing)} skipped (output exists; --overwrite redoes them)" if existing and not args.overwrite \
-        else "0 skipped"
-    print(f"speechtl: {done} transcribed, {kept}, {failures} failed", file=sys.stderr)
+    why = " (output exists; --overwrite redoes them)" if existing else ""
+    print(f"speechtl: {done} transcribed, {len(existing)} skipped{why}, {failures} failed", file=sys.stderr)
     return EXIT_PARTIAL if failures else EXIT_OK
 
 

@@ -139,11 +139,8 @@ def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_d
     first bad entry instead of skipping it."""
     validation = load_valid(manifest, bundle, strict)
     method = method or (GREEDY if beam is None else "beam-lm" if beam.has_lm else "beam")
-    if strict:  # decode failures raise too
-        logprobs = entry_logprobs(bundle, validation.kept, batch_size, progress=progress, int8=int8)
-        ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
-                              vocabulary, batch_size, logprobs=logprobs)[method]
-    else:
-        ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
-                              vocabulary, batch_size, progress=progress, int8=int8)[method]
+    # strict: a decode failure raises here; otherwise evaluate_methods skips and lists it
+    logprobs = entry_logprobs(bundle, validation.kept, batch_size, progress=progress, int8=int8) if strict else None
+    ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
+                          vocabulary, batch_size, progress=progress, logprobs=logprobs, int8=int8)[method]
     return ev, validation

@@ -90,7 +90,6 @@ def preset(domain: str, name: str) -> RecipeConfig:
     if domain == "general":
         return _general_preset(name)
     if name == "cpu":
-        # whisper tiny.en CTC (8M parameters): a 2-core laptop finishes in well under 45 minutes
         # the shipped general model (Whisper base encoder, 21M parameters) on a 2-core laptop;
         # the L2-SP anchor keeps the blocks near what they learned from real speech
         return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
@@ -107,9 +106,10 @@ def preset(domain: str, name: str) -> RecipeConfig:
 
 
 def _general_preset(name: str) -> RecipeConfig:
-    """The general base: Whisper base's encoder with a fresh CTC head and its top two
-    blocks trained on every prepared real corpus plus synthetic everyday English. The
-    CPU preset is what built the model shipped in speechtl/pretrained/general."""
+    """The general base: Whisper base's encoder with a fresh CTC head, trained on every
+    prepared real corpus plus synthetic everyday English. The GPU preset is what built
+    the model shipped in speechtl/pretrained/general; the CPU preset trains the top two
+    blocks only."""
     if name not in ("cpu", "gpu"):
         raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
     if name == "gpu":

