@@ -175,8 +175,9 @@ def test_a_finished_run_is_not_trained_further(tmp_path, sample_entries, alphabe
 def test_ctrl_c_says_what_was_kept(tmp_path):
     base = write_random_checkpoint(tmp_path / "base")
     out = tmp_path / "run"
-    proc = subprocess.Popen(_train_cli(base, out, 100000, 5), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    # patience=0: no early stop may end the run before the interrupt arrives
+    proc = subprocess.Popen(_train_cli(base, out, 100000, 5, ("--set", "patience=0")), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and not (out / "last.pt").exists():
         time.sleep(0.05)
