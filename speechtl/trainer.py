@@ -24,7 +24,9 @@ import math
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -163,8 +165,12 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
     stopped_early = False
     model.train()
     micro = 0
+    ctrl_c = _CtrlC()
     try:
         for batch in _batches(dataset, collate_fn, config, state, rank, world):
+            # Ctrl-C is taken here, between micro-batches: raised anywhere else it can land
+            # in a finalizer that swallows it, and the run would go on.
+            ctrl_c.check()
             # One micro-batch: forward under autocast, backward, maybe an optimizer step.
             micro += 1
             sync = micro % config.grad_accum_steps == 0
@@ -211,12 +217,39 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
             print(f"\ninterrupted at step {state.step}: {last} holds step {kept}, {out / 'best'} the best model "
                   f"so far; the same command resumes from step {kept}", file=sys.stderr, flush=True)
         raise
+    finally:
+        ctrl_c.restore()
     bar.close()
     if world > 1:
         dist.barrier()
     if not (out / "best").exists() and rank == 0:  # no evaluation ran: keep what we have
         save_bundle(bundle, out / "best")
     return TrainResult(out / "best", state.best_wer, state.step, tuple(state.history), stopped_early)
+
+
+class _CtrlC:
+    """A SIGINT handler that only notes the interrupt (a second one interrupts at once);
+    the loop raises KeyboardInterrupt at its next safe point."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum, frame) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
 
 
 def anchor_penalty(anchors: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
