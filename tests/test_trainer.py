@@ -178,12 +178,15 @@ def test_ctrl_c_says_what_was_kept(tmp_path):
     # patience=0: no early stop may end the run before the interrupt arrives
     proc = subprocess.Popen(_train_cli(base, out, 100000, 5, ("--set", "patience=0")), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not (out / "last.pt").exists():
-        time.sleep(0.05)
-    assert proc.poll() is None, "training ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:  # never leave the trainer running if the test fails
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and not (out / "last.pt").exists():
+            time.sleep(0.05)
+        assert proc.poll() is None, "training ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
     assert proc.returncode == 130
     kept = torch.load(out / "last.pt", weights_only=False)["state"]["step"]
     assert f"holds step {kept}" in err and "resumes" in err and "Traceback" not in err
