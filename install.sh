@@ -10,8 +10,9 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
-# Offline TTS engines for synthetic training audio (Debian/Ubuntu; skipped elsewhere or without root).
-TTS_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
+# Offline TTS engines for synthetic training audio, and SCOWL's English word list that the
+# beam search uses to tell real words from letter soup (Debian/Ubuntu; skipped elsewhere or without root).
+TTS_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts wamerican-large"
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     missing=$(for p in $TTS_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
     if [ -n "$missing" ]; then
@@ -19,7 +20,7 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
             || echo "install.sh: could not install $missing; voices of missing engines are skipped"
     fi
 else
-    echo "install.sh: install $TTS_PACKAGES with your package manager for all synthesis voices"
+    echo "install.sh: install $TTS_PACKAGES with your package manager for all synthesis voices and the word list"
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

@@ -23,11 +23,15 @@ def _umask() -> int:
 
 
 def read_text_file(path: str | os.PathLike[str], what: str) -> str:
-    """A UTF-8 text file (an Excel byte-order mark is dropped); another encoding is a named error."""
+    """A UTF-8 text file (an Excel byte-order mark is dropped), or UTF-16 with its byte-order
+    mark (what Windows Notepad saves as "Unicode"); another encoding is a named error."""
     from .errors import SpeechtlError
 
+    data = Path(path).read_bytes()
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16").replace("\r\n", "\n")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpeechtlError(f"{path}: the {what} file is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 

@@ -69,6 +69,11 @@ class RecipeConfig:
     tune_alphas: str = "0.2,0.5,0.8,1.2"  # LM weights tried on dev (comma-separated)
     tune_betas: str = "0,1,2"  # word bonuses tried
     tune_term_weights: str = "1.5,3,6"  # term boosts tried (with the best alpha and beta)
+    tune_unk_offsets: str = "-4,-7,-10"  # OOV penalties tried (a word neither the LM, the terms nor the lexicon knows)
+    tune_spot_thresholds: str = "-1,-0.5,0"  # term-spotting thresholds tried besides spotting off ("" for off)
+    lm_mix_weights: str = "0,1,4"  # domain text repeated this often beside the real English text (0: domain only)
+    lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
+    lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)
     train_manifest: str = ""
     dev_manifest: str = ""
     test_manifest: str = ""
@@ -78,6 +83,9 @@ class RecipeConfig:
     seed: int = 0
     synth_workers: int = 2
     voices: str = ""  # comma-separated voice names; default every installed voice
+    dev_engines: str = "festival"  # engines whose voices speak the dev set only (never trained on)
+    test_engines: str = "piper"  # engines whose voices speak the test sets only
+    heldout_transcripts: str = "auto"  # folder of real transcripts for held-out sentences; auto: see _heldout_transcripts
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
@@ -163,7 +171,12 @@ class Recipe:
         return self._with_real(self._domain_data())
 
     def _domain_data(self) -> dict:
+        """Training audio from the generator in the training engines' voices; dev and test
+        sets in voices of engines training never hears (``dev_engines``, ``test_engines``),
+        the headline test and dev from held-out sentences (domains/heldout.py), a second
+        test from new generator sentences."""
         from .domains import generate
+        from .domains.heldout import heldout_sentences
         from .synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
 
         c = self.config
@@ -172,19 +185,48 @@ class Recipe:
             if not c.test_manifest:
                 log.warning("no --test-manifest: the report scores the dev set")
             return {"train": paths[0], "dev": paths[1], "test": paths[2], "paths": paths}
-        synth = SynthConfig(seed=c.seed, workers=c.synth_workers)
-        voices = c.voices.split(",") if c.voices else None
+        synth = SynthConfig(seed=c.seed, workers=c.synth_workers, dev_voices=0)
+        split = split_voices(c.voices.split(",") if c.voices else None, c.dev_engines, c.test_engines)
         report = build_domain_corpus(c.domain, self.data / "train", hours=c.hours, general_share=c.general_share,
-                                     vocabulary=self._terms(), voices=voices, config=synth)
+                                     vocabulary=self._terms(), voices=split["train"], config=synth)
         print(report.summary(), flush=True)
-        # test: new sentences (none seen in training) spoken by the held-out voices
+        transcripts = self._heldout_transcripts()
+
+        def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
+            made = synthesize_corpus(sentences * repeat, self.data / name, self._terms(), voices=voices,
+                                     config=dataclasses.replace(synth, seed=c.seed + offset))
+            return str(made.train_manifest)
+
         seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
         fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][: c.test_sentences]
-        test = synthesize_corpus(fresh, self.data / "test", self._terms(), voices=list(report.dev_voices),
-                                 config=dataclasses.replace(synth, seed=c.seed + 1000, dev_voices=0))
-        return {"train": str(report.train_manifest), "dev": str(report.dev_manifest), "test": str(test.train_manifest),
-                "hours": report.hours, "voices": len(report.seconds_per_voice), "dev_voices": list(report.dev_voices),
-                "paths": [str(report.train_manifest), str(report.dev_manifest), str(test.train_manifest)]}
+        out = {"train": str(report.train_manifest), "hours": report.hours, "voices": len(report.seconds_per_voice),
+               "dev_voices": split["dev"], "test_voices": split["test"],
+               "generated_test": speak("test-generated", fresh, split["test"], 1, 1000)}
+        dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.dev_utterances]
+        test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.test_sentences]
+        if test_sentences and dev_sentences:
+            # each dev sentence in several held-out voices: enough utterances to tune on
+            out["dev"] = speak("dev-heldout", dev_sentences, split["dev"], len(split["dev"]), 500)
+            # a short held-out list is spoken twice (other rate, pitch, noise) for a steadier figure
+            out["test"] = speak("test-heldout", test_sentences, split["test"], 2 if len(test_sentences) < 100 else 1, 1500)
+            out["heldout_sentences"] = {"dev": len(dev_sentences), "test": len(test_sentences),
+                                        "source": transcripts or "built-in"}
+        else:
+            print(f"no held-out sentences for {c.domain}: dev and test use generator sentences", flush=True)
+            out["dev"] = speak("dev-generated", generate(c.domain, c.dev_utterances, c.seed + 500), split["dev"], 1, 500)
+            out["test"] = out.pop("generated_test")
+        out["paths"] = [out[k] for k in ("train", "dev", "test", "generated_test") if k in out]
+        return out
+
+    def _heldout_transcripts(self) -> str | None:
+        """Real transcripts to draw held-out sentences from (medical: the shared interviews)."""
+        c = self.config.heldout_transcripts
+        if c != "auto":
+            return c or None
+        if self.config.domain != "medical":
+            return None
+        shared = find_shared("corpora/medical-dialogue")
+        return str(shared) if shared else None
 
     def _with_real(self, data: dict) -> dict:
         """Mix prepared real general speech into training (``real_share`` of the utterances;
@@ -242,50 +284,83 @@ class Recipe:
                 "stopped_early": result.stopped_early, "history": list(result.history), "paths": [str(result.best_dir)]}
 
     def stage_lm(self, outputs: dict) -> dict:
+        """Build LMs from domain text mixed with real English at each tried weight, then tune
+        in turn (each step keeps the best so far): the mix with alpha and beta, the OOV
+        offset, the term weight, term spotting. Dev is the held-out-engine dev set."""
         from .decode.beam import BeamDecoder
-        from .decode.tune import tune_beam
+        from .decode.tune import tune_grid
         from .domains import generate
         from .evaluate import entry_logprobs
         from .lm.build import build_lm, read_lines
+        from .lm.general import general_sentences, system_lexicon
         from .model.loader import load_pretrained
-
-        c = self.config
-        test_texts = {e.text for e in self._valid(outputs["data"]["test"], None)}
         from .text import normalize
 
-        lines = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in test_texts]
+        c = self.config
+        data = outputs["data"]
+        # no evaluation sentence (dev included: it tunes) may be in the LM text
+        held_out = {e.text for k in ("dev", "test", "generated_test") if data.get(k) for e in self._valid(data[k], None)}
+        domain = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in held_out]
         if c.text:
-            lines += list(read_lines([c.text]))
-        lines += self._real_transcripts(outputs["data"]["train"], test_texts)
-        lm_path = self.work / "lm" / f"{c.domain}-{c.lm_order}gram.arpa"
-        stats = build_lm(lines, lm_path, order=c.lm_order, vocabulary=self._terms())
+            domain += list(read_lines([c.text]))
+        real = self._real_transcripts(data["train"], held_out)
+        if c.lm_general:
+            real += [s for s in general_sentences() if s not in held_out]
+        lexicon = system_lexicon() if c.lm_lexicon else frozenset()
         model_dir = outputs["train"]["model"]
         bundle = load_pretrained(model_dir)
-        dev = self._valid(outputs["data"]["dev"], bundle)[: c.dev_utterances]
-        logprobs = entry_logprobs(bundle, dev)
-        refs = [e.text for e in dev]
-        decoder = BeamDecoder(bundle.alphabet, lm_path, self._terms())
+        dev = self._valid(data["dev"], bundle)[: c.dev_utterances]
+        logprobs, refs = entry_logprobs(bundle, dev), [e.text for e in dev]
         floats = lambda text: tuple(float(x) for x in text.split(","))  # noqa: E731
-        lm_only = tune_beam(decoder.with_changes(vocabulary=_empty()), logprobs, refs, bundle.frame_shift,
-                            alphas=floats(c.tune_alphas), betas=floats(c.tune_betas))
-        with_terms = tune_beam(decoder.with_changes(alpha=lm_only.config.alpha, beta=lm_only.config.beta),
-                               logprobs, refs, bundle.frame_shift, alphas=(lm_only.config.alpha,),
-                               betas=(lm_only.config.beta,), hotword_weights=floats(c.tune_term_weights))
-        tuned = decoder.with_changes(alpha=lm_only.config.alpha, beta=lm_only.config.beta,
-                                     hotword_weight=with_terms.config.hotword_weight)
-        tuned.save(model_dir, {"tuned_on": outputs["data"]["dev"], "dev_wer_lm": lm_only.wer,
-                               "dev_wer_lm_terms": with_terms.wer, "grid": list(lm_only.grid) + list(with_terms.grid)})
-        return {"lm": str(lm_path), "ngrams": list(stats.ngrams), "alpha": lm_only.config.alpha,
-                "beta": lm_only.config.beta, "hotword_weight": with_terms.config.hotword_weight,
-                "dev_wer_lm": lm_only.wer, "dev_wer_lm_terms": with_terms.wer, "paths": [str(lm_path)]}
+        tune = lambda decoder, **grid: tune_grid(decoder, logprobs, refs, bundle.frame_shift, **grid)  # noqa: E731
+
+        # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
+        candidates = {}
+        for weight in (int(w) for w in c.lm_mix_weights.split(",")):
+            lines = domain * max(weight, 1) + (real if weight else [])
+            path = self.work / "lm" / f"{c.domain}-{c.lm_order}gram-mix{weight}.arpa"
+            # weight 0 is the LM as it was before real text: domain text only, no word list
+            stats = build_lm(lines, path, order=c.lm_order, vocabulary=self._terms(), lexicon=lexicon if weight else ())
+            decoder = BeamDecoder(bundle.alphabet, path, _empty())
+            result = tune(decoder, alpha=floats(c.tune_alphas), beta=floats(c.tune_betas))
+            candidates[weight] = (result, path, stats, decoder)
+            print(f"LM mix {weight}: {stats.ngrams} n-grams, dev WER {100 * result.wer:.2f}% "
+                  f"(alpha {result.config.alpha}, beta {result.config.beta})", flush=True)
+        weight = min(candidates, key=lambda w: candidates[w][0].wer)
+        mix, lm_path, stats, decoder = candidates[weight]
+        decoder = decoder.with_changes(alpha=mix.config.alpha, beta=mix.config.beta)
+        # 2-4. OOV offset, then the terms' weight, then term spotting, each on top of the last
+        oov = tune(decoder, unk_score_offset=floats(c.tune_unk_offsets))
+        terms = tune(decoder.with_changes(vocabulary=self._terms(), unk_score_offset=oov.config.unk_score_offset),
+                     hotword_weight=floats(c.tune_term_weights))
+        spot_grid = [None] + [float(x) for x in c.tune_spot_thresholds.split(",") if x]
+        tuned = decoder.with_changes(vocabulary=self._terms(), unk_score_offset=oov.config.unk_score_offset,
+                                     hotword_weight=terms.config.hotword_weight)
+        spot = tune(tuned, spot_threshold=spot_grid)
+        tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
+        steps = {"lm": mix.wer, "lm_oov": oov.wer, "lm_terms": terms.wer, "lm_terms_spot": spot.wer}
+        grid = [dict(g, step="mix", mix=w) for w, (r, *_) in candidates.items() for g in r.grid]
+        grid += [dict(g, step=name) for name, r in (("oov", oov), ("terms", terms), ("spot", spot)) for g in r.grid]
+        tuned.save(model_dir, {"tuned_on": data["dev"], "dev_wer": steps, "lm_mix_weight": weight, "grid": grid})
+        # the domain-only LM with its own best alpha/beta, kept to show what the real text adds
+        domain_only = candidates.get(0)
+        return {"lm": str(lm_path), "ngrams": list(stats.ngrams), "lm_mix_weight": weight,
+                "alpha": tuned.config.alpha, "beta": tuned.config.beta, "unk_score_offset": tuned.config.unk_score_offset,
+                "hotword_weight": tuned.config.hotword_weight, "spot_threshold": tuned.config.spot_threshold,
+                "lexicon_words": len(lexicon), "real_lm_sentences": len(real), "dev_wer": steps,
+                "domain_only_lm": ({"lm": str(domain_only[1]), "alpha": domain_only[0].config.alpha,
+                                    "beta": domain_only[0].config.beta} if domain_only and weight != 0 else None),
+                "paths": [str(lm_path)]}
 
     def stage_evaluate(self, outputs: dict) -> dict:
-        from .decode.beam import BeamDecoder
+        from .decode.beam import BeamConfig, BeamDecoder
         from .evaluate import evaluate_methods
         from .model.loader import load_pretrained
 
         c = self.config
         tests = {f"{c.domain}-test": outputs["data"]["test"]}
+        if outputs["data"].get("generated_test"):
+            tests[f"{c.domain}-generated"] = outputs["data"]["generated_test"]
         general = self._general_test()
         if general:
             tests["general-real-en"] = general
@@ -294,10 +369,22 @@ class Recipe:
         adapted_dir = outputs["train"]["model"]
         tuned = BeamDecoder.load(adapted_dir)
         assert tuned is not None
+        # each decoding step as its own row: the LM alone, + terms, + term spotting
+        methods: dict[str, BeamDecoder | None] = {"greedy": None}
+        lm_info = outputs["lm"]
+        if lm_info.get("domain_only_lm"):
+            # what the LM was before real English text and the word list (for comparison)
+            old = lm_info["domain_only_lm"]
+            methods["domain-lm-terms"] = BeamDecoder(tuned.alphabet, old["lm"], tuned.vocabulary, dataclasses.replace(
+                tuned.config, alpha=old["alpha"], beta=old["beta"], spot_threshold=None,
+                unk_score_offset=BeamConfig().unk_score_offset))
+        methods["lm"] = tuned.with_changes(vocabulary=_empty(), spot_threshold=None)
+        methods["lm-terms"] = tuned.with_changes(spot_threshold=None)
+        if tuned.config.spot_threshold is not None:
+            methods["lm-terms-spot"] = tuned
         results: dict[str, Any] = {}
         for model_name, source in (("base", outputs["base"]["base"]), ("adapted", adapted_dir)):
             bundle = load_pretrained(source, self._alphabet())
-            methods = {"greedy": None, "lm": tuned.with_changes(vocabulary=_empty()), "lm-terms": tuned}
             if bundle.kept_rows == 0:
                 # an untrained head (Whisper's encoder before the general recipe) spells
                 # noise: nothing to compare, and scoring it costs minutes
@@ -328,17 +415,21 @@ class Recipe:
             "training steps": outputs["train"]["steps"], "best dev WER": f"{100 * outputs['train']['best_dev_wer']:.2f}%",
             "synthetic training audio": f"{outputs['data'].get('hours', 0):.2f} h, {outputs['data'].get('voices', '?')} voices",
             "LM": f"{c.lm_order}-gram, n-grams {outputs['lm']['ngrams']}",
-            "decoding": f"alpha {outputs['lm']['alpha']}, beta {outputs['lm']['beta']}, "
-                        f"term weight {outputs['lm']['hotword_weight']}",
+            "decoding (tuned on dev)": f"alpha {outputs['lm']['alpha']}, beta {outputs['lm']['beta']}, "
+                        f"OOV offset {outputs['lm'].get('unk_score_offset')}, term weight {outputs['lm']['hotword_weight']}, "
+                        f"spotting threshold {outputs['lm'].get('spot_threshold')}, "
+                        f"domain text weight {outputs['lm'].get('lm_mix_weight')}",
+            "held-out engines": f"dev {outputs['data'].get('dev_voices')}, test {outputs['data'].get('test_voices')}",
             "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
             "stage seconds": {k: v.get("seconds") for k, v in outputs.items() if isinstance(v, dict)},
         }
-        method_names = {"greedy": "greedy", "lm": "+LM", "lm-terms": "+LM+terms"}
+        method_names = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
+                        "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting"}
         for key, r in outputs["evaluate"]["results"].items():
             test_set, model, method = key.split("/")
             report.rows.append(Row(test_set, model, method_names[method], r["wer"], r["cer"], r["term_recall"],
                                    r["term_precision"], r["utterances"]))
-            if model == "adapted" and method == "lm-terms":
+            if model == "adapted" and method == _best_method(outputs["evaluate"]["results"]):
                 data = json.loads(Path(r["results"]).read_text())
                 utts = data["utterances"]
                 result = score([u["id"] for u in utts], [u["ref"] for u in utts], [u["hyp"] for u in utts])
@@ -385,17 +476,50 @@ class Recipe:
         c = self.config.general_test_manifest
         if c != "auto":
             return c
-        for root in (REPO.parent, Path.cwd().parent, Path.cwd()):
-            candidate = root / "shared" / "data" / "real-en-dev" / "manifest.jsonl"
-            if candidate.is_file():
-                return str(candidate)
-        return ""
+        shared = find_shared("data/real-en-dev/manifest.jsonl")
+        return str(shared) if shared else ""
+
+
+def _best_method(results: dict) -> str:
+    """The fullest decoding the evaluation ran (term spotting when it was on)."""
+    return "lm-terms-spot" if any(k.endswith("/lm-terms-spot") for k in results) else "lm-terms"
 
 
 def _empty():
     from .vocabulary import Vocabulary
 
     return Vocabulary()
+
+
+def find_shared(relative: str) -> Path | None:
+    """``shared/{relative}`` next to the repository or the working folder, when present."""
+    for root in (REPO.parent, Path.cwd().parent, Path.cwd()):
+        candidate = root / "shared" / relative
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def split_voices(names: list[str] | None, dev_engines: str, test_engines: str) -> dict[str, list[str]]:
+    """Installed voices split by engine: train never shares an engine with dev or test.
+    Without a voice of the held-out engines, falls back to holding out voices (with a warning)."""
+    from .synth.engines import available_voices
+
+    voices = available_voices(names)
+    dev_set, test_set = set(filter(None, dev_engines.split(","))), set(filter(None, test_engines.split(",")))
+    if dev_set & test_set:
+        raise SpeechtlError(f"dev and test engines overlap: {sorted(dev_set & test_set)}")
+    split = {"train": [v.name for v in voices if v.engine not in dev_set | test_set],
+             "dev": [v.name for v in voices if v.engine in dev_set],
+             "test": [v.name for v in voices if v.engine in test_set]}
+    if split["dev"] and split["test"] and split["train"]:
+        return split
+    if len(voices) < 3:
+        raise SpeechtlError(f"need at least 3 installed voices for train/dev/test, found {len(voices)}")
+    print(f"warning: no installed voice of the held-out engines (dev {dev_engines!r}, test {test_engines!r}): "
+          f"holding out voices instead, so test voices share an engine with training", flush=True)
+    names_all = [v.name for v in voices]
+    return {"train": names_all[2:], "dev": names_all[:1], "test": names_all[1:2]}
 
 
 def resolve_base(config: RecipeConfig) -> str:

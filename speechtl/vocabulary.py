@@ -21,6 +21,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -41,7 +42,7 @@ class Term:
     pronunciation: str | None = None  # a hint for speech synthesis engines
     category: str | None = None  # e.g. drug, condition; used by the sentence generators
 
-    @property
+    @cached_property
     def words(self) -> tuple[str, ...]:
         """The normalized words a correct transcript contains for this term."""
         return tuple(normalize(self.spoken if self.spoken else self.text).split())

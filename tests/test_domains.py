@@ -41,3 +41,30 @@ def test_general_share_and_unknown_domain():
     assert mixed != pure
     with pytest.raises(SpeechtlError, match="unknown domain"):
         generate("astrology", 1)
+
+
+def test_heldout_sentences_are_disjoint_from_each_other_and_the_generator():
+    from speechtl.domains import generate
+    from speechtl.domains.heldout import heldout_sentences
+
+    for domain in ("legal", "medical"):
+        dev, test = heldout_sentences(domain, "dev"), heldout_sentences(domain, "test")
+        assert dev and test and not set(dev) & set(test)
+        generated = set(generate(domain, 5000, seed=0))
+        assert not (set(dev) | set(test)) & generated
+    assert heldout_sentences("general", "test") == []
+
+
+def test_heldout_sentences_from_transcripts_need_a_term_and_split_by_file(tmp_path):
+    from speechtl.domains.heldout import MAX_PER_TERM, heldout_sentences
+
+    for i in range(12):
+        (tmp_path / f"CASE{i:02d}.txt").write_text(
+            "D: How long have you had asthma in your family?\n\nP: Just my brother, he takes metformin for sugar.\n"
+            "D: OK, and how are you feeling today?\n", encoding="utf-8")
+    dev, test = heldout_sentences("medical", "dev", tmp_path), heldout_sentences("medical", "test", tmp_path)
+    assert dev and test  # 12 files: both splits get some
+    for split in (dev, test):
+        assert "OK, and how are you feeling today?" not in split  # no term
+        assert split.count("How long have you had asthma in your family?") == MAX_PER_TERM
+        assert all(not s.startswith(("D:", "P:")) for s in split)

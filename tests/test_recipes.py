@@ -9,7 +9,9 @@ RECIPES = Path(__file__).parents[1] / "recipes"
 TINY = ["--set", "hours=0.01", "--set", "test_sentences=5", "--set", "dev_utterances=5", "--set", "lm_sentences=200",
         "--set", "train.max_steps=4", "--set", "train.eval_every=2", "--set", "train.progress=false",
         "--set", "tune_alphas=0.5", "--set", "tune_betas=1", "--set", "tune_term_weights=3",
-        "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,espeak-en-gb-scotland"]
+        "--set", "tune_unk_offsets=-10", "--set", "tune_spot_thresholds=0", "--set", "lm_mix_weights=0,1",
+        "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,festival-kal,flite-slt", "--set", "dev_engines=festival",
+        "--set", "test_engines=flite"]
 
 
 @pytest.mark.parametrize("name", ["general", "legal", "medical"])
@@ -61,8 +63,11 @@ def test_legal_recipe_end_to_end_on_a_tiny_config(legal_run):
         assert (run / "stages" / f"{stage}.json").is_file(), stage
     report = json.loads((run / "report" / "report.json").read_text())
     combos = {(r["model"], r["method"]) for r in report["rows"]}
-    assert combos == {(m, d) for m in ("base", "adapted") for d in ("greedy", "+LM", "+LM+terms")}
-    assert all(0 <= r["cer"] and r["utterances"] == 5 for r in report["rows"])
+    assert combos >= {(m, d) for m in ("base", "adapted") for d in ("greedy", "+LM", "+LM+terms")}
+    assert {d for _, d in combos} <= {"greedy", "+LM", "+LM+terms", "+LM+terms+spotting", "+domain-only LM+terms"}
+    # headline test: 5 held-out sentences spoken twice; the generator's sentences once
+    assert {(r["test_set"], r["utterances"]) for r in report["rows"]} == {("legal-test", 10), ("legal-generated", 5)}
+    assert all(0 <= r["cer"] for r in report["rows"])
     assert all(r["term_recall"] is None or 0 <= r["term_recall"] <= 1 for r in report["rows"])
     assert [h["step"] for h in report["history"]] == [2, 4]
     html = (run / "report" / "report.html").read_text()
@@ -73,8 +78,12 @@ def test_legal_recipe_end_to_end_on_a_tiny_config(legal_run):
     assert "| legal-test | adapted | +LM+terms |" in md and "Worst utterances" in md
     model = run / "model" / "best"
     assert (model / "language_model" / "attrs.json").is_file() and (model / "decoding.json").is_file()
-    for name in ("train.jsonl", "dev.jsonl"):
-        assert (root / "data" / "legal" / "train" / name).is_file()
+    # no engine on both sides: training speaks espeak only, dev festival, tests flite
+    data = json.loads((run / "stages" / "data.json").read_text())
+    voices = lambda manifest: {json.loads(line)["speaker"] for line in open(root / manifest)}  # noqa: E731
+    assert {v.split("-")[0] for v in voices(data["train"])} == {"espeak"}
+    assert voices(data["dev"]) == {"festival-kal"}
+    assert voices(data["test"]) == voices(data["generated_test"]) == {"flite-slt"}
     assert "| test set |" in stdout
 
 
@@ -132,3 +141,21 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     # none prepared: synthetic only, nothing changes
     none = Recipe(dataclasses.replace(config, real_dir=str(tmp_path / "nothing")))._with_real(data)
     assert none == data
+
+
+def test_voice_split_never_shares_an_engine(monkeypatch, capsys):
+    from speechtl.recipe import split_voices
+    from speechtl.synth import engines
+
+    monkeypatch.setattr(engines, "available_voices", lambda names=None: list(engines.VOICES))
+    split = split_voices(None, "festival", "piper")
+    engine = {v.name: v.engine for v in engines.VOICES}
+    assert {engine[v] for v in split["dev"]} == {"festival"} and {engine[v] for v in split["test"]} == {"piper"}
+    assert not {engine[v] for v in split["train"]} & {"festival", "piper"}
+    with pytest.raises(Exception, match="overlap"):
+        split_voices(None, "festival", "festival,piper")
+    # without a voice of a held-out engine: voices are held out instead, and it says so
+    only_espeak = [v for v in engines.VOICES if v.engine == "espeak"]
+    monkeypatch.setattr(engines, "available_voices", lambda names=None: only_espeak)
+    fallback = split_voices(None, "festival", "piper")
+    assert "warning" in capsys.readouterr().out and not set(fallback["test"]) & set(fallback["train"])

@@ -1,6 +1,7 @@
-"""Decoding speed: greedy, beam, beam + LM, beam + LM + 50 / 500 terms.
+"""Decoding speed: greedy, beam, beam + LM, beam + LM + 50 / 500 terms, term spotting.
 
     .venv/bin/python tools/bench_decode.py
+    .venv/bin/python tools/bench_decode.py --seconds 1800          # a 30-minute file's worth
     .venv/bin/python tools/bench_decode.py --corpus ../shared/corpora/medical-dialogue --seconds 120
 
 CTC log-probabilities of realistic shape are simulated from corpus sentences: 50
@@ -9,7 +10,10 @@ between blanks, 10-25% of each frame's mass spread over three confusable
 symbols. The LM is a 4-gram built from the same corpus; terms are its rarer long
 words. Every row decodes the same logits in one run, and prints seconds of decode
 per second of audio. speechtl's term booster is compared with pyctcdecode's own
-hotword scorer on the same search.
+hotword scorer on the same search. Term spotting (decode/spotting.py) runs after
+the search with 50 / 500 / 1000 terms; its rows are reported as ratios to beam + LM.
+Words the LM does not know trigger spotting, so a tenth of the corpus words are
+left out of the LM text to leave the search some letter soup to check.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ def simulate_logprobs(text: str, alphabet: Alphabet, rng: np.random.Generator) -
 
 
 def timed(fn, logprobs) -> float:
+    fn(logprobs[0])  # warm up (imports, first-call allocations) outside the timing
     t0 = time.perf_counter()
     for lp in logprobs:
         fn(lp)
@@ -81,12 +86,14 @@ def main() -> None:
     audio = frames * FRAME_SHIFT
     counts = Counter(w for s in sentences for w in s.split())
     long_words = [w for w, c in sorted(counts.items(), key=lambda kv: (kv[1], kv[0])) if len(w) >= 6]
-    if len(long_words) < 500:
-        long_words += [f"{w}{i}" for i in range(500) for w in ("terma", "termb")][: 500 - len(long_words)]
+    if len(long_words) < 1000:  # filler terms: letters only (the alphabet has no digits)
+        filler = (f"term{a}{b}{c}" for a in "abcdefghij" for b in "klmnopqrst" for c in "uvwxyz")
+        long_words += [next(filler) for _ in range(1000 - len(long_words))]
+    unknown = set(rng.choice(sorted(counts), len(counts) // 10, replace=False))
 
     with tempfile.TemporaryDirectory() as tmp:
         lm = Path(tmp) / "lm.arpa"
-        build_lm(lines, lm, order=4)
+        build_lm([" ".join(w for w in s.split() if w not in unknown) for s in sentences], lm, order=4)
         beam = BeamDecoder(alphabet, config=BeamConfig(beam_width=args.beam_width))
         beam_lm = BeamDecoder(alphabet, lm, config=beam.config)
         rows = [("greedy", timed(lambda lp: greedy_decode(lp, alphabet, FRAME_SHIFT), logprobs)),
@@ -102,6 +109,10 @@ def main() -> None:
             rows.append((f"beam + LM + {n} hotwords (pyctcdecode)", timed(
                 lambda lp: pyctc.decode(lp, beam_width=args.beam_width, hotwords=words, hotword_weight=3.0), logprobs)))
 
+        for n in (50, 500, 1000):
+            spotting = beam_lm.with_changes(vocabulary=Vocabulary(long_words[:n]), spot_threshold=0.0)
+            rows.append((f"beam + LM + {n} terms + spotting", timed(lambda lp: spotting.decode(lp, FRAME_SHIFT), logprobs)))
+
     print(f"{len(logprobs)} utterances, {audio:.0f} s of simulated audio, {frames} frames; beam width {args.beam_width}")
     print(f"{'decoder':<42} {'s per audio s':>14} {'x real time':>12}")
     for name, secs in rows:
@@ -109,6 +120,8 @@ def main() -> None:
     base = dict(rows)["beam + LM"]
     print(f"ratio 500 terms / no terms: speechtl {dict(rows)['beam + LM + 500 terms (speechtl)'] / base:.2f}, "
           f"pyctcdecode {dict(rows)['beam + LM + 500 hotwords (pyctcdecode)'] / base:.2f}")
+    print("term spotting, ratio to beam + LM: " + ", ".join(
+        f"{n} terms {dict(rows)[f'beam + LM + {n} terms + spotting'] / base:.2f}" for n in (50, 500, 1000)))
 
 
 if __name__ == "__main__":

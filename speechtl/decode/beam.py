@@ -35,6 +35,7 @@ from ..errors import SpeechtlError
 from ..fileio import atomic_dir, recover_dir, write_json, write_text
 from ..vocabulary import Vocabulary
 from .greedy import Hypothesis, Word
+from .spotting import TermSpotter
 
 # pyctcdecode warns about small unigram lists, normal for domain term lists.
 logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
@@ -61,6 +62,7 @@ class BeamConfig:
     unk_score_offset: float = DEFAULT_UNK_SCORE_OFFSET
     beam_prune_logp: float = DEFAULT_BEAM_PRUNE_LOGP
     token_min_logp: float = DEFAULT_TOKEN_MIN_LOGP
+    spot_threshold: float | None = None  # term spotting after the search (spotting.py); None: off
 
 
 class TermBooster:
@@ -158,6 +160,8 @@ class BeamDecoder:
         self.unigrams = sorted(set(base_unigrams) | self.vocabulary.unigrams())
         self._decoder = BeamSearchDecoderCTC(PyAlphabet.build_alphabet(list(alphabet.symbols)), self._language_model())
         self._booster = TermBooster(self.vocabulary.phrases(), config.hotword_weight)
+        self._spotter = (TermSpotter(self.vocabulary, alphabet, self.unigrams)
+                         if config.spot_threshold is not None and len(self.vocabulary) else None)
 
     def _language_model(self):
         if self._kenlm is None:
@@ -173,7 +177,8 @@ class BeamDecoder:
 
     def with_changes(self, vocabulary: Vocabulary | None = None, **config_changes) -> "BeamDecoder":
         """A decoder with other terms or settings, sharing the loaded LM (no retraining, no reload)."""
-        base_unigrams = [u for u in self.unigrams if u not in self.vocabulary.unigrams()]
+        term_words = self.vocabulary.unigrams()
+        base_unigrams = [u for u in self.unigrams if u not in term_words]
         return BeamDecoder(self.alphabet, self.lm_path, self.vocabulary if vocabulary is None else vocabulary,
                            replace(self.config, **config_changes), base_unigrams, _kenlm_model=self._kenlm)
 
@@ -186,6 +191,8 @@ class BeamDecoder:
             token_min_logp=self.config.token_min_logp, prune_history=False, hotword_scorer=self._booster,
             lm_start_state=None)
         _, _, word_frames, _, _ = beams[0]
+        if self._spotter is not None:
+            word_frames = self._spotter.spot(logits, word_frames, self.config.spot_threshold)
         words = tuple(Word(w, round(time_offset + s * frame_shift, 3), round(time_offset + e * frame_shift, 3))
                       for w, (s, e) in word_frames if w and "⁇" not in w)
         return Hypothesis(" ".join(w.word for w in words), words)
@@ -237,7 +244,8 @@ class BeamDecoder:
         if vocabulary is not None:
             terms = terms.merge(vocabulary)
         unigrams = (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split()
-        unigrams = [u for u in unigrams if u not in terms.unigrams()]
+        term_words = terms.unigrams()
+        unigrams = [u for u in unigrams if u not in term_words]
         return cls(Alphabet.load(model_dir), lm_files[0], terms, config, unigrams)
 
 

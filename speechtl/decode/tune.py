@@ -18,6 +18,8 @@ from .beam import BeamConfig, BeamDecoder
 DEFAULT_ALPHAS = (0.2, 0.5, 0.8, 1.2)
 DEFAULT_BETAS = (0.0, 1.0, 2.0)
 DEFAULT_HOTWORD_WEIGHTS = (1.5, 3.0, 6.0)
+DEFAULT_UNK_OFFSETS = (-4.0, -7.0, -10.0)  # OOV penalties tried (with a real-word lexicon in the unigrams)
+DEFAULT_SPOT_THRESHOLDS = (None, -1.0, -0.5, 0.0)  # term spotting off, or its threshold
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,25 @@ def tune_beam(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequen
         hotword_weights = DEFAULT_HOTWORD_WEIGHTS if len(decoder.vocabulary) else (decoder.config.hotword_weight,)
     if not decoder.has_lm:
         alphas, betas = (decoder.config.alpha,), (decoder.config.beta,)
+    return tune_grid(decoder, logprobs, refs, frame_shift, processes=processes, alpha=alphas, beta=betas,
+                     hotword_weight=hotword_weights)
+
+
+def tune_grid(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
+              processes: int | None = None, **grid: Sequence) -> TuneResult:
+    """Try every combination of the given :class:`BeamConfig` fields, e.g.
+    ``tune_grid(d, lps, refs, 0.02, unk_score_offset=(-4, -10), spot_threshold=(None, 0.0))``;
+    ties go to the earlier setting."""
     ids = [str(i) for i in range(len(refs))]
-    grid = []
+    names = list(grid)
+    tried = []
     best: tuple[float, BeamConfig] | None = None
-    for alpha, beta, weight in itertools.product(alphas, betas, hotword_weights):
-        candidate = decoder.with_changes(alpha=alpha, beta=beta, hotword_weight=weight)
+    for values in itertools.product(*(grid[n] for n in names)):
+        candidate = decoder.with_changes(**dict(zip(names, values)))
         hyps = [h.text for h in candidate.decode_batch(logprobs, frame_shift, processes)]
         wer = score(ids, refs, hyps).wer
-        grid.append({"alpha": alpha, "beta": beta, "hotword_weight": weight, "wer": wer})
+        tried.append({**dict(zip(names, values)), "wer": wer})
         if best is None or wer < best[0]:
             best = (wer, candidate.config)
     assert best is not None
-    return TuneResult(best[1], best[0], tuple(grid))
+    return TuneResult(best[1], best[0], tuple(tried))

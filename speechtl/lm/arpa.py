@@ -8,8 +8,9 @@ words). The model follows Chen & Goodman's interpolated modified Kneser-Ney:
   distinct words precede the n-gram), except n-grams that start with ``<s>``,
   which keep raw counts because nothing can precede ``<s>``;
 * three discounts per order (for counts 1, 2 and 3+) from the count-of-counts;
-* unigrams interpolate with the uniform distribution, which leaves ``<unk>`` the
-  mass of one unseen word.
+* unigrams interpolate with the uniform distribution over the vocabulary, which leaves
+  ``<unk>`` the mass of one unseen word; ``extra_words`` (a real-word list) join that
+  vocabulary, so each gets the same small probability instead of being unknown.
 
 Interpolated probabilities are written as a back-off model: each seen n-gram gets
 its interpolated probability and each context its interpolation weight as back-off.
@@ -42,7 +43,7 @@ class ArpaStats:
 
 
 def estimate_arpa(sentences: Iterable[str], path: str | os.PathLike[str], order: int = DEFAULT_ORDER,
-                  prune: Sequence[int] = ()) -> ArpaStats:
+                  prune: Sequence[int] = (), extra_words: Iterable[str] = ()) -> ArpaStats:
     """Estimate from ``sentences`` (already normalized, words split by spaces); write ``path``.
 
     ``prune[k]`` drops n-grams of order k+1 seen fewer than that many times (orders
@@ -56,7 +57,7 @@ def estimate_arpa(sentences: Iterable[str], path: str | os.PathLike[str], order:
     adjusted = _adjust_counts(counts, order)
     _prune(adjusted, prune, order)
     discounts = [_discounts(adjusted[k]) for k in range(order)]
-    probs, backoffs = _interpolate(adjusted, discounts, order)
+    probs, backoffs = _interpolate(adjusted, discounts, order, extra_words)
     with atomic_path(path) as tmp:
         _write(tmp, probs, backoffs, order)
     return ArpaStats(order, tuple(len(p) for p in probs), len(probs[0]))
@@ -112,7 +113,8 @@ def _discounts(counts: dict[Ngram, int]) -> tuple[float, float, float]:
     return d  # type: ignore[return-value]
 
 
-def _interpolate(adjusted: list[dict[Ngram, int]], discounts: list[tuple[float, float, float]], order: int):
+def _interpolate(adjusted: list[dict[Ngram, int]], discounts: list[tuple[float, float, float]], order: int,
+                 extra_words: Iterable[str] = ()):
     """Interpolated probabilities per n-gram and back-off weights per context."""
     probs: list[dict[Ngram, float]] = [dict() for _ in range(order)]
     backoffs: list[dict[Ngram, float]] = [dict() for _ in range(order)]
@@ -126,11 +128,13 @@ def _interpolate(adjusted: list[dict[Ngram, int]], discounts: list[tuple[float, 
             kinds[ctx][min(c, 3) - 1] += 1
         gammas = {ctx: (d1 * m[0] + d2 * m[1] + d3 * m[2]) / totals[ctx] for ctx, m in kinds.items()}
         if k == 0:
-            vocab = [g[0] for g in adjusted[0]] + [UNK]
-            uniform = 1.0 / len(vocab)
+            unseen = {(w,) for w in extra_words} - set(adjusted[0]) - {(BOS,), (EOS,), (UNK,)}
+            uniform = 1.0 / (len(adjusted[0]) + len(unseen) + 1)  # +1: <unk>
             gamma = gammas[()]
             for gram, c in adjusted[0].items():
                 probs[0][gram] = (c - _d(c, discounts[0])) / totals[()] + gamma * uniform
+            for gram in unseen:
+                probs[0][gram] = gamma * uniform
             probs[0][(UNK,)] = gamma * uniform
             probs[0][(BOS,)] = 0.0
             continue

@@ -58,8 +58,11 @@ def lm_sentences(lines: Iterable[str], vocabulary: Vocabulary | None = None) -> 
 
 
 def build_lm(lines: Iterable[str], output: str | os.PathLike[str], order: int = DEFAULT_ORDER,
-             prune: Sequence[int] = (), vocabulary: Vocabulary | None = None) -> ArpaStats:
+             prune: Sequence[int] = (), vocabulary: Vocabulary | None = None,
+             lexicon: Iterable[str] = ()) -> ArpaStats:
+    """``lexicon``: real words the text may not contain, made known to the LM with the
+    probability of an unseen word (so only letter soup pays the OOV offset)."""
     sentences = lm_sentences(lines, vocabulary)
     if not sentences:
         raise SpeechtlError("no text to build a language model from")
-    return estimate_arpa(sentences, output, order=order, prune=prune)
+    return estimate_arpa(sentences, output, order=order, prune=prune, extra_words=lexicon)

@@ -89,3 +89,27 @@ def test_build_normalizes_and_adds_terms(tmp_path):
     build_lm(["The patient takes Metformin."], tmp_path / "lm.arpa", 3, vocabulary=Vocabulary(["Xarelto"]))
     model = kenlm.Model(str(tmp_path / "lm.arpa"))
     assert "xarelto" in model and "metformin" in model and "Metformin" not in model
+
+
+def test_shipped_general_text_and_lexicon_words_are_normalized():
+    from speechtl.lm.general import general_sentences, system_lexicon
+    from speechtl.text import normalize
+
+    sentences = general_sentences()
+    assert len(sentences) > 10_000 and sum(len(s.split()) for s in sentences) > 200_000
+    assert all(normalize(s) == s for s in sentences[:2000])
+    words = system_lexicon()
+    if words:  # wamerican-large installed (install.sh does it on Debian)
+        assert len(words) > 100_000 and "certiorari" in words and all(" " not in w for w in list(words)[:1000])
+
+
+def test_lexicon_words_join_the_lm_vocabulary_with_the_unseen_word_probability(tmp_path):
+    from speechtl.lm.build import build_lm
+
+    build_lm(["the court is in session", "the court is adjourned"], tmp_path / "lm.arpa", order=2,
+             lexicon=["gavel", "court"])
+    unigrams = {}
+    for line in (tmp_path / "lm.arpa").read_text().split("\\1-grams:")[1].split("\\2-grams:")[0].strip().splitlines():
+        logp, word = line.split("\t")[:2]
+        unigrams[word] = float(logp)
+    assert unigrams["gavel"] == unigrams["<unk>"] < unigrams["court"]

@@ -116,3 +116,19 @@ def test_bad_lm_file(tmp_path, alphabet):
         BeamDecoder(alphabet, bad)
     with pytest.raises(SpeechtlError, match="not found"):
         BeamDecoder(alphabet, tmp_path / "none.arpa")
+
+
+def test_oov_offset_prefers_a_real_word_from_the_lexicon(alphabet, tmp_path):
+    # neither spelling is in the LM text; "cat" is in the word list the LM is built with, "kat" is not
+    text = "take the cat"
+    lp = peaky(alphabet, text, {text.index("cat"): "k"})  # acoustics: "kat"
+    from speechtl.decode.beam import BeamConfig
+    from speechtl.lm.build import build_lm
+
+    path = tmp_path / "lexicon.arpa"
+    build_lm(LM_TEXT, path, order=3, lexicon=["cat", "dog"])
+    lenient = BeamDecoder(alphabet, path, config=BeamConfig(unk_score_offset=0.0))
+    assert "cat" in lenient.unigrams and "kat" not in lenient.unigrams
+    assert lenient.decode(lp, 0.02).text == "take the kat"
+    strict = lenient.with_changes(unk_score_offset=-10.0)
+    assert strict.decode(lp, 0.02).text == text

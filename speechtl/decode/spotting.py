@@ -1,0 +1,180 @@
+"""Term spotting: put back a domain term the beam search never started to spell.
+
+Prefix boosting (:class:`~speechtl.decode.beam.TermBooster`) only helps once the beam
+spells the first letters of a term. When the acoustic model hears "cersi you ary" for
+"certiorari", no beam ever starts "cert...", so no boost applies. Spotting works after
+the search, on the best hypothesis:
+
+1. candidate spans: runs of 1-4 hypothesis words containing a word the decoder does
+   not know (letter soup is the sign of a missed term), compared with every term's
+   spelling and spoken form by character-bigram overlap through an inverted index, so
+   1 000 terms cost little more than 10;
+2. acoustic check: for the best few candidates of each span, the CTC log-likelihood of
+   the term's spelling and of the hypothesis's own words over the same frames (the
+   span plus a few frames each side), all pairs in one batched ``ctc_loss`` call;
+3. the term replaces the span when its log-likelihood per character is within
+   ``threshold`` of the hypothesis's (a tuned setting; negative lets a term win
+   that the acoustics alone slightly disfavour), best gains first, spans never overlap.
+
+    spotter = TermSpotter(vocabulary, alphabet, known_words=decoder.unigrams)
+    words = spotter.spot(logprobs, [("a", (3, 4)), ("ridof", (6, 11)), ...], threshold=-0.5)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+import numpy as np
+
+from ..alphabet import Alphabet
+from ..vocabulary import Vocabulary
+
+DEFAULT_SPOT_THRESHOLD = -0.5  # log-likelihood per character a term may lose and still replace the span
+MAX_SPAN_WORDS = 4  # longest run of hypothesis words one term may replace
+EDGE_FRAMES = 4  # frames added on each side of a span (word boundaries of the search are approximate)
+MIN_SIMILARITY = 0.3  # character-bigram Dice overlap for a term to be checked acoustically
+CANDIDATES_PER_SPAN = 3  # terms checked acoustically per span
+MAX_LENGTH_RATIO = 1.8  # a term may be at most this much longer or shorter (letters) than the span
+
+FrameWord = tuple[str, tuple[int, int]]  # a word and its (start, end) frames, as the beam search gives them
+
+
+@dataclass(frozen=True)
+class Substitution:
+    first: int  # index of the first replaced word
+    last: int  # index after the last replaced word
+    term: str  # the term's transcript words
+    gain: float  # log-likelihood per character, term minus hypothesis
+
+
+def _bigrams(text: str) -> set[str]:
+    s = f"^{text.replace(' ', '')}$"
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+class TermSpotter:
+    """Finds terms the search missed; build once per vocabulary, reuse for every utterance."""
+
+    def __init__(self, vocabulary: Vocabulary, alphabet: Alphabet, known_words: Collection[str] = ()) -> None:
+        self.alphabet = alphabet
+        self.known_words = frozenset(known_words)
+        chars = alphabet.characters
+        self.terms: list[str] = []  # transcript words of each term
+        self._index: dict[str, list[int]] = defaultdict(list)  # bigram -> form ids
+        self._forms: list[tuple[int, int]] = []  # form id -> (term id, bigram count)
+        for term in vocabulary:
+            text = " ".join(term.words)
+            if not set(text.replace(" ", "")) <= chars:
+                continue
+            term_id = len(self.terms)
+            self.terms.append(text)
+            # the spelling, and the respelling hint when it is one ("zuh REL toe"), since the
+            # acoustic model writes what it hears
+            forms = {text}
+            if term.pronunciation and not term.pronunciation.startswith("[["):
+                forms.add(term.pronunciation.lower())
+            for form in forms:
+                grams = _bigrams(form)
+                form_id = len(self._forms)
+                self._forms.append((term_id, len(grams)))
+                for g in grams:
+                    self._index[g].append(form_id)
+        self._term_set = frozenset(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def candidates(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
+        """(first, last, term id) pairs worth an acoustic check."""
+        out = []
+        for first in range(len(words)):
+            for last in range(first + 1, min(first + MAX_SPAN_WORDS, len(words)) + 1):
+                span = words[first:last]
+                if self.known_words and all(w in self.known_words for w in span):
+                    continue  # only letter soup hides a missed term
+                text = " ".join(span)
+                if text in self._term_set:
+                    continue
+                grams = _bigrams(text)
+                shared: dict[int, int] = defaultdict(int)
+                for g in grams:
+                    for form_id in self._index.get(g, ()):
+                        shared[form_id] += 1
+                letters = len(text.replace(" ", ""))
+                best: dict[int, float] = {}
+                for form_id, n in shared.items():
+                    term_id, size = self._forms[form_id]
+                    dice = 2 * n / (size + len(grams))
+                    if dice >= MIN_SIMILARITY and dice > best.get(term_id, 0.0):
+                        term_letters = len(self.terms[term_id].replace(" ", ""))
+                        if 1 / MAX_LENGTH_RATIO <= term_letters / max(letters, 1) <= MAX_LENGTH_RATIO:
+                            best[term_id] = dice
+                for term_id in sorted(best, key=best.get, reverse=True)[:CANDIDATES_PER_SPAN]:  # type: ignore[arg-type]
+                    out.append((first, last, term_id))
+        return out
+
+    def spot(self, logprobs: np.ndarray, words: Sequence[FrameWord], threshold: float = DEFAULT_SPOT_THRESHOLD) -> list[FrameWord]:
+        """``words`` with spotted terms substituted (each term word gets a share of the span's frames)."""
+        texts = [w for w, _ in words]
+        cands = self.candidates(texts)
+        if not cands:
+            return list(words)
+        windows, targets_term, targets_hyp = [], [], []
+        for first, last, term_id in cands:
+            start = max(0, words[first][1][0] - EDGE_FRAMES)
+            end = min(len(logprobs), words[last - 1][1][1] + EDGE_FRAMES)
+            windows.append((start, max(end, start + 1)))
+            targets_term.append(self.terms[term_id])
+            targets_hyp.append(" ".join(texts[first:last]))
+        ll_term = self._log_likelihoods(logprobs, windows, targets_term)
+        ll_hyp = self._log_likelihoods(logprobs, windows, targets_hyp)
+        subs = []
+        for (first, last, term_id), lt, lh in zip(cands, ll_term, ll_hyp):
+            gain = (lt - lh) / len(self.terms[term_id].replace(" ", ""))
+            if np.isfinite(lt) and gain >= threshold:
+                subs.append(Substitution(first, last, self.terms[term_id], float(gain)))
+        taken: set[int] = set()
+        chosen = []
+        for s in sorted(subs, key=lambda s: -s.gain):
+            span = set(range(s.first, s.last))
+            if not span & taken:
+                taken |= span
+                chosen.append(s)
+        out: list[FrameWord] = []
+        i = 0
+        for s in sorted(chosen, key=lambda s: s.first):
+            out.extend(words[i:s.first])
+            out.extend(_spread(s.term.split(), words[s.first][1][0], words[s.last - 1][1][1]))
+            i = s.last
+        out.extend(words[i:])
+        return out
+
+    def _log_likelihoods(self, logprobs: np.ndarray, windows: list[tuple[int, int]], texts: list[str]) -> np.ndarray:
+        """CTC log-likelihood of each text over its frame window (all in one batch)."""
+        import torch
+
+        lp = torch.from_numpy(np.ascontiguousarray(logprobs, dtype=np.float32))
+        lp = lp.log_softmax(-1)  # the search clips; renormalize so every text is scored alike
+        longest = max(e - s for s, e in windows)
+        batch = torch.zeros(longest, len(windows), lp.shape[1])
+        for b, (s, e) in enumerate(windows):
+            batch[: e - s, b] = lp[s:e]
+        encoded = [self.alphabet.encode(t) for t in texts]
+        targets = torch.tensor([i for ids in encoded for i in ids], dtype=torch.long)
+        nll = torch.nn.functional.ctc_loss(
+            batch, targets, torch.tensor([e - s for s, e in windows]), torch.tensor([len(ids) for ids in encoded]),
+            blank=self.alphabet.blank_id, reduction="none", zero_infinity=False)
+        return (-nll).numpy()
+
+
+def _spread(words: list[str], start: int, end: int) -> list[FrameWord]:
+    """Split frames [start, end) over ``words`` in proportion to their letters."""
+    total = sum(len(w) for w in words)
+    out, at = [], start
+    for i, w in enumerate(words):
+        nxt = end if i == len(words) - 1 else at + round((end - start) * len(w) / total)
+        out.append((w, (at, max(nxt, at + 1))))
+        at = nxt
+    return out

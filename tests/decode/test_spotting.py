@@ -1,0 +1,106 @@
+"""Term spotting on hand-made CTC posteriors: a planted near-miss is fixed, a correct span is kept."""
+
+import numpy as np
+
+from speechtl.decode.beam import BeamConfig, BeamDecoder
+from speechtl.decode.spotting import TermSpotter
+from speechtl.vocabulary import Vocabulary
+
+KNOWN = {"a", "writ", "of", "the", "court", "granted", "mister"}
+
+
+def posteriors(alphabet, spec):
+    """Two frames per character (the character, then a blank); ``spec`` is a list of
+    {character: probability} rows, or plain characters for a confident frame."""
+    rows = []
+    for item in spec:
+        dist = {item: 1.0} if isinstance(item, str) else item
+        row = np.full(len(alphabet), 1e-4)
+        for ch, p in dist.items():
+            row[alphabet.delimiter_id if ch == " " else alphabet.vocab[ch]] = p
+        rows.append(row / row.sum())
+        blank = np.full(len(alphabet), 1e-4)
+        blank[alphabet.blank_id] = 1.0
+        rows.append(blank / blank.sum())
+    return np.log(np.array(rows, dtype=np.float32))
+
+
+def words_with_frames(text):
+    """(word, (start, end)) as the beam search reports them, for the layout of ``posteriors``."""
+    out, at = [], 0
+    for word in text.split():
+        out.append((word, (2 * at, 2 * (at + len(word)))))
+        at += len(word) + 1
+    return out
+
+
+def near_miss(alphabet):
+    # the acoustics lean to "sertiorari" (s 0.55 / c 0.45): the search spells it that way
+    text = "a writ of certiorari"
+    spec = [ch for ch in text]
+    spec[text.index("c")] = {"s": 0.55, "c": 0.45}
+    return posteriors(alphabet, spec), "a writ of sertiorari"
+
+
+def test_spotting_replaces_a_planted_near_miss(alphabet):
+    logprobs, hyp = near_miss(alphabet)
+    spotter = TermSpotter(Vocabulary(["certiorari", "mandamus"]), alphabet, KNOWN)
+    out = spotter.spot(logprobs, words_with_frames(hyp), threshold=-0.5)
+    assert " ".join(w for w, _ in out) == "a writ of certiorari"
+    # the term takes the replaced word's frames
+    assert out[-1][1] == words_with_frames(hyp)[-1][1]
+
+
+def test_spotting_leaves_a_clearly_spoken_word_alone(alphabet):
+    # "mandelbaum" is spoken clearly and is not a known word; "mandamus" looks alike in
+    # letters but the posteriors do not support it
+    text = "mister mandelbaum"
+    logprobs = posteriors(alphabet, list(text))
+    spotter = TermSpotter(Vocabulary(["mandamus"]), alphabet, KNOWN)
+    assert spotter.candidates(text.split())  # it is considered...
+    out = spotter.spot(logprobs, words_with_frames(text), threshold=-0.5)
+    assert " ".join(w for w, _ in out) == text  # ...and rejected by the acoustics
+
+
+def test_threshold_decides_a_close_call(alphabet):
+    logprobs, hyp = near_miss(alphabet)
+    spotter = TermSpotter(Vocabulary(["certiorari"]), alphabet, KNOWN)
+    strict = spotter.spot(logprobs, words_with_frames(hyp), threshold=0.5)  # the term must be more likely
+    assert " ".join(w for w, _ in strict) == hyp
+
+
+def test_known_words_are_never_candidates(alphabet):
+    spotter = TermSpotter(Vocabulary(["courts"]), alphabet, KNOWN)
+    assert spotter.candidates(["the", "court", "granted"]) == []
+    assert spotter.candidates(["the", "cort", "granted"])  # letter soup is
+
+
+def test_multi_word_term_replaces_a_run_of_words(alphabet):
+    text = "res judicata"
+    spec = list(text)
+    spec[text.index("j")] = {"y": 0.6, "j": 0.4}
+    spec[text.index(" ")] = {" ": 0.55, "z": 0.45}
+    logprobs = posteriors(alphabet, spec)
+    spotter = TermSpotter(Vocabulary(["res judicata"]), alphabet, KNOWN)
+    out = spotter.spot(logprobs, words_with_frames("res yudicata"), threshold=-0.5)
+    assert [w for w, _ in out] == ["res", "judicata"]
+
+
+def test_beam_decoder_spots_only_when_switched_on(alphabet):
+    logprobs, hyp = near_miss(alphabet)
+    terms = Vocabulary(["certiorari"])
+    plain = BeamDecoder(alphabet, vocabulary=terms, config=BeamConfig(hotword_weight=0.0),
+                        unigrams=sorted(KNOWN))
+    assert plain.decode(logprobs, 0.02).text == hyp
+    spotting = plain.with_changes(spot_threshold=-0.5)
+    assert spotting.decode(logprobs, 0.02).text == "a writ of certiorari"
+
+
+def test_spotter_scales_by_index_not_by_scan(alphabet):
+    # 1 000 unrelated terms must not make a span a candidate for them
+    many = Vocabulary([f"zq{i:04d}x".replace("0", "o").replace("1", "l").replace("2", "z").replace("3", "e")
+                       .replace("4", "a").replace("5", "s").replace("6", "g").replace("7", "t").replace("8", "b")
+                       .replace("9", "p") for i in range(1000)] + ["certiorari"])
+    spotter = TermSpotter(many, alphabet, KNOWN)
+    cands = spotter.candidates(["a", "writ", "of", "sertiorari"])
+    assert {spotter.terms[t] for _, _, t in cands} == {"certiorari"}
