@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--order", type=int, default=DEFAULT_ORDER)
     lm.add_argument("--prune", type=int, nargs="*", default=[],
                     help="minimum count per order, e.g. 0 0 2 2 drops 3- and 4-grams seen once")
+    lm.add_argument("--general-english", action="store_true",
+                    help="mix speechtl's real-English sentences (LJ Speech, LibriSpeech, VCTK transcripts) into the text")
+    lm.add_argument("--lexicon", metavar="auto|FILE",
+                    help="real-word list made known to the LM (auto: the system's, e.g. wamerican-large), "
+                         "so only letter soup pays the OOV offset")
     lm.add_argument("--attach-to", metavar="MODEL_DIR", help="save the LM decoder next to this model")
     lm.add_argument("--tune-manifest", help="with --attach-to: tune alpha/beta/term weight on this dev manifest")
 
@@ -122,6 +127,9 @@ def _add_decoding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lm", help="ARPA/KenLM file to decode with (overrides the model's own)")
     p.add_argument("--terms", help="vocabulary file (.txt or .csv) of terms to boost, added at decode time")
     p.add_argument("--beam-width", type=int, default=None)
+    p.add_argument("--spot-threshold", type=float, default=None,
+                   help="term spotting after the search with this threshold (overrides the model's tuned one)")
+    p.add_argument("--no-spotting", action="store_true", help="switch off term spotting the model was tuned with")
     p.add_argument("--processes", type=int, default=None, help="beam-search worker processes")
 
 
@@ -275,8 +283,12 @@ def cmd_build_lm(args: argparse.Namespace) -> int:
     from .lm.build import build_lm, read_lines
     from .vocabulary import Vocabulary
 
+    from .lm.general import general_sentences, system_lexicon
+
     vocabulary = Vocabulary.load(args.terms) if args.terms else None
-    stats = build_lm(read_lines(args.text), args.output, args.order, args.prune, vocabulary)
+    lines = list(read_lines(args.text)) + (general_sentences() if args.general_english else [])
+    lexicon = system_lexicon(None if args.lexicon in (None, "auto") else args.lexicon) if args.lexicon else ()
+    stats = build_lm(lines, args.output, args.order, args.prune, vocabulary, lexicon=lexicon)
     print(f"wrote {args.output}: order {stats.order}, n-grams {list(stats.ngrams)}, {stats.vocabulary} words")
     if not args.attach_to:
         if args.tune_manifest:
@@ -395,6 +407,8 @@ def _beam_decoder(args: argparse.Namespace, bundle):
     decoder = saved or BeamDecoder(bundle.alphabet, args.lm, vocabulary)
     if args.beam_width:
         decoder = decoder.with_changes(beam_width=args.beam_width)
+    if args.no_spotting or args.spot_threshold is not None:
+        decoder = decoder.with_changes(spot_threshold=None if args.no_spotting else args.spot_threshold)
     return decoder, (decoder.vocabulary if len(decoder.vocabulary) else vocabulary)
 
 

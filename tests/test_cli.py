@@ -161,3 +161,18 @@ def test_segment_command_errors(tmp_path, model_dir, capsys):
     assert main(["segment", "--model", model_dir, "--audio", str(wav), "--transcript", str(tmp_path / "none.txt"),
                  "--output-dir", str(tmp_path / "seg")]) == 2
     assert "transcript not found" in capsys.readouterr().err
+
+
+def test_build_lm_with_a_word_list(tmp_path, capsys):
+    from speechtl.cli import main
+    from speechtl.decode.beam import arpa_unigrams
+
+    (tmp_path / "text.txt").write_text("the court granted the motion\n", encoding="utf-8")
+    (tmp_path / "words.txt").write_text("Gavel\nbailiff's\ncourt\n", encoding="utf-8")
+    out = tmp_path / "lm.arpa"
+    assert main(["build-lm", "--text", str(tmp_path / "text.txt"), "--output", str(out), "--order", "2",
+                 "--lexicon", str(tmp_path / "words.txt")]) == 0
+    assert {"gavel", "bailiff's", "motion"} <= set(arpa_unigrams(out))
+    assert main(["build-lm", "--text", str(tmp_path / "text.txt"), "--output", str(out),
+                 "--lexicon", str(tmp_path / "nope.txt")]) == 2
+    assert "word list not found" in capsys.readouterr().err

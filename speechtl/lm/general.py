@@ -24,6 +24,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ..errors import SpeechtlError
 from ..text import ALPHABET, normalize
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def general_sentences(path: str | os.PathLike[str] = GENERAL_TEXT) -> list[str]:
 def system_lexicon(path: str | None = None) -> frozenset[str]:
     """Normalized single words of a system word list (``path``, or the first of
     :data:`LEXICON_PATHS` present); empty, with a warning, when there is none."""
+    if path and not Path(path).is_file():
+        raise SpeechtlError(f"{path}: word list not found")
     candidates = [path] if path else [p for p in LEXICON_PATHS if Path(p).is_file()]
     if not candidates:
         log.warning("no English word list found (%s): install wamerican-large for the OOV penalty to know real "
