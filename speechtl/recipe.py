@@ -33,6 +33,7 @@ import dataclasses
 import json
 import logging
 import platform
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -70,14 +71,15 @@ class RecipeConfig:
     real_share: float = 0.3  # share of training utterances taken from real general speech, when prepared
     test_sentences: int = 150
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
+    real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
     lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
     lm_order: int = 4
     tune_alphas: str = "0.2,0.5,0.8,1.2"  # LM weights tried on dev (comma-separated)
     tune_betas: str = "0,1,2"  # word bonuses tried
-    tune_term_weights: str = "1.5,3,6"  # term boosts tried (with the best alpha and beta)
+    tune_term_weights: str = "1.5,3,6,10"  # term boosts tried (with the best alpha and beta)
     tune_unk_offsets: str = "-4,-7,-10"  # OOV penalties tried (a word neither the LM, the terms nor the lexicon knows)
-    tune_spot_thresholds: str = "-1,-0.5,0"  # term-spotting thresholds tried besides spotting off ("" for off)
-    lm_mix_weights: str = "0,1,4"  # domain text repeated this often beside the real English text (0: domain only)
+    tune_spot_thresholds: str = "-2,-1,-0.5,0"  # term-spotting thresholds tried besides spotting off ("" for off)
+    lm_mix_weights: str = "0,1"  # domain text repeated this often beside the real English text (0: domain only; 4 tied 1 on legal dev)
     lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
     lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)
     train_manifest: str = ""
@@ -238,8 +240,6 @@ class Recipe:
         """Mix prepared real general speech into training (``real_share`` of the utterances;
         the general recipe takes it all and tunes on real dev speakers), and add the
         held-out real speakers as a test set."""
-        import random
-
         from .data.manifest import read_manifest, write_manifest
         from .data.prepare import prepared_manifests
 
@@ -397,6 +397,8 @@ class Recipe:
                 continue
             for test_name, manifest in tests.items():
                 entries = self._valid(manifest, bundle)
+                if test_name == "real-test" and 0 < c.real_test_utterances < len(entries):
+                    entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
                 out = self.work / "eval" / model_name
                 evaluations = evaluate_methods(bundle, entries, out, test_name, methods, self._terms())
                 for method, ev in evaluations.items():
