@@ -157,6 +157,7 @@ class BeamDecoder:
             self._kenlm = _load_kenlm(self.lm_path)
         base_unigrams = list(unigrams) if unigrams is not None else (
             arpa_unigrams(self.lm_path) if self.lm_path and self.lm_path.suffix == ".arpa" else [])
+        self._base_unigrams = tuple(base_unigrams)  # the LM's own words: kept whatever the terms
         self.unigrams = sorted(set(base_unigrams) | self.vocabulary.unigrams())
         self._decoder = BeamSearchDecoderCTC(PyAlphabet.build_alphabet(list(alphabet.symbols)), self._language_model())
         self._booster = TermBooster(self.vocabulary.phrases(), config.hotword_weight)
@@ -177,10 +178,8 @@ class BeamDecoder:
 
     def with_changes(self, vocabulary: Vocabulary | None = None, **config_changes) -> "BeamDecoder":
         """A decoder with other terms or settings, sharing the loaded LM (no retraining, no reload)."""
-        term_words = self.vocabulary.unigrams()
-        base_unigrams = [u for u in self.unigrams if u not in term_words]
         return BeamDecoder(self.alphabet, self.lm_path, self.vocabulary if vocabulary is None else vocabulary,
-                           replace(self.config, **config_changes), base_unigrams, _kenlm_model=self._kenlm)
+                           replace(self.config, **config_changes), self._base_unigrams, _kenlm_model=self._kenlm)
 
     def decode(self, logprobs: np.ndarray, frame_shift: float, time_offset: float = 0.0) -> Hypothesis:
         """Best hypothesis for one utterance's log-probabilities (frames, vocab)."""
@@ -243,9 +242,12 @@ class BeamDecoder:
         terms = Vocabulary.load(model_dir / TERMS_FILE) if (model_dir / TERMS_FILE).is_file() else Vocabulary()
         if vocabulary is not None:
             terms = terms.merge(vocabulary)
-        unigrams = (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split()
-        term_words = terms.unigrams()
-        unigrams = [u for u in unigrams if u not in term_words]
+        # the LM's own words; a word only the terms brought in goes when the terms do
+        if lm_files[0].suffix == ".arpa":
+            unigrams = arpa_unigrams(lm_files[0])
+        else:
+            term_words = terms.unigrams()
+            unigrams = [u for u in (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split() if u not in term_words]
         return cls(Alphabet.load(model_dir), lm_files[0], terms, config, unigrams)
 
 

@@ -132,3 +132,16 @@ def test_oov_offset_prefers_a_real_word_from_the_lexicon(alphabet, tmp_path):
     assert lenient.decode(lp, 0.02).text == "take the kat"
     strict = lenient.with_changes(unk_score_offset=-10.0)
     assert strict.decode(lp, 0.02).text == text
+
+
+def test_terms_off_keeps_the_words_the_lm_knows(alphabet, lm_path, tmp_path):
+    # "patient" is both an LM word and a term word: switching the terms off must not make it unknown
+    terms = Vocabulary(["the patient", "metformin"])
+    with_terms = BeamDecoder(alphabet, lm_path, terms)
+    without = with_terms.with_changes(vocabulary=Vocabulary())
+    assert {"patient", "the", "metformin"} <= set(without.unigrams)
+    model_dir = tmp_path / "model"
+    alphabet.save(model_dir)  # a model folder has its vocab.json
+    with_terms.save(model_dir)
+    loaded = BeamDecoder.load(model_dir).with_changes(vocabulary=Vocabulary())
+    assert {"patient", "the", "metformin"} <= set(loaded.unigrams)
