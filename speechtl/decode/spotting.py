@@ -133,7 +133,7 @@ class TermSpotter:
         subs = []
         for (first, last, term_id), lt, lh in zip(cands, ll_term, ll_hyp):
             gain = (lt - lh) / len(self.terms[term_id].replace(" ", ""))
-            if np.isfinite(lt) and gain >= threshold:
+            if np.isfinite(lt) and np.isfinite(lh) and gain >= threshold:
                 subs.append(Substitution(first, last, self.terms[term_id], float(gain)))
         taken: set[int] = set()
         chosen = []
