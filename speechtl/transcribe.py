@@ -12,9 +12,10 @@ context and the joined logits have no duplicated or missing words.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -62,8 +63,9 @@ class Transcriber:
                  processes: int | None = None, int8: bool = False, half: bool = False) -> None:
         """``beam``: decode with beam search (LM, terms) instead of greedily; its
         searches run in ``processes`` forked workers when that is above 1.
-        ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU); this
-        converts ``bundle.model`` in place."""
+        ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
+        The caller's ``bundle`` is left as it was: where the model must move, change
+        precision or leave training mode, the transcriber works on its own copy."""
         if chunk_length <= 2 * stride_length:
             raise ValueError("chunk_length must exceed twice stride_length")
         self.device = torch.device(device) if device else (
@@ -73,7 +75,11 @@ class Transcriber:
                 raise ValueError("int8 quantization runs on the CPU; use half precision on a GPU")
             from .model.quantize import quantize_int8
 
-            bundle = quantize_int8(bundle)
+            bundle = quantize_int8(bundle)  # a copy already
+        else:
+            param = next(bundle.model.parameters())
+            if half or bundle.model.training or param.device != self.device:
+                bundle = replace(bundle, model=copy.deepcopy(bundle.model))
         bundle.model.to(self.device).eval()
         if half:
             bundle.model.half()

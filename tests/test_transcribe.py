@@ -102,3 +102,17 @@ def test_int8_stays_close_to_fp32(tiny_bundle, sample_waves):
     assert fp32.shape == int8.shape
     assert np.abs(np.exp(fp32) - np.exp(int8)).max() < 0.05  # probabilities within 5 points
     assert np.mean(fp32.argmax(-1) == int8.argmax(-1)) > 0.9
+
+
+def test_transcriber_leaves_the_callers_bundle_as_it_was(tiny_bundle, sample_waves):
+    import torch
+
+    tiny_bundle.model.train()
+    before = {k: v.clone() for k, v in tiny_bundle.model.state_dict().items()}
+    transcriber = Transcriber(tiny_bundle, device="cpu", half=True)
+    assert transcriber.bundle.model is not tiny_bundle.model and not transcriber.bundle.model.training
+    assert tiny_bundle.model.training  # still in training mode
+    after = tiny_bundle.model.state_dict()
+    assert all(after[k].dtype == v.dtype and torch.equal(after[k], v) for k, v in before.items())
+    tiny_bundle.model.eval()
+    assert Transcriber(tiny_bundle, device="cpu").bundle.model is tiny_bundle.model  # nothing to change: no copy
