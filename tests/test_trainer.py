@@ -137,7 +137,12 @@ def test_multi_process_training_with_torchrun(tmp_path):
     """Two CPU processes under torchrun (gloo): DDP trains and rank 0 writes the model."""
     base = write_random_checkpoint(tmp_path / "base")
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    import socket
+
+    with socket.socket() as s:  # a free port: two suites on one machine must not collide
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
            "-m", "speechtl.cli"] + _train_cli(base, out, 4, 2)[3:]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
