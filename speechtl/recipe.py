@@ -72,6 +72,7 @@ class RecipeConfig:
     test_sentences: int = 150
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
     real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
+    evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
     lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
     lm_order: int = 4
     tune_alphas: str = "0.2,0.5,0.8,1.2"  # LM weights tried on dev (comma-separated)
@@ -389,7 +390,8 @@ class Recipe:
         if tuned.config.spot_threshold is not None:
             methods["lm-terms-spot"] = tuned
         results: dict[str, Any] = {}
-        for model_name, source in (("base", outputs["base"]["base"]), ("adapted", adapted_dir)):
+        models = (("base", outputs["base"]["base"]),) if c.evaluate_base else ()
+        for model_name, source in models + (("adapted", adapted_dir),):
             bundle = load_pretrained(source, self._alphabet())
             if bundle.kept_rows == 0:
                 # an untrained head (Whisper's encoder before the general recipe) spells
