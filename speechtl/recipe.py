@@ -314,6 +314,7 @@ class Recipe:
         if c.lm_general:
             real += [s for s in general_sentences() if s not in held_out]
         lexicon = system_lexicon() if c.lm_lexicon else frozenset()
+        vocabulary = self._terms()  # parsed once for every LM and decoder below
         model_dir = outputs["train"]["model"]
         bundle = load_pretrained(model_dir)
         dev = self._valid(data["dev"], bundle)[: c.dev_utterances]
@@ -327,7 +328,7 @@ class Recipe:
             lines = domain * max(weight, 1) + (real if weight else [])
             path = self.work / "lm" / f"{c.domain}-{c.lm_order}gram-mix{weight}.arpa"
             # weight 0 is the LM as it was before real text: domain text only, no word list
-            stats = build_lm(lines, path, order=c.lm_order, vocabulary=self._terms(), lexicon=lexicon if weight else ())
+            stats = build_lm(lines, path, order=c.lm_order, vocabulary=vocabulary, lexicon=lexicon if weight else ())
             decoder = BeamDecoder(bundle.alphabet, path, _empty())
             result = tune(decoder, alpha=floats(c.tune_alphas), beta=floats(c.tune_betas))
             candidates[weight] = (result, path, stats, decoder)
@@ -338,11 +339,10 @@ class Recipe:
         decoder = decoder.with_changes(alpha=mix.config.alpha, beta=mix.config.beta)
         # 2-4. OOV offset, then the terms' weight, then term spotting, each on top of the last
         oov = tune(decoder, unk_score_offset=floats(c.tune_unk_offsets))
-        terms = tune(decoder.with_changes(vocabulary=self._terms(), unk_score_offset=oov.config.unk_score_offset),
-                     hotword_weight=floats(c.tune_term_weights))
+        with_terms = decoder.with_changes(vocabulary=vocabulary, unk_score_offset=oov.config.unk_score_offset)
+        terms = tune(with_terms, hotword_weight=floats(c.tune_term_weights))
         spot_grid = [None] + [float(x) for x in c.tune_spot_thresholds.split(",") if x]
-        tuned = decoder.with_changes(vocabulary=self._terms(), unk_score_offset=oov.config.unk_score_offset,
-                                     hotword_weight=terms.config.hotword_weight)
+        tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
         spot = tune(tuned, spot_threshold=spot_grid)
         tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
         steps = {"lm": mix.wer, "lm_oov": oov.wer, "lm_terms": terms.wer, "lm_terms_spot": spot.wer}
