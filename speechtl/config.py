@@ -1,7 +1,7 @@
 """``key=value`` overrides for typed dataclass configs (``--set max_steps=500``).
 
 Nested dataclasses are reached with dots (``freeze.trainable_layers=all``); each
-value is converted to the field's declared type, and a wrong key or value is a
+value is converted to the field's declared type (tuples comma-separated), and a wrong key or value is a
 ConfigError that names it.
 """
 
@@ -76,4 +76,8 @@ def _convert_one(raw: str, option: Any) -> Any:
         raise ValueError("expected true or false")
     if option in (int, float, str):
         return option(raw)
+    if typing.get_origin(option) is tuple:
+        # tuple[float, ...]: comma-separated, "" for empty (``tune_alphas=0.2,0.5``)
+        item = typing.get_args(option)[0]
+        return tuple(_convert_one(part.strip(), item) for part in raw.split(",") if part.strip())
     raise TypeError(f"unsupported type {option}")

@@ -18,14 +18,15 @@ from pathlib import Path
 from .alphabet import Alphabet
 from .data.manifest import read_manifest, validate
 from .evaluate import evaluate_manifest
+from .samples import SAMPLE_MANIFEST
 from .fileio import write_text
 from .model.freeze import FreezePolicy
 from .model.loader import load_pretrained
 from .model.tiny import write_random_checkpoint
-from .trainer import TrainConfig, train
+from .training import TrainConfig, train
 from .transcribe import Transcriber, to_json
 
-SAMPLE_MANIFEST = Path(__file__).parent / "samples" / "manifest.jsonl"
+
 # A random model learns everything: all layers train, at one high learning rate.
 DEMO_POLICY = FreezePolicy(freeze_feature_encoder=False, trainable_layers="all",
                            train_feature_projection=True, lr_head=3e-3, lr_layers=3e-3)

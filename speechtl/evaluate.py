@@ -18,16 +18,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data.manifest import ManifestEntry, Rejected, ValidationReport, load_entry, read_manifest, validate
-from .decode.beam import BeamDecoder
-from .errors import AudioError, ManifestError
+from .data.manifest import ManifestEntry, Rejected, ValidationReport, load_entry, load_valid
+from .decode.policy import Decoding
+from .errors import AudioError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
 from .model.loader import Bundle
 from .transcribe import Transcriber
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
-GREEDY = "greedy"
 
 
 @dataclass(frozen=True)
@@ -77,36 +76,18 @@ def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_s
     return kept, [out[e.id] for e in kept], skipped
 
 
-def decode_texts(bundle: Bundle, logprobs: Sequence[np.ndarray], beam: BeamDecoder | None = None,
-                 processes: int | None = None) -> list[str]:
-    from .decode.greedy import greedy_decode
-
-    if beam is None:
-        return [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
-    return [h.text for h in beam.decode_batch(logprobs, bundle.frame_shift, processes)]
-
-
 def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
                      device: torch.device | str | None = None, progress: bool = False,
-                     beam: BeamDecoder | None = None) -> CorpusScore:
-    """Decode validated entries (greedy unless ``beam``) and score them."""
-    hyps = decode_texts(bundle, entry_logprobs(bundle, entries, batch_size, device, progress), beam)
+                     decoding: Decoding | None = None) -> CorpusScore:
+    """Decode validated entries (greedy unless ``decoding`` says otherwise) and score them."""
+    decoding = decoding or Decoding(bundle.alphabet)
+    hyps = decoding.texts(entry_logprobs(bundle, entries, batch_size, device, progress), bundle.frame_shift)
     return score([e.id for e in entries], [e.text for e in entries], hyps)
 
 
-def load_valid(manifest: str | os.PathLike[str], bundle: Bundle, strict: bool = False) -> ValidationReport:
-    """Validate a manifest against the model's alphabet; bad entries are dropped (the
-    report lists them), or with ``strict`` the first one raises."""
-    validation = validate(read_manifest(manifest), bundle.alphabet, on_error="fail" if strict else "drop")
-    if not validation.kept:
-        first = f"; first: {validation.rejected[0].id}: {validation.rejected[0].reason}" if validation.rejected else ""
-        raise ManifestError(f"{manifest}: no usable utterances ({len(validation.rejected)} rejected{first})")
-    return validation
-
-
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
-                     set_name: str, methods: Mapping[str, BeamDecoder | None], vocabulary: Vocabulary | None = None,
-                     batch_size: int = 8, processes: int | None = None, progress: bool = False,
+                     set_name: str, methods: Mapping[str, Decoding], vocabulary: Vocabulary | None = None,
+                     batch_size: int = 8, progress: bool = False,
                      logprobs: Sequence[np.ndarray] | None = None, int8: bool = False) -> dict[str, Evaluation]:
     """Score each decoding method on one pass of the acoustic model; write results files.
 
@@ -119,8 +100,8 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
             raise AudioError(f"no utterance could be decoded ({len(skipped)} failed; first: {skipped[0].reason})")
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     results = {}
-    for method, beam in methods.items():
-        result = score(ids, refs, decode_texts(bundle, logprobs, beam, processes))
+    for method, decoding in methods.items():
+        result = score(ids, refs, decoding.texts(logprobs, bundle.frame_shift))
         files = write_results(output_dir, set_name, method, result)
         terms = None
         if vocabulary is not None and len(vocabulary):
@@ -131,16 +112,17 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 
 
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                      set_name: str | None = None, beam: BeamDecoder | None = None, method: str | None = None,
+                      set_name: str | None = None, decoding: Decoding | None = None, method: str | None = None,
                       vocabulary: Vocabulary | None = None, batch_size: int = 8,
                       progress: bool = False, int8: bool = False, strict: bool = False
                       ) -> tuple[Evaluation, ValidationReport]:
     """Validate, decode and score one manifest with one method; ``strict`` fails on the
     first bad entry instead of skipping it."""
-    validation = load_valid(manifest, bundle, strict)
-    method = method or (GREEDY if beam is None else "beam-lm" if beam.has_lm else "beam")
+    validation = load_valid(manifest, bundle.alphabet, strict)
+    decoding = decoding or Decoding(bundle.alphabet)
+    method = method or decoding.name
     # strict: a decode failure raises here; otherwise evaluate_methods skips and lists it
     logprobs = entry_logprobs(bundle, validation.kept, batch_size, progress=progress, int8=int8) if strict else None
-    ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: beam},
+    ev = evaluate_methods(bundle, validation.kept, output_dir, set_name or Path(manifest).stem, {method: decoding},
                           vocabulary, batch_size, progress=progress, logprobs=logprobs, int8=int8)[method]
     return ev, validation

@@ -42,8 +42,7 @@ class Report:
     facts: dict[str, Any] = field(default_factory=dict)  # config, base checkpoint, hardware, timings
 
     def add_worst(self, test_set: str, result: CorpusScore, count: int = 10) -> None:
-        worst = sorted(result.utterances, key=lambda u: (u.words.errors, u.id), reverse=True)[:count]
-        self.worst[test_set] = [{"id": u.id, "wer": u.words.rate, "alignment": _aligned(u.alignment)} for u in worst]
+        self.worst[test_set] = worst_utterances(result, count)
 
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "facts": self.facts, "rows": [r.__dict__ for r in self.rows],
@@ -141,6 +140,12 @@ class Report:
         ax.legend()
         ax.set_xlabel("%")
         return _png(fig)
+
+
+def worst_utterances(result: CorpusScore, count: int = 10) -> list[dict[str, Any]]:
+    """The ``count`` utterances with the most word errors, with their aligned ref/hyp."""
+    worst = sorted(result.utterances, key=lambda u: (u.words.errors, u.id), reverse=True)[:count]
+    return [{"id": u.id, "wer": u.words.rate, "alignment": _aligned(u.alignment)} for u in worst]
 
 
 def _aligned(pairs: Sequence[tuple[str, str]]) -> tuple[str, str]:

@@ -23,7 +23,7 @@ import numpy as np
 from .data.audio import audio_info, load_audio
 from .data.manifest import ManifestEntry, write_manifest
 from .errors import SpeechtlError
-from .lm.build import split_sentences
+from .text import split_sentences
 from .model.loader import Bundle
 from .text import normalize
 from .transcribe import Transcriber

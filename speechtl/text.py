@@ -245,3 +245,18 @@ def out_of_alphabet(text: str, alphabet: tuple[str, ...] | frozenset[str] = ALPH
     """Characters of ``text`` (other than spaces) that ``alphabet`` lacks."""
     allowed = set(alphabet)
     return {ch for ch in text if ch != " " and ch not in allowed}
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“(]?[A-Z0-9])")
+
+
+def split_sentences(line: str) -> list[str]:
+    """Split a line of running text into sentences, keeping "Dr. Smith" together."""
+    parts = _SENTENCE_END.split(line.strip())
+    sentences: list[str] = []
+    for part in parts:
+        if sentences and sentences[-1].lower().endswith(tuple(ABBREVIATIONS)):
+            sentences[-1] += " " + part
+        else:
+            sentences.append(part)
+    return [s for s in sentences if s]

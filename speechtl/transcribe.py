@@ -1,7 +1,7 @@
 """Transcribe audio of any length with a CTC model, in batches.
 
-Audio longer than ``chunk_length`` seconds is cut into overlapping chunks. Each
-chunk sees ``stride_length`` seconds of context on either side, and only the
+Audio longer than ``chunk_length_s`` seconds is cut into overlapping chunks. Each
+chunk sees ``stride_length_s`` seconds of context on either side, and only the
 frames of its middle are kept, so every output frame is computed once with
 context and the joined logits have no duplicated or missing words.
 
@@ -24,8 +24,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.audio import audio_info, load_audio, normalize_waveform, prepare
-from .decode.beam import BeamDecoder
-from .decode.greedy import Hypothesis, Word, greedy_decode
+from .decode.greedy import Hypothesis, Word
+from .decode.policy import Decoding
 from .errors import AudioError
 from .model.inference import batch_logits
 from .model.loader import Bundle
@@ -33,9 +33,9 @@ from .model.loader import Bundle
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 8
-DEFAULT_CHUNK_LENGTH = 20.0  # seconds of audio per forward pass
-DEFAULT_STRIDE_LENGTH = 2.0  # seconds of context each side of a chunk, computed but not kept
-LONG_AUDIO_SECONDS = 120.0  # longer files are read chunk by chunk instead of whole
+DEFAULT_CHUNK_LENGTH_S = 20.0  # seconds of audio per forward pass
+DEFAULT_STRIDE_LENGTH_S = 2.0  # seconds of context each side of a chunk, computed but not kept
+LONG_AUDIO_S = 120.0  # longer files are read chunk by chunk instead of whole
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,15 @@ class _Piece:
 
 class Transcriber:
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
-                 batch_size: int = DEFAULT_BATCH_SIZE, chunk_length: float = DEFAULT_CHUNK_LENGTH,
-                 stride_length: float = DEFAULT_STRIDE_LENGTH, beam: BeamDecoder | None = None,
-                 processes: int | None = None, int8: bool = False, half: bool = False) -> None:
-        """``beam``: decode with beam search (LM, terms) instead of greedily; its
-        searches run in ``processes`` forked workers when that is above 1.
+                 batch_size: int = DEFAULT_BATCH_SIZE, chunk_length_s: float = DEFAULT_CHUNK_LENGTH_S,
+                 stride_length_s: float = DEFAULT_STRIDE_LENGTH_S, decoding: Decoding | None = None,
+                 int8: bool = False, half: bool = False) -> None:
+        """``decoding``: how log-probabilities become text (decode/policy.py; default greedy).
         ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
         The caller's ``bundle`` is left as it was: where the model must move, change
         precision or leave training mode, the transcriber works on its own copy."""
-        if chunk_length <= 2 * stride_length:
-            raise ValueError("chunk_length must exceed twice stride_length")
+        if chunk_length_s <= 2 * stride_length_s:
+            raise ValueError("chunk_length_s must exceed twice stride_length_s")
         self.device = torch.device(device) if device else (
             torch.device("cuda") if torch.cuda.is_available() and not int8 else next(bundle.model.parameters()).device)
         if int8:
@@ -86,26 +85,25 @@ class Transcriber:
         self.bundle = bundle
         self.batch_size = batch_size
         hop = round(bundle.frame_shift * bundle.sampling_rate)  # samples per output frame
-        self.hop = hop
-        self.chunk = max(1, round(chunk_length * bundle.sampling_rate / hop)) * hop
-        self.stride = max(1, round(stride_length * bundle.sampling_rate / hop)) * hop
-        self.beam = beam
-        self.processes = processes
+        self.hop_samples = hop
+        self.chunk_samples = max(1, round(chunk_length_s * bundle.sampling_rate / hop)) * hop
+        self.stride_samples = max(1, round(stride_length_s * bundle.sampling_rate / hop)) * hop
+        self.decoding = decoding or Decoding(bundle.alphabet)
 
     def plan(self, item: int, num_samples: int) -> list[_Piece]:
         """Chunk boundaries (multiples of the frame hop) for one waveform."""
-        if num_samples <= self.chunk:
+        if num_samples <= self.chunk_samples:
             return [_Piece(item, 0, num_samples, 0, None)]
-        step = self.chunk - 2 * self.stride
+        step = self.chunk_samples - 2 * self.stride_samples
         starts = [0]
-        while starts[-1] + self.chunk < num_samples:
+        while starts[-1] + self.chunk_samples < num_samples:
             starts.append(starts[-1] + step)
         pieces = []
         for k, start in enumerate(starts):
             last = k == len(starts) - 1
-            keep_from = 0 if k == 0 else (start + self.stride) // self.hop
-            keep_to = None if last else (starts[k + 1] + self.stride) // self.hop
-            pieces.append(_Piece(item, start, num_samples if last else start + self.chunk, keep_from, keep_to))
+            keep_from = 0 if k == 0 else (start + self.stride_samples) // self.hop_samples
+            keep_to = None if last else (starts[k + 1] + self.stride_samples) // self.hop_samples
+            pieces.append(_Piece(item, start, num_samples if last else start + self.chunk_samples, keep_from, keep_to))
         return pieces
 
     def logits(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -121,7 +119,7 @@ class Transcriber:
             batch = pieces[b:b + self.batch_size]
             for piece, lp in zip(batch, batch_logits(self.bundle, [waves[p.item][p.start:p.stop] for p in batch], self.device,
                                                        normalize=False)):
-                first = piece.start // self.hop  # global index of this piece's first frame
+                first = piece.start // self.hop_samples  # global index of this piece's first frame
                 lo = piece.keep_from - first
                 hi = None if piece.keep_to is None else piece.keep_to - first
                 outputs[piece] = lp[lo:hi]
@@ -135,10 +133,7 @@ class Transcriber:
         return self.decode(self.logits(waves))
 
     def decode(self, logprobs: Sequence[np.ndarray]) -> list[Hypothesis]:
-        shift = self.bundle.frame_shift
-        if self.beam is not None:
-            return self.beam.decode_batch(logprobs, shift, self.processes)
-        return [greedy_decode(lp, self.bundle.alphabet, shift) for lp in logprobs]
+        return self.decoding.decode(logprobs, self.bundle.frame_shift)
 
     def stream_logits(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
         """Log-probabilities of a long file read chunk by chunk: memory stays flat in its
@@ -164,13 +159,13 @@ class Transcriber:
                 wave = np.pad(wave, (0, p.stop - p.start - len(wave)))  # resampling may lose a sample
                 waves.append(((wave - mean) / std).astype(np.float32))
             for p, lp in zip(batch, batch_logits(self.bundle, waves, self.device, normalize=False)):
-                first = p.start // self.hop
+                first = p.start // self.hop_samples
                 out.append(lp[p.keep_from - first: None if p.keep_to is None else p.keep_to - first])
         return np.concatenate(out, axis=0), num_samples / sr
 
     def transcribe_files(self, paths: Iterable[str | os.PathLike[str]], progress: bool = False) -> Iterator[Transcript]:
         """Transcribe files in batches; a file that fails gets a Transcript with ``error``.
-        Files longer than ``LONG_AUDIO_SECONDS`` are streamed in chunks."""
+        Files longer than ``LONG_AUDIO_S`` are streamed in chunks."""
         paths = [str(p) for p in paths]
         bar = tqdm(total=len(paths), desc="transcribe", unit="file", disable=None if progress else True)
         for b in range(0, len(paths), self.batch_size):
@@ -180,7 +175,7 @@ class Transcriber:
             streamed: dict[str, Transcript] = {}
             for path in group:
                 try:
-                    if audio_info(path).duration > LONG_AUDIO_SECONDS:
+                    if audio_info(path).duration > LONG_AUDIO_S:
                         logprobs, seconds = self.stream_logits(path)
                         hyp = self.decode([logprobs])[0]
                         streamed[path] = Transcript(path, hyp.text, hyp.words, seconds)

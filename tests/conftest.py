@@ -76,7 +76,7 @@ def pair_corpus(tmp_path_factory, sample_entries, sample_waves):
 def overfit_model(tmp_path_factory, pair_corpus, alphabet):
     """A tiny random model trained until it knows the pair corpus (~30 s on 2 cores)."""
     from speechtl.model.tiny import random_wav2vec2
-    from speechtl.trainer import TrainConfig, train
+    from speechtl.training import TrainConfig, train
 
     _, entries = pair_corpus
     out = tmp_path_factory.mktemp("overfit")

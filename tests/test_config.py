@@ -1,7 +1,7 @@
 import pytest
 
 from speechtl.config import ConfigError, apply_overrides
-from speechtl.trainer import TrainConfig
+from speechtl.training import TrainConfig
 
 
 def test_typed_overrides_reach_nested_fields():

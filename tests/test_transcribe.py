@@ -5,7 +5,7 @@ import torch
 from speechtl.model.loader import load_pretrained
 from speechtl.transcribe import Transcriber, to_json, to_srt
 
-from .conftest import SR, join_clips, write_wav
+from .conftest import SR, join_clips
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def test_long_audio_transcribes_to_the_concatenated_text(model, sample_waves, sa
     order = [0, 1, 2, 3, 0, 1, 2, 3, 0]  # ~30 s: far longer than one 4 s chunk
     wave = join_clips([sample_waves[i] for i in order])
     expected = " ".join(sample_entries[i].text for i in order)
-    t = Transcriber(model, chunk_length=4.0, stride_length=1.0)
+    t = Transcriber(model, chunk_length_s=4.0, stride_length_s=1.0)
     assert len(t.plan(0, len(wave))) > 10
     hyp = t.transcribe_waveforms([wave])[0]
     assert hyp.text == expected
@@ -27,8 +27,8 @@ def test_long_audio_transcribes_to_the_concatenated_text(model, sample_waves, sa
 
 def test_chunked_equals_unchunked(model, sample_waves):
     wave = join_clips(sample_waves[:3])
-    whole = Transcriber(model, chunk_length=60.0)
-    chunked = Transcriber(model, chunk_length=3.0, stride_length=0.6, batch_size=3)
+    whole = Transcriber(model, chunk_length_s=60.0)
+    chunked = Transcriber(model, chunk_length_s=3.0, stride_length_s=0.6, batch_size=3)
     a, b = whole.logits([wave])[0], chunked.logits([wave])[0]
     assert a.shape == b.shape
     assert np.abs(a - b).max() < 1e-3
@@ -36,12 +36,12 @@ def test_chunked_equals_unchunked(model, sample_waves):
 
 
 def test_plan_covers_every_frame_once(model):
-    t = Transcriber(model, chunk_length=2.0, stride_length=0.5)
+    t = Transcriber(model, chunk_length_s=2.0, stride_length_s=0.5)
     n = 7 * SR + 123
     pieces = t.plan(0, n)
     assert pieces[0].start == 0 and pieces[-1].stop == n
     for prev, nxt in zip(pieces, pieces[1:]):
-        assert prev.keep_to == nxt.keep_from and nxt.start % t.hop == 0
+        assert prev.keep_to == nxt.keep_from and nxt.start % t.hop_samples == 0
 
 
 def test_batch_of_files_with_a_bad_one(model, pair_corpus, tmp_path):
@@ -68,7 +68,7 @@ def test_json_and_srt(model, pair_corpus):
 
 def test_invalid_chunking(model):
     with pytest.raises(ValueError):
-        Transcriber(model, chunk_length=2.0, stride_length=1.0)
+        Transcriber(model, chunk_length_s=2.0, stride_length_s=1.0)
 
 
 def test_long_files_stream_with_the_same_result(model, sample_waves, sample_entries, tmp_path, monkeypatch):
@@ -80,12 +80,12 @@ def test_long_files_stream_with_the_same_result(model, sample_waves, sample_entr
     wave = join_clips([sample_waves[i] for i in order])
     path = tmp_path / "long.wav"
     sf.write(path, wave, SR, subtype="FLOAT")
-    t = Transcriber(model, chunk_length=4.0, stride_length=1.0)
+    t = Transcriber(model, chunk_length_s=4.0, stride_length_s=1.0)
     streamed, seconds = t.stream_logits(path)
     whole = t.logits([wave])[0]
     assert seconds == pytest.approx(len(wave) / SR) and streamed.shape == whole.shape
     assert np.abs(streamed - whole).max() < 1e-3
-    monkeypatch.setattr(transcribe, "LONG_AUDIO_SECONDS", 5.0)
+    monkeypatch.setattr(transcribe, "LONG_AUDIO_S", 5.0)
     (result,) = t.transcribe_files([path])
     assert result.text == " ".join(sample_entries[i].text for i in order)
 

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 from speechtl.alphabet import Alphabet
-from speechtl.cache import PrefixCache
+from speechtl.training.cache import PrefixCache
 from speechtl.data.manifest import read_manifest, validate
 from speechtl.evaluate import evaluate_entries
 from speechtl.model.freeze import FreezePolicy
 from speechtl.model.loader import load_pretrained
 from speechtl.model.split import first_trainable_layer
-from speechtl.trainer import TrainConfig, train
+from speechtl.training import TrainConfig, train
 
 DEFAULT_DATA = Path("data/legal/train")
 

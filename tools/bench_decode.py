@@ -75,7 +75,7 @@ def main() -> None:
         lines = list(read_lines([corpus]))
     else:  # no shared corpus: the shipped sample's transcripts, repeated
         from speechtl.data.manifest import read_manifest
-        from speechtl.demo import SAMPLE_MANIFEST
+        from speechtl.samples import SAMPLE_MANIFEST
 
         lines = [e.text for e in read_manifest(SAMPLE_MANIFEST)] * 20
     sentences = [s for s in lm_sentences(lines) if len(s.split()) >= 4]

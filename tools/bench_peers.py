@@ -20,7 +20,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from speechtl.data.manifest import load_entry, read_manifest, validate

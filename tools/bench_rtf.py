@@ -27,7 +27,7 @@ import torch
 
 from speechtl.data.audio import load_audio
 from speechtl.data.manifest import read_manifest
-from speechtl.demo import SAMPLE_MANIFEST
+from speechtl.samples import SAMPLE_MANIFEST
 from speechtl.model.loader import load_pretrained
 from speechtl.model.tiny import BASE_SIZED, write_random_checkpoint
 from speechtl.transcribe import Transcriber

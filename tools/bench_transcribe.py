@@ -26,7 +26,8 @@ import soundfile as sf
 from speechtl.alphabet import Alphabet
 from speechtl.data.manifest import load_entry, read_manifest, validate
 from speechtl.decode.beam import BeamDecoder
-from speechtl.demo import SAMPLE_MANIFEST
+from speechtl.decode.policy import Decoding
+from speechtl.samples import SAMPLE_MANIFEST
 from speechtl.metrics import score
 from speechtl.model.loader import load_pretrained, save_bundle
 from speechtl.model.tiny import BASE_SIZED, random_wav2vec2
@@ -52,7 +53,7 @@ def speed_rows(name: str, bundle, entries, waves, audio: float, meaningful: bool
             wer = score(ids, refs, [h.text for h in hyps]).wer if meaningful else None
             rows.append((name, "int8" if int8 else "fp32", batch, "greedy", seconds / audio, wer))
     if lm is not None:
-        t = Transcriber(bundle, batch_size=8, beam=lm, processes=2)
+        t = Transcriber(bundle, batch_size=8, decoding=Decoding(bundle.alphabet, lm, processes=2))
         seconds, hyps = timed(lambda: t.transcribe_waveforms(waves))
         rows.append((name, "fp32", 8, "+LM (2 procs)", seconds / audio, score(ids, refs, [h.text for h in hyps]).wer))
     return rows

@@ -14,9 +14,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ..constants import SAMPLE_RATE
 from ..errors import AudioError
 
-DEFAULT_SAMPLING_RATE = 16_000
+DEFAULT_SAMPLING_RATE = SAMPLE_RATE
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 
 

@@ -1,4 +1,9 @@
-"""The training dataset: manifest entries -> (normalized waveform, label ids)."""
+"""Training examples and batches: one example type, one collate, for waveforms and
+for cached hidden states alike.
+
+    dataset = SpeechDataset(entries, alphabet, normalize=True)
+    batch = collate([dataset[0], dataset[1]])   # {"inputs", "mask", "labels", "ids"}
+"""
 
 from __future__ import annotations
 
@@ -16,24 +21,27 @@ from .audio import DEFAULT_SAMPLING_RATE, normalize_waveform
 from .manifest import ManifestEntry, load_entry
 
 log = logging.getLogger(__name__)
+LABEL_PAD = -100  # label padding the CTC loss ignores
 
 
 @dataclass(frozen=True)
 class Example:
     id: str
-    waveform: np.ndarray
+    inputs: np.ndarray  # a waveform (samples,) or cached hidden states (frames, dim)
     labels: list[int]
 
 
 class SpeechDataset(Dataset):
     """Entries must be validated (normalized text). An audio file that fails to
-    decode at training time yields None, is logged, and the collator skips it."""
+    decode at training time yields None, is logged, and :func:`collate` skips it.
+    ``normalize``: each waveform at zero mean and unit variance (Wav2Vec2)."""
 
     def __init__(self, entries: Sequence[ManifestEntry], alphabet: Alphabet,
-                 sampling_rate: int = DEFAULT_SAMPLING_RATE) -> None:
+                 sampling_rate: int = DEFAULT_SAMPLING_RATE, normalize: bool = True) -> None:
         self.entries = list(entries)
         self.alphabet = alphabet
         self.sampling_rate = sampling_rate
+        self.normalize = normalize
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -45,28 +53,36 @@ class SpeechDataset(Dataset):
         except AudioError as exc:
             log.warning("skipping %s: %s", e.id, exc)
             return None
-        return Example(e.id, wave, self.alphabet.encode(e.text))
+        return Example(e.id, normalize_waveform(wave) if self.normalize else wave, self.alphabet.encode(e.text))
+
+
+def pad_sequences(arrays: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad arrays of shape (length, ...) with zeros into float32 (batch, longest, ...);
+    return them with the (batch, longest) bool mask of real steps."""
+    longest = max(len(a) for a in arrays)
+    values = torch.zeros((len(arrays), longest) + tuple(arrays[0].shape[1:]))
+    mask = torch.zeros(len(arrays), longest, dtype=torch.bool)
+    for i, a in enumerate(arrays):
+        values[i, : len(a)] = torch.from_numpy(np.asarray(a, dtype=np.float32))
+        mask[i, : len(a)] = True
+    return values, mask
 
 
 def pad_waveforms(waves: Sequence[np.ndarray], normalize: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalize each waveform (unless done already), right-pad with zeros;
-    return (values, attention_mask)."""
-    longest = max(len(w) for w in waves)
-    values = torch.zeros(len(waves), longest)
-    mask = torch.zeros(len(waves), longest, dtype=torch.long)
-    for i, w in enumerate(waves):
-        values[i, : len(w)] = torch.from_numpy(normalize_waveform(w) if normalize else np.asarray(w, np.float32))
-        mask[i, : len(w)] = 1
-    return values, mask
+    return (values, attention_mask) as a model's forward takes them."""
+    values, mask = pad_sequences([normalize_waveform(w) if normalize else w for w in waves])
+    return values, mask.long()
 
 
-def collate(examples: Sequence[Example | None], normalize: bool = True) -> dict[str, torch.Tensor | list[str]] | None:
-    """Pad waveforms (zeros) and labels (-100, ignored by the CTC loss)."""
+def collate(examples: Sequence[Example | None]) -> dict[str, torch.Tensor | list[str]] | None:
+    """Pad inputs (zeros) and labels (-100, ignored by the CTC loss); None when every
+    example failed to load."""
     examples = [e for e in examples if e is not None]
     if not examples:
         return None
-    values, mask = pad_waveforms([e.waveform for e in examples], normalize)
-    labels = torch.full((len(examples), max(len(e.labels) for e in examples)), -100, dtype=torch.long)
+    inputs, mask = pad_sequences([e.inputs for e in examples])
+    labels = torch.full((len(examples), max(len(e.labels) for e in examples)), LABEL_PAD, dtype=torch.long)
     for i, e in enumerate(examples):
         labels[i, : len(e.labels)] = torch.tensor(e.labels)
-    return {"input_values": values, "attention_mask": mask, "labels": labels, "ids": [e.id for e in examples]}
+    return {"inputs": inputs, "mask": mask, "labels": labels, "ids": [e.id for e in examples]}

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal, TextIO
 
 if TYPE_CHECKING:
     import numpy as np
@@ -205,3 +206,23 @@ def _problem(entry: ManifestEntry, alphabet: Alphabet, check_audio: bool
     if entry.offset is not None and entry.offset >= info.duration:
         return f"{entry.audio_filepath}: offset {entry.offset}s is past the end ({info.duration:.2f}s)", text, info
     return None, text, info
+
+
+def load_valid(manifest: str | os.PathLike[str], alphabet: Alphabet, strict: bool = False) -> ValidationReport:
+    """Read and validate a manifest: bad entries are dropped (the report lists them), or
+    with ``strict`` the first one raises; a manifest with nothing usable raises."""
+    validation = validate(read_manifest(manifest), alphabet, on_error="fail" if strict else "drop")
+    if not validation.kept:
+        first = f"; first: {validation.rejected[0].id}: {validation.rejected[0].reason}" if validation.rejected else ""
+        raise ManifestError(f"{manifest}: no usable utterances ({len(validation.rejected)} rejected{first})")
+    return validation
+
+
+def report_rejected(rejected: Iterable[Rejected], stream: TextIO | None = None) -> int:
+    """The one skip rule: each skipped entry on its own line (stderr), and the count."""
+    stream = stream or sys.stderr
+    count = 0
+    for r in rejected:
+        print(f"speechtl: skipped {r.id}: {r.reason}", file=stream, flush=True)
+        count += 1
+    return count

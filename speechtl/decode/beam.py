@@ -31,6 +31,7 @@ from typing import Sequence
 import numpy as np
 
 from ..alphabet import Alphabet
+from ..constants import DEFAULT_HOTWORD_WEIGHT
 from ..errors import SpeechtlError
 from ..fileio import atomic_dir, recover_dir, write_json, write_text
 from ..vocabulary import Vocabulary
@@ -43,7 +44,6 @@ logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
 DEFAULT_BEAM_WIDTH = 32
 DEFAULT_ALPHA = 0.5  # LM weight
 DEFAULT_BETA = 1.0  # word insertion bonus
-DEFAULT_HOTWORD_WEIGHT = 3.0  # log-score bonus per word of a boosted term
 DEFAULT_UNK_SCORE_OFFSET = -10.0  # penalty for a word neither the LM nor the terms know
 DEFAULT_BEAM_PRUNE_LOGP = -10.0
 DEFAULT_TOKEN_MIN_LOGP = -5.0

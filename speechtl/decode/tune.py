@@ -12,14 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
+from ..constants import TUNE_ALPHAS, TUNE_BETAS, TUNE_TERM_WEIGHTS
 from ..metrics import score
 from .beam import BeamConfig, BeamDecoder
 
-DEFAULT_ALPHAS = (0.2, 0.5, 0.8, 1.2)
-DEFAULT_BETAS = (0.0, 1.0, 2.0)
-DEFAULT_HOTWORD_WEIGHTS = (1.5, 3.0, 6.0)
-DEFAULT_UNK_OFFSETS = (-4.0, -7.0, -10.0)  # OOV penalties tried (with a real-word lexicon in the unigrams)
-DEFAULT_SPOT_THRESHOLDS = (None, -1.0, -0.5, 0.0)  # term spotting off, or its threshold
 
 
 @dataclass(frozen=True)
@@ -30,11 +26,11 @@ class TuneResult:
 
 
 def tune_beam(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
-              alphas: Sequence[float] = DEFAULT_ALPHAS, betas: Sequence[float] = DEFAULT_BETAS,
+              alphas: Sequence[float] = TUNE_ALPHAS, betas: Sequence[float] = TUNE_BETAS,
               hotword_weights: Sequence[float] | None = None, processes: int | None = None) -> TuneResult:
     """Grid-search on (logprobs, refs); ties go to the earlier (smaller) setting."""
     if hotword_weights is None:
-        hotword_weights = DEFAULT_HOTWORD_WEIGHTS if len(decoder.vocabulary) else (decoder.config.hotword_weight,)
+        hotword_weights = TUNE_TERM_WEIGHTS if len(decoder.vocabulary) else (decoder.config.hotword_weight,)
     if not decoder.has_lm:
         alphas, betas = (decoder.config.alpha,), (decoder.config.beta,)
     return tune_grid(decoder, logprobs, refs, frame_shift, processes=processes, alpha=alphas, beta=betas,

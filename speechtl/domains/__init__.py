@@ -10,6 +10,7 @@ lists were written for this project (``speechtl/domains/data/*-terms.csv``).
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 from typing import Callable
@@ -26,10 +27,16 @@ DOMAINS = tuple(_GENERATORS)
 
 
 def domain_terms(domain: str) -> Vocabulary:
-    """The domain's term list (empty for ``general``)."""
+    """The domain's term list (empty for ``general``): a fresh Vocabulary each call, its
+    file parsed once per process."""
     _check(domain)
+    return Vocabulary(_shipped_terms(domain))
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_terms(domain: str) -> tuple:
     path = DATA / f"{domain}-terms.csv"
-    return Vocabulary.load(path) if path.is_file() else Vocabulary()
+    return tuple(Vocabulary.load(path)) if path.is_file() else ()
 
 
 def generate(domain: str, count: int, seed: int = 0, general_share: float = 0.0) -> list[str]:

@@ -48,7 +48,7 @@ def heldout_sentences(domain: str, split: str, transcripts_dir: str | os.PathLik
 
 def _from_transcripts(domain: str, split: str, folder: Path) -> list[str]:
     """Sentences of ``folder``'s transcripts that contain a term of the domain."""
-    from ..lm.build import split_sentences
+    from ..text import split_sentences
 
     files = sorted(folder.glob("*.txt"))
     if not files:

@@ -10,31 +10,14 @@ added as sentences of their own so every term has a probability.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from ..errors import SpeechtlError
 from ..fileio import read_text_file
-from ..text import ABBREVIATIONS, normalize
+from ..text import normalize, split_sentences
 from ..vocabulary import Vocabulary
 from .arpa import DEFAULT_ORDER, ArpaStats, estimate_arpa
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“(]?[A-Z0-9])")
-_ABBREV_ENDINGS = tuple(a for a in ABBREVIATIONS)
-
-
-def split_sentences(line: str) -> list[str]:
-    """Split a line of running text into sentences, keeping "Dr. Smith" together."""
-    parts = _SENTENCE_END.split(line.strip())
-    sentences: list[str] = []
-    for part in parts:
-        if sentences and sentences[-1].lower().endswith(_ABBREV_ENDINGS):
-            sentences[-1] += " " + part
-        else:
-            sentences.append(part)
-    return [s for s in sentences if s]
-
 
 def read_lines(paths: Sequence[str | os.PathLike[str]]) -> Iterator[str]:
     for path in paths:

@@ -18,6 +18,8 @@ from typing import Literal, Union
 
 from torch import nn
 
+from .family import is_whisper
+
 DEFAULT_LR_HEAD = 1e-3
 DEFAULT_LR_LAYERS = 5e-5
 
@@ -106,7 +108,7 @@ class FreezePolicy:
             total = sum(p.numel() for p in params)
             reports.append(BlockReport(name, total if trainable else 0, total))
         if self.freeze_feature_encoder and hasattr(model, "freeze_feature_encoder") \
-                and model.config.model_type != "whisper":
+                and not is_whisper(model):
             # Wav2Vec2: also stops transformers from asking for gradients of the conv output.
             model.freeze_feature_encoder()
         return FreezeReport(tuple(reports))
@@ -124,7 +126,7 @@ class FreezePolicy:
 
 def model_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
     """Name -> modules for each freezable block of a Wav2Vec2-family or Whisper CTC model."""
-    if getattr(model.config, "model_type", None) == "whisper":
+    if is_whisper(model):
         return _whisper_blocks(model)
     base = model.base_model
     encoder = base.encoder

@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from ..data.dataset import pad_waveforms
+from .family import unwrap
 from .loader import Bundle
 
 
 def output_lengths(bundle: Bundle, num_samples: Sequence[int]) -> list[int]:
-    model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
+    model = unwrap(bundle.model)
     lengths = model._get_feat_extract_output_lengths(torch.tensor(list(num_samples)))
     return [int(n) for n in lengths]
 

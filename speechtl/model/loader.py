@@ -26,6 +26,7 @@ from ..alphabet import Alphabet, match_symbol
 from ..data.audio import DEFAULT_SAMPLING_RATE
 from ..errors import ModelLoadError
 from ..fileio import atomic_dir
+from .family import WHISPER, is_whisper, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,6 @@ class Bundle:
         """Wav2Vec2 wants each waveform at zero mean and unit variance; Whisper's
         log-mel features want the raw signal."""
         return not is_whisper(self.model)
-
-
-def is_whisper(model: nn.Module) -> bool:
-    model = model.module if hasattr(model, "module") else model
-    return getattr(model.config, "model_type", None) == "whisper"
 
 
 def ctc_class(model_type: str) -> type:
@@ -132,7 +128,7 @@ def load_pretrained(
         config = AutoConfig.from_pretrained(source, cache_dir=cache_dir)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(_not_found_message(source, exc)) from None
-    if config.model_type == "whisper" and not _is_speechtl(source):
+    if config.model_type == WHISPER and not _is_speechtl(source):
         alphabet = alphabet or Alphabet.default()
         try:
             model = whisper.load_hf_whisper_encoder(source, len(alphabet), alphabet.blank_id, cache_dir)
@@ -140,7 +136,7 @@ def load_pretrained(
             raise ModelLoadError(_not_found_message(source, exc)) from None
         _override(model.config, config_overrides)
         return Bundle(model, alphabet, DEFAULT_SAMPLING_RATE, kept_rows=0, new_rows=len(alphabet))
-    cls = whisper.WhisperForCTC if config.model_type == "whisper" else ctc_class(config.model_type)
+    cls = whisper.WhisperForCTC if config.model_type == WHISPER else ctc_class(config.model_type)
     old_vocab = _checkpoint_vocab(source, cache_dir)
     if alphabet is None:
         alphabet = Alphabet.from_vocab(old_vocab) if _is_speechtl(source) else Alphabet.default()
@@ -202,7 +198,7 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
 
     directory = Path(directory)
     with atomic_dir(directory) as tmp:
-        model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
+        model = unwrap(bundle.model)
         model.save_pretrained(str(tmp))
         bundle.alphabet.save(tmp)
         if is_whisper(model):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import ModelLoadError
+from .family import unwrap
 
 if TYPE_CHECKING:
     from .loader import Bundle
@@ -138,7 +139,7 @@ def save_overlay(bundle: "Bundle", reference: torch.nn.Module, folder: str | os.
 
     from ..fileio import atomic_dir
 
-    model = bundle.model.module if hasattr(bundle.model, "module") else bundle.model
+    model = unwrap(bundle.model)
     ref = reference.state_dict()
     overlay = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
                if k not in ref or ref[k].shape != v.shape or not torch.equal(ref[k].to(v.dtype), v)}

@@ -14,7 +14,8 @@ import warnings
 import torch
 from torch import nn
 
-from .loader import Bundle, is_whisper
+from .family import is_whisper
+from .loader import Bundle
 
 
 def quantize_int8(bundle: Bundle) -> Bundle:

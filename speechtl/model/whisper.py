@@ -33,7 +33,8 @@ from transformers.modeling_outputs import CausalLMOutput
 from transformers.models.whisper.modeling_whisper import WhisperEncoder, WhisperPreTrainedModel
 
 from ..errors import ModelLoadError
-from .split import ctc_loss
+from .ctc import ctc_loss, frame_mask
+from .specaugment import spec_augment
 
 N_FFT = 400
 HOP_LENGTH = 160  # samples between mel frames at 16 kHz
@@ -76,8 +77,9 @@ class WhisperForCTC(WhisperPreTrainedModel):
         peak = log_spec.amax(dim=(-2, -1), keepdim=True)
         return (torch.maximum(log_spec, peak - 8.0) + 4.0) / 4.0
 
-    def encode(self, features: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Encoder states (batch, frames, d_model) for log-mel ``features`` of any length up to 30 s."""
+    def embed(self, features: torch.Tensor) -> torch.Tensor:
+        """Convolutions and positions: what enters the first block (batch, frames, d_model),
+        for log-mel ``features`` of any length up to 30 s."""
         enc = self.encoder
         x = nn.functional.gelu(enc.conv1(features))
         x = nn.functional.gelu(enc.conv2(x)).permute(0, 2, 1)
@@ -86,48 +88,42 @@ class WhisperForCTC(WhisperPreTrainedModel):
             raise ValueError(f"input of {frames} frames exceeds Whisper's {enc.embed_positions.num_embeddings} "
                              f"positions (30 s): chunk longer audio")
         x = x + enc.embed_positions.weight[:frames]
-        x = nn.functional.dropout(x, p=enc.dropout, training=self.training)
+        return nn.functional.dropout(x, p=enc.dropout, training=self.training)
+
+    def run_layers(self, x: torch.Tensor, frames: torch.Tensor | None, layers: slice = slice(None)) -> torch.Tensor:
+        """The transformer blocks ``layers`` (all by default) on hidden states; padded frames
+        (False in ``frames``) are never attended to. The whole model and the split/cached
+        training path (model/split.py) both go through here."""
+        enc = self.encoder
         mask = None
-        if frame_mask is not None and not bool(frame_mask.all()):
-            # additive mask: padded frames are never attended to
-            mask = torch.zeros(frame_mask.shape, dtype=x.dtype, device=x.device)
-            mask = mask.masked_fill(~frame_mask.bool(), torch.finfo(x.dtype).min)[:, None, None, :]
-        for layer in enc.layers:
+        if frames is not None and not bool(frames.all()):
+            mask = torch.zeros(frames.shape, dtype=x.dtype, device=x.device)
+            mask = mask.masked_fill(~frames.bool(), torch.finfo(x.dtype).min)[:, None, None, :]
+        for layer in enc.layers[layers]:
             if self.training and enc.layerdrop > 0 and torch.rand([]) < enc.layerdrop:
                 continue
             x = layer(x, mask)
-        return enc.layer_norm(x)
+        return x
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from the last block's output: the final layer norm, then the CTC head."""
+        return self.lm_head(self.encoder.layer_norm(x))
+
+    def encode(self, features: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder states (batch, frames, d_model) for log-mel ``features`` of any length up to 30 s."""
+        return self.encoder.layer_norm(self.run_layers(self.embed(features), frames))
 
     def forward(self, input_values: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **_) -> CausalLMOutput:
         features = self.log_mel(input_values).to(self.lm_head.weight.dtype)
         if self.training and getattr(self.config, "apply_spec_augment", False):
-            features = self._mask_features(features)
-        num_samples = attention_mask.sum(-1) if attention_mask is not None else torch.full(
-            (input_values.shape[0],), input_values.shape[-1], device=input_values.device)
-        lengths = self._get_feat_extract_output_lengths(num_samples)
-        frames = (features.shape[-1] + 1) // 2
-        frame_mask = torch.arange(frames, device=input_values.device)[None, :] < lengths[:, None]
-        logits = self.lm_head(self.encode(features, frame_mask))
+            features = spec_augment(features, self.config, time_dim=2)  # zeros: Whisper has no mask vector
+        frames = frame_mask(self, attention_mask, input_values, (features.shape[-1] + 1) // 2)
+        logits = self.head(self.run_layers(self.embed(features), frames))
         loss = None
         if labels is not None:
-            loss = ctc_loss(logits, frame_mask, labels, self.config)
+            loss = ctc_loss(logits, frames, labels, self.config)
         return CausalLMOutput(loss=loss, logits=logits)
-
-    def _mask_features(self, features: torch.Tensor) -> torch.Tensor:
-        """SpecAugment on the mel input: time spans and mel bands set to zero."""
-        from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
-
-        c = self.config
-        batch, bins, frames = features.shape
-        features = features.clone()
-        if c.mask_time_prob > 0 and frames > c.mask_time_length:
-            spans = _compute_mask_indices((batch, frames), c.mask_time_prob, c.mask_time_length, min_masks=2)
-            features[torch.from_numpy(spans).to(features.device)[:, None, :].expand(-1, bins, -1)] = 0
-        if c.mask_feature_prob > 0 and bins > c.mask_feature_length:
-            bands = _compute_mask_indices((batch, bins), c.mask_feature_prob, c.mask_feature_length)
-            features[torch.from_numpy(bands).to(features.device)[:, :, None].expand(-1, -1, frames)] = 0
-        return features
 
 
 def _mel_filters(num_mel_bins: int) -> np.ndarray:

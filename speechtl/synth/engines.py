@@ -29,12 +29,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import soundfile as sf
 
+from ..constants import SAMPLE_RATE
 from ..data.audio import prepare
 from ..errors import SpeechtlError
 
 log = logging.getLogger(__name__)
 
-SAMPLING_RATE = 16_000
+SAMPLING_RATE = SAMPLE_RATE  # what every voice is resampled to
 ESPEAK_WPM = 165  # espeak-ng's words per minute at rate 1.0
 ESPEAK_PITCH = 50  # espeak-ng's pitch (0-99) at pitch 1.0
 TIMEOUT_S = 60

@@ -2,7 +2,8 @@ import kenlm
 import pytest
 
 from speechtl.lm.arpa import estimate_arpa
-from speechtl.lm.build import build_lm, lm_sentences, split_sentences
+from speechtl.lm.build import build_lm, lm_sentences
+from speechtl.text import split_sentences
 from speechtl.vocabulary import Vocabulary
 
 SENTENCES = ["the patient takes metformin", "the patient takes aspirin daily", "take metformin twice daily",

@@ -11,7 +11,7 @@ from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 from speechtl.errors import ModelLoadError
 from speechtl.model import offline
 from speechtl.model.loader import load_pretrained
-from speechtl.model.offline import join_parts, load_overlay, save_overlay
+from speechtl.model.offline import join_parts, save_overlay
 
 from .test_whisper import TINY_WHISPER
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -23,19 +22,19 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from .alphabet import Alphabet
-from .data.dataset import pad_waveforms
-from .data.manifest import ManifestEntry, load_entry
-from .errors import AudioError
-from .fileio import atomic_path
-from .model.freeze import model_blocks
-from .model.loader import Bundle
-from .model.split import prefix
+from ..alphabet import Alphabet
+from ..constants import FRAMES_PER_SECOND
+from ..data.dataset import Example, pad_waveforms
+from ..data.manifest import ManifestEntry, load_entry
+from ..errors import AudioError
+from ..fileio import atomic_path
+from ..model.freeze import model_blocks
+from ..model.loader import Bundle
+from ..model.split import prefix
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_GB = 20.0
-FRAMES_PER_SECOND = 50  # both families emit a frame every 20 ms
 
 
 class PrefixCache:
@@ -120,13 +119,6 @@ def fingerprint(bundle: Bundle, k: int) -> str:
     return h.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class CachedExample:
-    id: str
-    hidden: np.ndarray  # (frames, dim) float16
-    labels: list[int]
-
-
 class CachedDataset(Dataset):
     def __init__(self, entries: Sequence[ManifestEntry], cache: PrefixCache, alphabet: Alphabet) -> None:
         self.entries = [e for e in entries if cache.has(e)]  # utterances whose audio failed are left out
@@ -136,22 +128,6 @@ class CachedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __getitem__(self, index: int) -> CachedExample:
+    def __getitem__(self, index: int) -> Example:
         e = self.entries[index]
-        return CachedExample(e.id, self.cache.load(e), self.alphabet.encode(e.text))
-
-
-def collate_hidden(examples: Sequence[CachedExample]) -> dict | None:
-    examples = [e for e in examples if e is not None]
-    if not examples:
-        return None
-    longest = max(len(e.hidden) for e in examples)
-    dim = examples[0].hidden.shape[1]
-    hidden = torch.zeros(len(examples), longest, dim)
-    frames = torch.zeros(len(examples), longest, dtype=torch.bool)
-    labels = torch.full((len(examples), max(len(e.labels) for e in examples)), -100, dtype=torch.long)
-    for i, e in enumerate(examples):
-        hidden[i, : len(e.hidden)] = torch.from_numpy(np.asarray(e.hidden, dtype=np.float32))
-        frames[i, : len(e.hidden)] = True
-        labels[i, : len(e.labels)] = torch.tensor(e.labels)
-    return {"hidden": hidden, "frames": frames, "labels": labels, "ids": [e.id for e in examples]}
+        return Example(e.id, self.cache.load(e), self.alphabet.encode(e.text))

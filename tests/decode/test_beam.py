@@ -145,3 +145,17 @@ def test_terms_off_keeps_the_words_the_lm_knows(alphabet, lm_path, tmp_path):
     with_terms.save(model_dir)
     loaded = BeamDecoder.load(model_dir).with_changes(vocabulary=Vocabulary())
     assert {"patient", "the", "metformin"} <= set(loaded.unigrams)
+
+
+def test_the_pyctcdecode_search_we_call_is_where_and_what_we_expect():
+    # BeamDecoder.decode calls pyctcdecode 0.5's private search loop: this fails loudly
+    # when another pyctcdecode version moves or changes it (pyproject pins >=0.5,<0.6)
+    import inspect
+    from importlib.metadata import version
+
+    from pyctcdecode.decoder import BeamSearchDecoderCTC
+
+    assert version("pyctcdecode").startswith("0.5.")
+    params = set(inspect.signature(BeamSearchDecoderCTC._decode_logits).parameters)
+    assert {"logits", "beam_width", "beam_prune_logp", "token_min_logp", "prune_history", "hotword_scorer",
+            "lm_start_state"} <= params

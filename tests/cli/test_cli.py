@@ -5,7 +5,7 @@ import pytest
 
 from speechtl.cli import main
 
-from .conftest import write_wav
+from ..conftest import write_wav
 
 
 @pytest.fixture(scope="module")

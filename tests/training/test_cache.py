@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from speechtl.cache import PrefixCache, fingerprint
+from speechtl.training.cache import PrefixCache, fingerprint
 from speechtl.data.dataset import pad_waveforms
 from speechtl.model.freeze import FreezePolicy
 from speechtl.model.split import first_trainable_layer, prefix, suffix
 from speechtl.model.tiny import random_wav2vec2
-from speechtl.trainer import TrainConfig, train
+from speechtl.training import TrainConfig, train
 
 NO_DROPOUT = dict(hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, feat_proj_dropout=0.0,
                   final_dropout=0.0, layerdrop=0.0)
@@ -33,7 +33,7 @@ def test_whisper_prefix_then_suffix(alphabet, sample_waves, tmp_path):
 
     from speechtl.model.loader import load_pretrained
 
-    from .model.test_whisper import TINY_WHISPER
+    from ..model.test_whisper import TINY_WHISPER
 
     WhisperModel(WhisperConfig(**TINY_WHISPER)).save_pretrained(tmp_path)
     bundle = load_pretrained(tmp_path, alphabet)

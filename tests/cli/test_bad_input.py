@@ -10,9 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from speechtl.cli import main, output_paths
 from speechtl.data.manifest import ManifestEntry, read_manifest, validate, write_manifest
@@ -20,7 +18,7 @@ from speechtl.errors import SpeechtlError
 from speechtl.model.tiny import write_random_checkpoint
 from speechtl.vocabulary import Vocabulary
 
-from .conftest import SAMPLE_MANIFEST, write_wav
+from ..conftest import SAMPLE_MANIFEST, write_wav
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +289,7 @@ def _commands(name: str, bad: Path, model: Path, good_wav: Path, good_manifest: 
             ["evaluate", "--model", str(model), "--manifest", str(bad), "--output-dir", str(out)]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
 def test_every_command_on_bad_input(name, tiny_model, tmp_path):
     bad = BAD_INPUTS[name](tmp_path)

@@ -15,9 +15,9 @@ from speechtl.data.manifest import ManifestEntry
 from speechtl.model.freeze import FreezePolicy
 from speechtl.model.loader import load_pretrained
 from speechtl.model.tiny import random_wav2vec2, write_random_checkpoint
-from speechtl.trainer import TrainConfig, train
+from speechtl.training import TrainConfig, train
 
-from .conftest import SAMPLE_MANIFEST
+from ..conftest import SAMPLE_MANIFEST
 
 
 def test_tiny_model_overfits_a_tiny_set(overfit_model):
@@ -64,6 +64,24 @@ def _final_weights(out):
     return torch.load(Path(out) / "last.pt", weights_only=False)["model"]
 
 
+# Runs the training CLI, SIGKILLing itself right after the checkpoint of step KILL_AT is
+# written: a hard kill at a known point, whatever the machine's speed.
+KILL_AFTER_CHECKPOINT = """
+import os, signal, sys
+import speechtl.training.loop as loop
+from speechtl.cli import main
+
+save = loop.save_checkpoint
+def save_then_die(path, model, optimizer, scheduler, scaler, state, *rest):
+    save(path, model, optimizer, scheduler, scaler, state, *rest)
+    if state.step == int(os.environ["KILL_AT"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+loop.save_checkpoint = save_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
 def test_killed_run_resumes_where_it_stopped(tmp_path):
     """SIGKILL mid-run, rerun the same command: it resumes from the last
     checkpoint and ends with exactly the weights of an uninterrupted run."""
@@ -73,18 +91,13 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
     assert straight.returncode == 0, straight.stderr
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_train_cli(base, out, steps, every), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args = _train_cli(base, out, steps, every)[3:]  # without "python -m speechtl.cli"
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_CHECKPOINT, *args], capture_output=True, text=True,
+                            env={**os.environ, "KILL_AT": "15"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     history = out / "history.json"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if history.exists() and (out / "last.pt").exists():
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "training ended before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    checkpoint_step = torch.load(out / "last.pt", weights_only=False)["state"]["step"]
-    assert every <= checkpoint_step < steps
+    assert torch.load(out / "last.pt", weights_only=False)["state"]["step"] == 15
+    assert [row["step"] for row in json.loads(history.read_text())] == [5, 10]  # written after the checkpoint
 
     resumed = subprocess.run(_train_cli(base, out, steps, every), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
@@ -133,6 +146,7 @@ def test_audio_that_breaks_during_training_is_skipped(tmp_path, sample_entries, 
     assert train(random_wav2vec2(alphabet), entries, [], config).steps == 3
 
 
+@pytest.mark.slow
 def test_multi_process_training_with_torchrun(tmp_path):
     """Two CPU processes under torchrun (gloo): DDP trains and rank 0 writes the model."""
     base = write_random_checkpoint(tmp_path / "base")
@@ -177,6 +191,7 @@ def test_a_finished_run_is_not_trained_further(tmp_path, sample_entries, alphabe
     assert (tmp_path / "last.pt").stat().st_mtime_ns == last
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept(tmp_path):
     base = write_random_checkpoint(tmp_path / "base")
     out = tmp_path / "run"

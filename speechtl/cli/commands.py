@@ -1,0 +1,265 @@
+"""What each ``speechtl`` command does, once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import SpeechtlError
+from .exits import EXIT_OK, EXIT_PARTIAL
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from ..data.audio import audio_info, find_audio_files
+    from ..fileio import write_text
+    from ..model.loader import load_pretrained
+    from ..transcribe import Transcriber, to_json, to_srt
+
+    _check_output_dir(args.output_dir)
+    inputs: list[Path] = []
+    problems = []
+    for raw in args.paths:
+        root = Path(raw)
+        if not root.exists():
+            problems.append(f"{raw}: no such file or folder")
+            continue
+        found = find_audio_files(root)
+        if root.is_dir() and not found:
+            problems.append(f"{raw}: no audio files in folder")
+        inputs += found
+    inputs = list(dict.fromkeys(inputs))  # a file named twice is transcribed once
+    if not inputs:
+        raise SpeechtlError("no audio to transcribe" + (f" ({'; '.join(problems)})" if problems else ""))
+    for problem in problems:
+        print(f"speechtl: skipped {problem}", file=sys.stderr)
+    failures = len(problems)
+    if args.format == "srt" and not args.output_dir and len(inputs) > 1:
+        raise SpeechtlError("srt output for several files needs --output-dir")
+
+    # Each input gets its own output, never overwritten unless asked: a rerun resumes.
+    outputs = output_paths(inputs, Path(args.output_dir), args.format) if args.output_dir else {}
+    existing = set() if args.overwrite else {f for f in inputs if f in outputs and outputs[f].exists()}
+    inputs = [f for f in inputs if f not in existing]
+    for f in inputs:
+        try:
+            if audio_info(f).truncated:
+                print(f"speechtl: warning: {f} is cut off (its header promises more audio than the file "
+                      f"holds): transcribing what is there", file=sys.stderr)
+        except SpeechtlError:
+            pass  # reported as skipped below, when it fails to load
+    done = 0
+    if inputs:
+        kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v}
+        bundle = load_pretrained(args.model)
+        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size,
+                                  decoding=_decoding(args, bundle), int8=args.int8, half=_on_gpu(args.device), **kwargs)
+        for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
+            if result.error:
+                print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
+                failures += 1
+                continue
+            body = {"txt": lambda r: r.text + "\n", "json": lambda r: json.dumps(to_json(r)) + "\n",
+                    "srt": to_srt}[args.format](result)
+            if args.output_dir:
+                write_text(outputs[Path(result.path)], body)
+            elif args.format == "txt" and len(inputs) > 1:
+                print(f"{result.path}\t{result.text}")
+            else:
+                sys.stdout.write(body)
+            sys.stdout.flush()
+            done += 1
+    why = " (output exists; --overwrite redoes them)" if existing else ""
+    print(f"speechtl: {done} transcribed, {len(existing)} skipped{why}, {failures} failed", file=sys.stderr)
+    return EXIT_PARTIAL if failures else EXIT_OK
+
+
+def output_paths(inputs: Sequence[Path], output_dir: Path, fmt: str) -> dict[Path, Path]:
+    """One output per input, mirroring the inputs' tree below their common folder;
+    inputs that would share a name (x.wav and x.flac) keep their extension (x.wav.txt)."""
+    import os
+
+    resolved = [f.resolve() for f in inputs]
+    root = Path(os.path.commonpath([str(f.parent) for f in resolved]))
+    rel = {f: r.relative_to(root) for f, r in zip(inputs, resolved)}
+    plain = {f: r.with_suffix("." + fmt) for f, r in rel.items()}
+    counts: dict[Path, int] = {}
+    for p in plain.values():
+        counts[p] = counts.get(p, 0) + 1
+    return {f: output_dir / (plain[f] if counts[plain[f]] == 1 else rel[f].with_name(rel[f].name + "." + fmt))
+            for f in inputs}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..data.manifest import report_rejected
+    from ..decode.policy import terms_to_score
+    from ..evaluate import evaluate_manifest
+    from ..model.loader import load_pretrained
+
+    _check_output_dir(args.output_dir)
+    bundle = load_pretrained(args.model)
+    if args.device:
+        bundle.model.to(args.device)
+    decoding = _decoding(args, bundle)
+    vocabulary = terms_to_score(decoding, _terms(args))
+    ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
+                                       vocabulary=vocabulary, batch_size=args.batch_size,
+                                       progress=not args.no_progress, int8=args.int8, strict=args.strict)
+    skipped = report_rejected(list(validation.rejected) + list(ev.skipped))
+    line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
+    if ev.terms is not None and ev.terms.recall is not None:
+        line += f"  term recall {100 * ev.terms.recall:.2f}%"
+    print(f"{line}  ({len(ev.score.utterances)} utterances, {skipped} skipped)")
+    print(f"results: {ev.files['errs'].parent}")
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def _check_output_dir(path: str | None) -> None:
+    """Fail before any work when an output folder cannot be one."""
+    if path and Path(path).exists() and not Path(path).is_dir():
+        raise SpeechtlError(f"--output-dir {path}: exists and is not a folder")
+
+
+def cmd_build_lm(args: argparse.Namespace) -> int:
+    from ..decode.beam import BeamDecoder
+    from ..lm.build import build_lm, read_lines
+    from ..lm.general import general_sentences, system_lexicon
+    from ..vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    lines = list(read_lines(args.text)) + (general_sentences() if args.general_english else [])
+    lexicon = system_lexicon(None if args.lexicon in (None, "auto") else args.lexicon) if args.lexicon else ()
+    stats = build_lm(lines, args.output, args.order, args.prune, vocabulary, lexicon=lexicon)
+    print(f"wrote {args.output}: order {stats.order}, n-grams {list(stats.ngrams)}, {stats.vocabulary} words")
+    if not args.attach_to:
+        if args.tune_manifest:
+            raise SpeechtlError("--tune-manifest needs --attach-to MODEL_DIR")
+        return EXIT_OK
+    from ..model.loader import load_pretrained
+
+    bundle = load_pretrained(args.attach_to)
+    decoder = BeamDecoder(bundle.alphabet, args.output, vocabulary)
+    extra = {}
+    if args.tune_manifest:
+        from ..decode.tune import tune_beam
+        from ..data.manifest import load_valid
+        from ..evaluate import entry_logprobs
+
+        dev = load_valid(args.tune_manifest, bundle.alphabet).kept
+        result = tune_beam(decoder, entry_logprobs(bundle, dev), [e.text for e in dev], bundle.frame_shift)
+        decoder = decoder.with_changes(alpha=result.config.alpha, beta=result.config.beta,
+                                       hotword_weight=result.config.hotword_weight)
+        extra = {"tuned_on": str(args.tune_manifest), "tuned_wer": result.wer, "grid": list(result.grid)}
+        print(f"tuned: alpha {result.config.alpha}, beta {result.config.beta}, "
+              f"term weight {result.config.hotword_weight}: dev WER {100 * result.wer:.2f}%")
+    decoder.save(args.attach_to, extra)
+    print(f"saved the LM decoder in {args.attach_to}")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..alphabet import Alphabet
+    from ..config import apply_overrides
+    from ..data.manifest import load_valid, report_rejected
+    from ..model.loader import load_pretrained
+    from ..training import TrainConfig, train
+
+    _check_output_dir(args.output_dir)
+    config = apply_overrides(TrainConfig(output_dir=args.output_dir), args.set)
+    alphabet = Alphabet.default()
+    train_set = load_valid(args.train_manifest, alphabet, args.strict)
+    dev_set = load_valid(args.dev_manifest, alphabet, args.strict) if args.dev_manifest else None
+    skipped = report_rejected(list(train_set.rejected) + list(dev_set.rejected if dev_set else ()))
+    bundle = load_pretrained(args.base, alphabet)
+    result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
+    quality = (f"best dev WER {100 * result.best_wer:.2f}%" if dev_set else
+               f"no dev set: the model with the lowest training loss ({result.best_wer:.3f})")
+    print(f"{quality} after {result.steps} steps; model: {result.best_dir}"
+          + (f"; {skipped} utterances skipped" if skipped else ""))
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from ..synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+    from ..vocabulary import Vocabulary
+
+    _check_output_dir(args.output_dir)
+    given = {"seed": args.seed, "dev_voices": args.dev_voices, "workers": args.workers,
+             "noise_prob": args.noise_prob, "reverb_prob": args.reverb_prob}
+    config = SynthConfig(**{k: v for k, v in given.items() if v is not None})
+    voices = args.voices.split(",") if args.voices else None
+    vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    if args.domain:
+        report = build_domain_corpus(args.domain, args.output_dir, hours=args.hours, sentences=args.sentences,
+                                     general_share=args.general_share, vocabulary=vocabulary, voices=voices,
+                                     config=config, progress=not args.no_progress)
+    else:
+        from ..lm.build import read_lines
+
+        lines = [line for line in read_lines(args.text) if line.strip()]
+        report = synthesize_corpus(lines, args.output_dir, vocabulary, voices, config, progress=not args.no_progress)
+    print(report.summary())
+    print(f"manifests: {report.train_manifest} {report.dev_manifest}")
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from ..fileio import read_text_file
+    from ..model.loader import load_pretrained
+    from ..segment import DEFAULT_MIN_CONFIDENCE, segment_recording
+
+    _check_output_dir(args.output_dir)
+    transcript = Path(args.transcript)
+    if not transcript.is_file():
+        raise SpeechtlError(f"{transcript}: transcript not found")
+    report = segment_recording(load_pretrained(args.model), args.audio, read_text_file(transcript, "transcript"),
+                               args.output_dir, args.min_confidence if args.min_confidence is not None
+                               else DEFAULT_MIN_CONFIDENCE)
+    print(f"kept {len(report.kept)} segments, dropped {len(report.dropped)} below the confidence threshold")
+    for s in report.dropped:
+        print(f"  dropped ({s.confidence:.2f}): {s.text}", file=sys.stderr)
+    print(f"manifest: {report.manifest}")
+    return EXIT_OK
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from ..data.prepare import prepare_corpus
+
+    prepared = prepare_corpus(args.corpus, args.source, args.output_dir, download=args.download)
+    print(prepared.summary())
+    for split, path in prepared.manifests.items():
+        print(f"  {split}: {path}")
+    return EXIT_OK
+
+
+def _terms(args: argparse.Namespace):
+    from ..vocabulary import Vocabulary
+
+    return Vocabulary.load(args.terms) if args.terms else None
+
+
+def _decoding(args: argparse.Namespace, bundle):
+    """The decoding the flags ask for (decode/policy.py decides)."""
+    from ..decode.policy import KEEP, choose_decoding
+    from ..model.offline import model_folder
+
+    spot = None if args.no_spotting else KEEP if args.spot_threshold is None else args.spot_threshold
+    return choose_decoding(bundle.alphabet, model_folder(args.model), args.decoder, lm=args.lm,
+                           vocabulary=_terms(args), beam_width=args.beam_width, spot_threshold=spot,
+                           processes=args.processes)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    run_demo(args.output_dir, steps=args.steps)
+    return EXIT_OK
+
+
+def _on_gpu(device: str | None) -> bool:
+    """Half precision wherever inference runs on a GPU."""
+    import torch
+
+    return (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")

@@ -1,0 +1,122 @@
+"""The ``speechtl`` command's arguments: one subparser per command."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..lm.arpa import DEFAULT_ORDER
+from .exits import EXIT_USAGE
+
+FORMATS = ("txt", "json", "srt")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        self.exit(EXIT_USAGE, f"speechtl: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="speechtl", description="Adapt pretrained speech recognizers to a domain.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("transcribe", help="transcribe audio files and folders")
+    t.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
+    t.add_argument("--model", required=True, help="model folder or Hugging Face hub id")
+    t.add_argument("--format", choices=FORMATS, default="txt")
+    t.add_argument("--output-dir", help="write one file per input here, mirroring the inputs' folders "
+                                        "(default: print to stdout); existing outputs are kept")
+    t.add_argument("--overwrite", action="store_true", help="transcribe again inputs whose output exists")
+    _add_inference_args(t)
+    _add_decoding_args(t)
+    t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
+    t.add_argument("--stride-length", type=float, default=None, help="seconds of context each side of a chunk")
+
+    e = sub.add_parser("evaluate", help="WER/CER of a model on a manifest, with results files")
+    e.add_argument("--model", required=True)
+    e.add_argument("--manifest", required=True)
+    e.add_argument("--output-dir", default="results")
+    e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
+    e.add_argument("--strict", action="store_true", help="fail on the first bad entry instead of skipping it")
+    _add_inference_args(e)
+    _add_decoding_args(e)
+
+    lm = sub.add_parser("build-lm", help="build a KenLM n-gram LM (ARPA) from domain text")
+    lm.add_argument("--text", action="append", default=[], required=True,
+                    help="text file or folder of .txt files (repeatable)")
+    lm.add_argument("--terms", help="vocabulary file (.txt or .csv): its terms join the LM text")
+    lm.add_argument("--output", required=True, help="ARPA file to write")
+    lm.add_argument("--order", type=int, default=DEFAULT_ORDER)
+    lm.add_argument("--prune", type=int, nargs="*", default=[],
+                    help="minimum count per order, e.g. 0 0 2 2 drops 3- and 4-grams seen once")
+    lm.add_argument("--general-english", action="store_true",
+                    help="mix speechtl's real-English sentences (LJ Speech, LibriSpeech, VCTK transcripts) into the text")
+    lm.add_argument("--lexicon", metavar="auto|FILE",
+                    help="real-word list made known to the LM (auto: the system's, e.g. wamerican-large), "
+                         "so only letter soup pays the OOV offset")
+    lm.add_argument("--attach-to", metavar="MODEL_DIR", help="save the LM decoder next to this model")
+    lm.add_argument("--tune-manifest", help="with --attach-to: tune alpha/beta/term weight on this dev manifest")
+
+    tr = sub.add_parser("train", help="fine-tune a checkpoint on manifests")
+    tr.add_argument("--base", required=True, help="checkpoint to start from: hub id or folder")
+    tr.add_argument("--train-manifest", required=True)
+    tr.add_argument("--dev-manifest")
+    tr.add_argument("--output-dir", required=True)
+    tr.add_argument("--strict", action="store_true", help="fail on the first bad manifest entry instead of skipping it")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a TrainConfig field, e.g. max_steps=500 or freeze.trainable_layers=all")
+
+    sy = sub.add_parser("synth", help="synthesize a multi-voice training corpus from text")
+    src = sy.add_mutually_exclusive_group(required=True)
+    src.add_argument("--domain", choices=("medical", "legal", "general"), help="a built-in domain's sentences")
+    src.add_argument("--text", action="append", help="text file(s) or folders: one sentence per line")
+    sy.add_argument("--terms", help="vocabulary file: pronunciation hints and term coverage (default: the domain's)")
+    sy.add_argument("--hours", type=float, default=None, help="target hours of audio (built-in domains)")
+    sy.add_argument("--sentences", type=int, default=None, help="how many sentences (built-in domains)")
+    sy.add_argument("--general-share", type=float, default=0.2, help="share of everyday English mixed in")
+    sy.add_argument("--voices", help="comma-separated voice names (default: every installed voice)")
+    # defaults: SynthConfig's (synth/corpus.py), applied where a flag is left out
+    sy.add_argument("--dev-voices", type=int, help="voices held out for dev.jsonl")
+    sy.add_argument("--seed", type=int)
+    sy.add_argument("--workers", type=int)
+    sy.add_argument("--noise-prob", type=float)
+    sy.add_argument("--reverb-prob", type=float)
+    sy.add_argument("--output-dir", required=True)
+    sy.add_argument("--no-progress", action="store_true")
+
+    sg = sub.add_parser("segment", help="cut a long recording into utterances by aligning its transcript")
+    sg.add_argument("--model", required=True)
+    sg.add_argument("--audio", required=True)
+    sg.add_argument("--transcript", required=True, help="text file: the whole recording's transcript")
+    sg.add_argument("--output-dir", required=True)
+    sg.add_argument("--min-confidence", type=float, default=None, help="drop segments below this log-probability")
+
+    pr = sub.add_parser("prepare", help="turn a real corpus in its published layout into speaker-split manifests")
+    pr.add_argument("corpus", choices=("mini-librispeech", "speechocean762", "vctk", "ljspeech"))
+    pr.add_argument("--source", required=True, help="the corpus folder (downloaded there first with --download)")
+    pr.add_argument("--output-dir", required=True, help="manifests go to OUTPUT_DIR/CORPUS/{train,dev,test}.jsonl")
+    pr.add_argument("--download", action="store_true", help="fetch the corpus from its official source first")
+
+    d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
+    d.add_argument("--output-dir", default="runs/demo")
+    d.add_argument("--steps", type=int, default=300)
+    return parser
+
+
+def _add_decoding_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--decoder", choices=("auto", "greedy", "beam"), default="auto",
+                   help="auto: beam search with the model's LM if it has one, else greedy")
+    p.add_argument("--lm", help="ARPA/KenLM file to decode with (overrides the model's own)")
+    p.add_argument("--terms", help="vocabulary file (.txt or .csv) of terms to boost, added at decode time")
+    p.add_argument("--beam-width", type=int, default=None)
+    p.add_argument("--spot-threshold", type=float, default=None,
+                   help="term spotting after the search with this threshold (overrides the model's tuned one)")
+    p.add_argument("--no-spotting", action="store_true", help="switch off term spotting the model was tuned with")
+    p.add_argument("--processes", type=int, default=None, help="beam-search worker processes")
+
+
+def _add_inference_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--int8", action="store_true", help="CPU: int8 encoder layers (faster, small WER cost)")

@@ -1,0 +1,21 @@
+"""Defaults that several modules share, each stated once.
+
+Units are in the names: ``_S`` seconds, ``_SAMPLES`` samples at ``SAMPLE_RATE``.
+"""
+
+from __future__ import annotations
+
+# --- audio and frames -------------------------------------------------------------
+SAMPLE_RATE = 16_000  # Hz: what every model here takes
+FRAME_SHIFT_S = 0.02  # seconds between two CTC output frames (Wav2Vec2's conv stride, Whisper's mel hop x 2)
+FRAMES_PER_SECOND = round(1 / FRAME_SHIFT_S)
+
+# --- decoding -----------------------------------------------------------------------
+DEFAULT_HOTWORD_WEIGHT = 3.0  # log-score bonus per word of a boosted term
+
+# --- tuning grids (decode/tune.py, the recipes' LM stage) ---------------------------
+TUNE_ALPHAS = (0.2, 0.5, 0.8, 1.2)  # LM weights tried
+TUNE_BETAS = (0.0, 1.0, 2.0)  # word bonuses tried
+TUNE_TERM_WEIGHTS = (1.5, 3.0, 6.0, 10.0)  # term boosts tried
+TUNE_UNK_OFFSETS = (-4.0, -7.0, -10.0)  # OOV penalties tried (with a real-word lexicon in the unigrams)
+TUNE_SPOT_THRESHOLDS = (-2.0, -1.0, -0.5, 0.0)  # term-spotting thresholds tried, besides spotting off

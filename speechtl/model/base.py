@@ -1,0 +1,34 @@
+"""Which checkpoint a recipe adapts when it is told ``auto``.
+
+    resolve_base("auto", domain="legal", preset="cpu")   # -> "general", the shipped model
+"""
+
+from __future__ import annotations
+
+from ..errors import ModelLoadError, SpeechtlError
+from .offline import GENERAL, GENERAL_DIR, OVERLAY_FILE, WHISPER_BASE
+
+HUB_BASE = "facebook/wav2vec2-base-960h"
+GENERAL_BASE = GENERAL  # the general-English CTC model shipped in the package (recipes/general rebuilds it)
+
+
+def resolve_base(base: str, domain: str, preset: str) -> str:
+    """The checkpoint to adapt. ``auto``: the general recipe starts from Whisper base's
+    encoder; the domain recipes from the shipped general model, or on the GPU preset from
+    wav2vec2-base-960h where the hub can be reached. Anything else is kept."""
+    if base == "auto" and domain == "general":
+        return WHISPER_BASE
+    if base == "auto" and preset == "gpu":
+        try:
+            from .loader import load_pretrained
+
+            load_pretrained(HUB_BASE)
+            return HUB_BASE
+        except ModelLoadError as exc:
+            print(f"{exc}\nusing the shipped general model instead", flush=True)
+    if base in ("auto", GENERAL_BASE):
+        if not (GENERAL_DIR / OVERLAY_FILE).is_file():
+            raise SpeechtlError(f"the shipped general model is missing from {GENERAL_DIR}: reinstall speechtl "
+                                f"or rebuild it with `python recipes/general/train.py`")
+        return GENERAL_BASE
+    return base

@@ -1,0 +1,123 @@
+"""A recipe's settings: one typed config, and the presets the recipes adjust.
+
+Every field can be overridden from the command line (``--set hours=1``,
+``--set train.max_steps=2000``, ``--set tune_alphas=0.3,0.6``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..constants import TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_UNK_OFFSETS
+from ..errors import SpeechtlError
+from ..model.base import WHISPER_BASE
+from ..model.freeze import FreezePolicy
+from ..training import TrainConfig
+
+# L2-SP strength of the domain presets (TrainConfig.anchor_weight), chosen by measurement on the
+# legal recipe (recipes/legal/README.md): 0.01 let real-English WER rise 23% relative, 0.2 by 8%
+ANCHOR_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    domain: str = "legal"
+    preset: str = "cpu"
+    base: str = "auto"  # hub id, folder, or an offline name ("general", "whisper-base", "whisper-tiny.en"); auto: model/base.py
+    work_dir: str = ""  # default runs/{domain}
+    data_dir: str = ""  # default data/{domain}
+    hours: float = 0.5  # synthesized training audio
+    general_share: float = 0.2  # everyday English mixed into domain training text
+    real_dir: str = "data/real"  # corpora prepared by `speechtl prepare`: {real_dir}/{corpus}/{split}.jsonl
+    real_share: float = 0.3  # share of training utterances taken from real general speech, when prepared
+    test_sentences: int = 150
+    dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
+    real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
+    evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
+    lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
+    lm_order: int = 4
+    tune_alphas: tuple[float, ...] = TUNE_ALPHAS  # LM weights tried on dev
+    tune_betas: tuple[float, ...] = TUNE_BETAS  # word bonuses tried
+    tune_term_weights: tuple[float, ...] = TUNE_TERM_WEIGHTS  # term boosts tried (with the best alpha and beta)
+    tune_unk_offsets: tuple[float, ...] = TUNE_UNK_OFFSETS  # OOV penalties tried
+    tune_spot_thresholds: tuple[float, ...] = TUNE_SPOT_THRESHOLDS  # besides spotting off ("" for off only)
+    lm_mix_weights: tuple[int, ...] = (0, 1)  # domain text repeated this often beside the real English (0: domain only)
+    lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
+    lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)
+    train_manifest: str = ""
+    dev_manifest: str = ""
+    test_manifest: str = ""
+    general_test_manifest: str = "auto"  # "" for none
+    text: str = ""  # extra domain text (file or folder) for the LM
+    terms: str = ""  # vocabulary file; default: the domain's built-in terms
+    seed: int = 0
+    synth_workers: int = 2
+    voices: str = ""  # comma-separated voice names; default every installed voice
+    dev_engines: str = "festival"  # engines whose voices speak the dev set only (never trained on)
+    test_engines: str = "piper"  # engines whose voices speak the test sets only
+    heldout_transcripts: str = "auto"  # folder of real transcripts for held-out sentences; auto: medical's shared interviews
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def work_path(self) -> Path:
+        """Where the run's model, LM, evaluation and report go (``runs/{domain}`` unless set)."""
+        return Path(self.work_dir or f"runs/{self.domain}")
+
+    @property
+    def data_path(self) -> Path:
+        """Where synthesized audio goes (``data/{domain}`` unless set)."""
+        return Path(self.data_dir or f"data/{self.domain}")
+
+
+def presets(domain: str, **changes) -> dict[str, Callable[[], RecipeConfig]]:
+    """A recipe's ``PRESETS``: speechtl's cpu and gpu presets for ``domain``, each with
+    the recipe's ``changes`` (any RecipeConfig field)."""
+    return {name: functools.partial(_changed, domain, name, changes) for name in ("cpu", "gpu")}
+
+
+def _changed(domain: str, name: str, changes: dict) -> RecipeConfig:
+    return dataclasses.replace(preset(domain, name), **changes)
+
+
+def preset(domain: str, name: str) -> RecipeConfig:
+    """The preset values; the recipe's config.py adjusts them per domain."""
+    if domain == "general":
+        return _general_preset(name)
+    if name == "cpu":
+        # the shipped general model (Whisper base encoder, 21M parameters) on a 2-core laptop;
+        # the L2-SP anchor keeps the blocks near what they learned from real speech
+        return RecipeConfig(domain=domain, preset="cpu", hours=0.5, train=TrainConfig(
+            max_steps=400, batch_size=8, warmup_steps=80, eval_every=200, patience=3, max_duration=15.0,
+            anchor_weight=ANCHOR_WEIGHT, freeze=FreezePolicy(trainable_layers=2, lr_head=5e-4, lr_layers=1e-4)))
+    if name == "gpu":
+        # wav2vec2-base-960h on one modern GPU, mixed precision
+        return RecipeConfig(domain=domain, preset="gpu", hours=10.0, test_sentences=500, dev_utterances=400,
+                            synth_workers=8, train=TrainConfig(
+                                max_steps=6000, batch_size=16, warmup_steps=500, eval_every=500, patience=4,
+                                precision="auto", num_workers=4,
+                                freeze=FreezePolicy(trainable_layers=4, lr_head=1e-4, lr_layers=3e-5)))
+    raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
+
+
+def _general_preset(name: str) -> RecipeConfig:
+    """The general base: Whisper base's encoder with a fresh CTC head, trained on every
+    prepared real corpus plus synthetic everyday English. The GPU preset is what built
+    the model shipped in speechtl/pretrained/general; the CPU preset trains the top two
+    blocks only."""
+    if name not in ("cpu", "gpu"):
+        raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
+    if name == "gpu":
+        # what built the shipped model: every block trains (one H200, bf16, 7 minutes)
+        train = TrainConfig(max_steps=5000, batch_size=32, warmup_steps=300, eval_every=400, patience=0,
+                            max_duration=20.0, num_workers=8, cache_prefix=False, mask_feature_prob=0.02,
+                            freeze=FreezePolicy(trainable_layers=6, lr_head=2e-3, lr_layers=1e-4))
+    else:
+        # a 2-core laptop: the top two blocks on the frozen-prefix cache (about 2 hours)
+        train = TrainConfig(max_steps=2000, batch_size=8, warmup_steps=100, eval_every=250, patience=0,
+                            max_duration=20.0, freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
+    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=0.5, general_share=0.0,
+                        real_share=1.0, dev_utterances=400, train=train)

@@ -1,0 +1,146 @@
+"""The data stage: training audio in the training engines' voices, dev and test sets in
+voices of engines training never hears, and real general speech mixed in.
+
+The headline test and dev sets speak held-out sentences (domains/heldout.py: written
+apart from the generator; medical: real interview sentences with terms); a second test
+speaks new generator sentences. Real speech prepared under ``real_dir`` (``speechtl
+prepare``) joins training at ``real_share``, and its held-out speakers become a test set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from pathlib import Path
+
+from ..data.manifest import read_manifest, write_manifest
+from ..errors import SpeechtlError
+from ..vocabulary import Vocabulary
+from .config import RecipeConfig
+from .outputs import DataOut
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
+    return with_real(c, domain_data(c, vocabulary))
+
+
+def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
+    """The given manifests, or synthesized ones: training from the generator, dev and
+    the headline test from held-out sentences in held-out engines' voices."""
+    from ..domains import generate
+    from ..domains.heldout import heldout_sentences
+    from ..synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+
+    if c.train_manifest:
+        if not c.test_manifest:
+            log.warning("no --test-manifest: the report scores the dev set")
+        dev = c.dev_manifest or c.train_manifest
+        return DataOut(train=c.train_manifest, dev=dev, test=c.test_manifest or dev)
+    synth = SynthConfig(seed=c.seed, workers=c.synth_workers, dev_voices=0)
+    split = split_voices(c.voices.split(",") if c.voices else None, c.dev_engines, c.test_engines)
+    report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.hours, general_share=c.general_share,
+                                 vocabulary=vocabulary, voices=split["train"], config=synth)
+    print(report.summary(), flush=True)
+
+    def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
+        made = synthesize_corpus(sentences * repeat, c.data_path / name, vocabulary, voices=voices,
+                                 config=dataclasses.replace(synth, seed=c.seed + offset))
+        return str(made.train_manifest)
+
+    seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
+    fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][: c.test_sentences]
+    common = dict(train=str(report.train_manifest), hours=report.hours, voices=len(report.seconds_per_voice),
+                  dev_voices=tuple(split["dev"]), test_voices=tuple(split["test"]))
+    generated_test = speak("test-generated", fresh, split["test"], 1, 1000)
+    transcripts = heldout_transcripts(c)
+    dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.dev_utterances]
+    test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.test_sentences]
+    if not (test_sentences and dev_sentences):
+        print(f"no held-out sentences for {c.domain}: dev and test use generator sentences", flush=True)
+        dev = speak("dev-generated", generate(c.domain, c.dev_utterances, c.seed + 500), split["dev"], 1, 500)
+        return DataOut(dev=dev, test=generated_test, **common)
+    # each dev sentence in several held-out voices: enough utterances to tune on
+    dev = speak("dev-heldout", dev_sentences, split["dev"], len(split["dev"]), 500)
+    # a short held-out list is spoken twice (other rate, pitch, noise) for a steadier figure
+    test = speak("test-heldout", test_sentences, split["test"], 2 if len(test_sentences) < 100 else 1, 1500)
+    return DataOut(dev=dev, test=test, generated_test=generated_test, **common,
+                   heldout_sentences={"dev": len(dev_sentences), "test": len(test_sentences),
+                                      "source": transcripts or "built-in"})
+
+
+def heldout_transcripts(c: RecipeConfig) -> str | None:
+    """Real transcripts to draw held-out sentences from (medical: the shared interviews)."""
+    if c.heldout_transcripts != "auto":
+        return c.heldout_transcripts or None
+    if c.domain != "medical":
+        return None
+    shared = find_shared("corpora/medical-dialogue")
+    return str(shared) if shared else None
+
+
+def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
+    """Mix prepared real general speech into training (``real_share`` of the utterances;
+    the general recipe takes it all and tunes on real dev speakers), and add the
+    held-out real speakers as a test set."""
+    from ..data.prepare import prepared_manifests
+
+    real = {split: [e for m in prepared_manifests(c.real_dir, split) for e in read_manifest(m)]
+            for split in ("train", "dev", "test")}
+    if not real["train"] or c.real_share <= 0:
+        if c.real_share > 0:
+            print(f"no real corpora prepared under {c.real_dir} (see `speechtl prepare`): training on "
+                  f"synthetic audio; the L2-SP anchor keeps the base's real-speech skills", flush=True)
+        return data
+    out = c.work_path / "data"
+    synth = read_manifest(data.train)
+    take = real["train"]
+    if c.real_share < 1:
+        n = round(len(synth) * c.real_share / (1 - c.real_share))
+        take = random.Random(c.seed).sample(take, min(n, len(take)))
+    write_manifest(out / "train.jsonl", synth + take)
+    changes = dict(train=str(out / "train.jsonl"), real_train_utterances=len(take),
+                   real_train_hours=sum(e.duration for e in take) / 3600)
+    if c.domain == "general" and real["dev"]:
+        write_manifest(out / "dev.jsonl", real["dev"])
+        changes["dev"] = str(out / "dev.jsonl")
+    if real["test"]:
+        write_manifest(out / "real-test.jsonl", real["test"])
+        changes["real_test"] = str(out / "real-test.jsonl")
+    print(f"real speech: {len(take)} training utterances ({changes['real_train_hours']:.2f} h) from {c.real_dir}",
+          flush=True)
+    return dataclasses.replace(data, **changes)
+
+
+def find_shared(relative: str) -> Path | None:
+    """``shared/{relative}`` next to the repository or the working folder, when present."""
+    for root in (REPO.parent, Path.cwd().parent, Path.cwd()):
+        candidate = root / "shared" / relative
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def split_voices(names: list[str] | None, dev_engines: str, test_engines: str) -> dict[str, list[str]]:
+    """Installed voices split by engine: train never shares an engine with dev or test.
+    Without a voice of the held-out engines, falls back to holding out voices (with a warning)."""
+    from ..synth.engines import available_voices
+
+    voices = available_voices(names)
+    dev_set, test_set = set(filter(None, dev_engines.split(","))), set(filter(None, test_engines.split(",")))
+    if dev_set & test_set:
+        raise SpeechtlError(f"dev and test engines overlap: {sorted(dev_set & test_set)}")
+    split = {"train": [v.name for v in voices if v.engine not in dev_set | test_set],
+             "dev": [v.name for v in voices if v.engine in dev_set],
+             "test": [v.name for v in voices if v.engine in test_set]}
+    if split["dev"] and split["test"] and split["train"]:
+        return split
+    if len(voices) < 3:
+        raise SpeechtlError(f"need at least 3 installed voices for train/dev/test, found {len(voices)}")
+    print(f"warning: no installed voice of the held-out engines (dev {dev_engines!r}, test {test_engines!r}): "
+          f"holding out voices instead, so test voices share an engine with training", flush=True)
+    names_all = [v.name for v in voices]
+    return {"train": names_all[2:], "dev": names_all[:1], "test": names_all[1:2]}

@@ -1,0 +1,124 @@
+"""The evaluate and report stages: every model x decoding x test set, then one report.
+
+Each decoding step is its own row, so its effect is visible: greedy, the domain-only
+LM with terms (what decoding was before real English text), the LM, + terms,
++ term spotting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import random
+import time
+from typing import Callable
+
+from ..data.manifest import ManifestEntry
+from ..decode.beam import BeamConfig, BeamDecoder
+from ..decode.policy import Decoding
+from ..model.loader import Bundle
+from ..report import worst_utterances
+from ..vocabulary import Vocabulary
+from .config import RecipeConfig
+from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut
+
+METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
+                "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting"}
+
+
+def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut) -> dict[str, Decoding]:
+    """The decoding rows: greedy, then each step of the tuned decoder saved with the model."""
+    tuned = BeamDecoder.load(trained.model)
+    assert tuned is not None, f"{trained.model}: no LM decoder saved by the LM stage"
+    alphabet = adapted.alphabet
+    methods = {"greedy": Decoding(alphabet)}
+    if lm.domain_only_lm:
+        # what the LM was before real English text and the word list (for comparison)
+        old = lm.domain_only_lm
+        methods["domain-lm-terms"] = Decoding(alphabet, BeamDecoder(alphabet, old["lm"], tuned.vocabulary, dataclasses.replace(
+            tuned.config, alpha=old["alpha"], beta=old["beta"], spot_threshold=None,
+            unk_score_offset=BeamConfig().unk_score_offset)))
+    methods["lm"] = Decoding(alphabet, tuned.with_changes(vocabulary=Vocabulary(), spot_threshold=None))
+    methods["lm-terms"] = Decoding(alphabet, tuned.with_changes(spot_threshold=None))
+    if tuned.config.spot_threshold is not None:
+        methods["lm-terms-spot"] = Decoding(alphabet, tuned)
+    return methods
+
+
+def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[], Bundle]],
+                   methods: dict[str, Decoding], vocabulary: Vocabulary,
+                   valid: Callable[[str, Bundle], list[ManifestEntry]], general_test: str) -> EvalOut:
+    """Score each model (loaded by ``models``' callables, in order) with each decoding on
+    each test set; keep the worst utterances and term misses of the adapted model's
+    fullest decoding for the report."""
+    from ..evaluate import evaluate_methods
+
+    tests = {f"{c.domain}-test": data.test}
+    if data.generated_test:
+        tests[f"{c.domain}-generated"] = data.generated_test
+    if general_test:
+        tests["general-real-en"] = general_test
+    if data.real_test:
+        tests["real-test"] = data.real_test
+    fullest = list(methods)[-1]
+    results: dict[str, Score] = {}
+    worst, misses = {}, {}
+    out_root = c.work_path / "eval"
+    for model_name, load in models.items():
+        bundle = load()
+        if bundle.kept_rows == 0:
+            # an untrained head (Whisper's encoder before the general recipe) spells
+            # noise: nothing to compare, and scoring it costs minutes
+            continue
+        for test_name, manifest in tests.items():
+            entries = valid(manifest, bundle)
+            if test_name == "real-test" and 0 < c.real_test_utterances < len(entries):
+                entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
+            evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name, methods, vocabulary)
+            for method, ev in evaluations.items():
+                results[f"{test_name}/{model_name}/{method}"] = Score(
+                    wer=ev.score.wer, cer=ev.score.cer, term_recall=ev.terms.recall if ev.terms else None,
+                    term_precision=ev.terms.precision if ev.terms else None, utterances=len(ev.score.utterances),
+                    results=str(ev.files["json"]))
+                if model_name == "adapted" and method == fullest:
+                    worst[test_name] = worst_utterances(ev.score)
+                    if ev.terms:
+                        misses[test_name] = ev.terms.to_json()["misses"]
+    return EvalOut(results=results, worst=worst, term_misses=misses, eval_dir=str(out_root))
+
+
+def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOut, lm: LMOut, ev: EvalOut,
+                 stage_seconds: dict[str, float]) -> ReportOut:
+    from ..report import Report, Row
+
+    report = Report(f"speechtl {c.domain} recipe ({c.preset} preset)")
+    report.history = list(trained.history)
+    report.facts = {
+        "base checkpoint": base.base, "adapted model": trained.model,
+        "training steps": trained.steps, "best dev WER": f"{100 * trained.best_dev_wer:.2f}%",
+        "synthetic training audio": f"{data.hours:.2f} h, {data.voices or '?'} voices",
+        "LM": f"{c.lm_order}-gram, n-grams {list(lm.ngrams)}",
+        "decoding (tuned on dev)": f"alpha {lm.alpha}, beta {lm.beta}, OOV offset {lm.unk_score_offset}, "
+                                   f"term weight {lm.hotword_weight}, spotting threshold {lm.spot_threshold}, "
+                                   f"domain text weight {lm.lm_mix_weight}",
+        "held-out engines": f"dev {list(data.dev_voices)}, test {list(data.test_voices)}",
+        "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
+        "stage seconds": stage_seconds,
+    }
+    for key, r in ev.results.items():
+        test_set, model, method = key.split("/")
+        report.rows.append(Row(test_set, model, METHOD_NAMES[method], r.wer, r.cer, r.term_recall,
+                               r.term_precision, r.utterances))
+    report.worst = dict(ev.worst)
+    report.term_misses = dict(ev.term_misses)
+    paths = report.write(c.work_path / "report")
+    print(report.markdown({}).split("\n## ")[0], flush=True)
+    print(f"report: {paths['html']}", flush=True)
+    return ReportOut(tuple(str(p) for p in paths.values()))
+
+
+def hardware() -> str:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{platform.machine()}, {torch.get_num_threads()} CPU threads, {gpu}, torch {torch.__version__}"

@@ -1,0 +1,83 @@
+"""The LM stage: n-gram LMs from domain text mixed with real English at each tried
+weight, then the decoding settings tuned on the held-out-engine dev set, one step
+after another (each keeps the best so far): the mix with alpha and beta, the OOV
+offset, the term weight, term spotting. The tuned decoder is saved with the model.
+"""
+
+from __future__ import annotations
+
+
+from ..data.manifest import ManifestEntry, read_manifest
+from ..model.loader import Bundle
+from ..text import normalize
+from ..vocabulary import Vocabulary
+from .config import RecipeConfig
+from .outputs import DataOut, LMOut, TrainOut
+
+
+def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
+             evaluation_sets: dict[str, list[ManifestEntry]]) -> LMOut:
+    """``evaluation_sets``: every dev/test set's validated entries (none of their
+    sentences may enter the LM text; dev tunes it)."""
+    from ..decode.beam import BeamDecoder
+    from ..decode.tune import tune_grid
+    from ..domains import generate
+    from ..evaluate import entry_logprobs
+    from ..lm.build import build_lm, read_lines
+    from ..lm.general import general_sentences, system_lexicon
+
+    held_out = {e.text for entries in evaluation_sets.values() for e in entries}
+    domain = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in held_out]
+    if c.text:
+        domain += list(read_lines([c.text]))
+    real = real_transcripts(c, data.train, held_out)
+    if c.lm_general:
+        real += [s for s in general_sentences() if s not in held_out]
+    lexicon = system_lexicon() if c.lm_lexicon else frozenset()
+    dev = evaluation_sets["dev"][: c.dev_utterances]
+    logprobs, refs = entry_logprobs(adapted, dev), [e.text for e in dev]
+
+    def tune(decoder: BeamDecoder, **grid):
+        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, **grid)
+
+    # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
+    candidates = {}
+    for weight in c.lm_mix_weights:
+        lines = domain * max(weight, 1) + (real if weight else [])
+        path = c.work_path / "lm" / f"{c.domain}-{c.lm_order}gram-mix{weight}.arpa"
+        # weight 0 is the LM as it was before real text: domain text only, no word list
+        stats = build_lm(lines, path, order=c.lm_order, vocabulary=vocabulary, lexicon=lexicon if weight else ())
+        decoder = BeamDecoder(adapted.alphabet, path, Vocabulary())
+        result = tune(decoder, alpha=c.tune_alphas, beta=c.tune_betas)
+        candidates[weight] = (result, path, stats, decoder)
+        print(f"LM mix {weight}: {stats.ngrams} n-grams, dev WER {100 * result.wer:.2f}% "
+              f"(alpha {result.config.alpha}, beta {result.config.beta})", flush=True)
+    weight = min(candidates, key=lambda w: candidates[w][0].wer)
+    mix, lm_path, stats, decoder = candidates[weight]
+    decoder = decoder.with_changes(alpha=mix.config.alpha, beta=mix.config.beta)
+    # 2-4. OOV offset, then the terms' weight, then term spotting, each on top of the last
+    oov = tune(decoder, unk_score_offset=c.tune_unk_offsets)
+    with_terms = decoder.with_changes(vocabulary=vocabulary, unk_score_offset=oov.config.unk_score_offset)
+    terms = tune(with_terms, hotword_weight=c.tune_term_weights)
+    tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
+    spot = tune(tuned, spot_threshold=(None,) + tuple(c.tune_spot_thresholds))
+    tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
+    steps = {"lm": mix.wer, "lm_oov": oov.wer, "lm_terms": terms.wer, "lm_terms_spot": spot.wer}
+    grid = [dict(g, step="mix", mix=w) for w, (r, *_) in candidates.items() for g in r.grid]
+    grid += [dict(g, step=name) for name, r in (("oov", oov), ("terms", terms), ("spot", spot)) for g in r.grid]
+    tuned.save(trained.model, {"tuned_on": data.dev, "dev_wer": steps, "lm_mix_weight": weight, "grid": grid})
+    # the domain-only LM with its own best alpha/beta, kept to show what the real text adds
+    domain_only = candidates.get(0)
+    return LMOut(lm=str(lm_path), ngrams=tuple(stats.ngrams), lm_mix_weight=weight, alpha=tuned.config.alpha,
+                 beta=tuned.config.beta, unk_score_offset=tuned.config.unk_score_offset,
+                 hotword_weight=tuned.config.hotword_weight, spot_threshold=tuned.config.spot_threshold,
+                 lexicon_words=len(lexicon), real_lm_sentences=len(real), dev_wer=steps,
+                 domain_only_lm=({"lm": str(domain_only[1]), "alpha": domain_only[0].config.alpha,
+                                  "beta": domain_only[0].config.beta} if domain_only and weight != 0 else None))
+
+
+def real_transcripts(c: RecipeConfig, train_manifest: str, exclude: set[str]) -> list[str]:
+    """Transcripts of the real speech in training: real sentences for the LM."""
+    synth_root = str(c.data_path.resolve())
+    return [e.text for e in read_manifest(train_manifest)
+            if not e.audio_filepath.startswith(synth_root) and normalize(e.text) not in exclude]

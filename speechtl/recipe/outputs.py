@@ -1,0 +1,138 @@
+"""What each recipe stage hands to the next: frozen dataclasses, saved as JSON markers.
+
+A stage whose marker exists and whose files are all still there is skipped on a
+rerun (``{work_dir}/stages/{stage}.json``; delete it to redo the stage).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DataOut:
+    """Manifests: training (synthetic + real), dev (held-out engines), the headline test."""
+
+    train: str
+    dev: str
+    test: str
+    generated_test: str = ""  # new generator sentences in held-out voices (a second test)
+    real_test: str = ""  # held-out speakers of the prepared real corpora
+    hours: float = 0.0  # synthetic training audio
+    voices: int = 0
+    dev_voices: tuple[str, ...] = ()
+    test_voices: tuple[str, ...] = ()
+    heldout_sentences: dict[str, Any] | None = None  # how many, and their source
+    real_train_utterances: int = 0
+    real_train_hours: float = 0.0
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test) if p]
+
+
+@dataclass(frozen=True)
+class BaseOut:
+    base: str  # hub id, folder or offline name
+
+    @property
+    def paths(self) -> list[str]:
+        from pathlib import Path
+
+        return [self.base] if Path(self.base).exists() else []
+
+
+@dataclass(frozen=True)
+class TrainOut:
+    model: str  # best/ folder
+    best_dev_wer: float
+    steps: int
+    stopped_early: bool
+    history: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.model]
+
+
+@dataclass(frozen=True)
+class LMOut:
+    """The mixed LM and every decoding setting tuned on dev (also saved with the model)."""
+
+    lm: str
+    ngrams: tuple[int, ...]
+    lm_mix_weight: int
+    alpha: float
+    beta: float
+    unk_score_offset: float
+    hotword_weight: float
+    spot_threshold: float | None
+    lexicon_words: int
+    real_lm_sentences: int
+    dev_wer: dict[str, float]  # after each tuning step
+    domain_only_lm: dict[str, Any] | None = None  # the LM before real text, for comparison
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.lm]
+
+
+@dataclass(frozen=True)
+class Score:
+    """One (test set, model, decoding) row."""
+
+    wer: float
+    cer: float
+    term_recall: float | None
+    term_precision: float | None
+    utterances: int
+    results: str  # recogs/errs files' folder entry (results JSON)
+
+
+@dataclass(frozen=True)
+class EvalOut:
+    results: dict[str, Score]  # "{test set}/{model}/{method}"
+    worst: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # test set -> worst utterances (adapted, fullest decoding)
+    term_misses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    eval_dir: str = ""
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.eval_dir] if self.eval_dir else []
+
+
+@dataclass(frozen=True)
+class ReportOut:
+    files: tuple[str, ...]
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self.files)
+
+
+def to_json(out: Any) -> dict[str, Any]:
+    return dataclasses.asdict(out)
+
+
+def from_json(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a stage output from its marker; a marker of another shape raises TypeError."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.name not in data and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise TypeError(f"marker lacks {missing}")
+    values = {}
+    for name in names & set(data):
+        value, hint = data[name], hints[name]
+        if typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
+        if name == "results" and cls is EvalOut:
+            value = {k: Score(**v) for k, v in value.items()}
+        values[name] = value
+    return cls(**values)

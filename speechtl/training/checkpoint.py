@@ -1,0 +1,113 @@
+"""Resumable runs: what a checkpoint holds, and which run it belongs to.
+
+A checkpoint (``last.pt``) carries the weights, optimizer, scheduler, data position,
+history and every RNG state, so a resumed run continues exactly as an unbroken one
+would; hashes of the base weights, the data and the settings make sure it is resumed
+only by the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..data.manifest import ManifestEntry
+from ..errors import SpeechtlError
+from ..fileio import atomic_path, clean_stale_temps, recover_dir
+from ..model.loader import Bundle
+from .config import RESUMABLE_CHANGES, TrainConfig
+
+
+@dataclass
+class RunState:
+    """What a checkpoint must hold to continue exactly where a run stopped."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_wer: float = math.inf
+    bad_evals: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def model_fingerprint(bundle: Bundle) -> dict[str, Any]:
+    model = bundle.model
+    return {"alphabet": list(bundle.alphabet.symbols),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "model_type": model.config.model_type}
+
+
+def run_fingerprint(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: Sequence[ManifestEntry],
+                    config: TrainConfig) -> dict[str, str]:
+    """Hashes of what defines a run: the starting weights, the data and the settings."""
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    with torch.no_grad():
+        weights = [f"{float(p.double().sum()):.6e}" for p in bundle.model.parameters()]
+    data = "\n".join(f"{e.id}|{e.text}|{e.duration:.2f}" for e in train_entries)
+    data += "\ndev\n" + "\n".join(f"{e.id}|{e.text}" for e in dev_entries)
+    settings = {k: v for k, v in config_dict(config).items() if k not in RESUMABLE_CHANGES}
+    return {"base": digest(",".join(weights)), "data": digest(data), "settings": digest(json.dumps(settings, sort_keys=True))}
+
+
+def prepare_output_dir(out: Path, overwrite: bool) -> None:
+    """Finish or undo what a killed run left half-done; with ``overwrite``, start clean."""
+    if overwrite:
+        for name in ("last.pt", "best", "history.json", "train-config.json"):
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    if out.is_dir():
+        recover_dir(out / "best")  # killed between the two renames that replace best/
+        clean_stale_temps(out)
+
+
+def save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: RunState, bundle: Bundle,
+                     run: dict[str, str]) -> None:
+    payload = {"run": run,
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict(), "state": asdict(state), "fingerprint": model_fingerprint(bundle),
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bundle, run: dict[str, str]) -> RunState:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload["state"], payload["fingerprint"]
+    except Exception as exc:
+        raise SpeechtlError(f"{path}: unreadable checkpoint ({type(exc).__name__}); delete it to start over, "
+                            f"or pass --set overwrite=true") from None
+    if payload["fingerprint"] != model_fingerprint(bundle):
+        raise SpeechtlError(
+            f"{path} belongs to a run with another model or alphabet; "
+            f"choose a new output folder or delete {path} to start over")
+    changed = [k for k, v in run.items() if payload.get("run", run).get(k) != v]
+    if changed:
+        raise SpeechtlError(
+            f"{path.parent} holds another run (its {' and '.join(changed)} differ from this one's): "
+            f"choose another --output-dir, or pass --set overwrite=true to start over there")
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    scaler.load_state_dict(payload["scaler"])
+    torch.set_rng_state(payload["rng"]["torch"])
+    np.random.set_state(payload["rng"]["numpy"])
+    random.setstate(payload["rng"]["python"])
+    return RunState(**payload["state"])
+
+
+def config_dict(config: TrainConfig) -> dict[str, Any]:
+    d = asdict(config)
+    return json.loads(json.dumps(d, default=str))
