@@ -17,7 +17,7 @@ from speechtl.model.loader import load_pretrained
 from speechtl.model.tiny import random_wav2vec2, write_random_checkpoint
 from speechtl.training import TrainConfig, train
 
-from ..conftest import SAMPLE_MANIFEST
+from ..conftest import OVERFIT_STEPS, SAMPLE_MANIFEST
 
 
 def test_tiny_model_overfits_a_tiny_set(overfit_model):
@@ -30,7 +30,7 @@ def test_tiny_model_overfits_a_tiny_set(overfit_model):
         assert (overfit_model.best_dir / name).is_file(), name
     out = overfit_model.best_dir.parent
     assert json.loads((out / "history.json").read_text()) == list(history)
-    assert json.loads((out / "train-config.json").read_text())["max_steps"] == 300
+    assert json.loads((out / "train-config.json").read_text())["max_steps"] == OVERFIT_STEPS
 
 
 def test_saved_model_reloads_with_plain_transformers(overfit_model, pair_corpus):
