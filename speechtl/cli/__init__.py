@@ -20,8 +20,8 @@ import sys
 from typing import Sequence
 
 from ..errors import SpeechtlError
-from .commands import (cmd_build_lm, cmd_demo, cmd_evaluate, cmd_prepare, cmd_segment, cmd_synth, cmd_train,
-                       cmd_transcribe, output_paths)
+from .commands import (cmd_build_lm, cmd_demo, cmd_evaluate, cmd_prepare, cmd_pseudo_label, cmd_segment, cmd_synth,
+                       cmd_train, cmd_transcribe, output_paths)
 from .exits import EXIT_BUG, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from .parser import build_parser
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_transformers(args.verbose)
     try:
         commands = {"transcribe": cmd_transcribe, "evaluate": cmd_evaluate, "train": cmd_train,
-                    "build-lm": cmd_build_lm, "synth": cmd_synth, "segment": cmd_segment, "prepare": cmd_prepare, "demo": cmd_demo}
+                    "build-lm": cmd_build_lm, "synth": cmd_synth, "segment": cmd_segment, "prepare": cmd_prepare, "pseudo-label": cmd_pseudo_label, "demo": cmd_demo}
         return commands[args.command](args)
     except SpeechtlError as exc:
         print(f"speechtl: error: {exc}", file=sys.stderr)

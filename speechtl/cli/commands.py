@@ -251,6 +251,39 @@ def _decoding(args: argparse.Namespace, bundle):
                            processes=args.processes)
 
 
+def cmd_pseudo_label(args: argparse.Namespace) -> int:
+    from ..data.audio import find_audio_files
+    from ..pseudo import pseudo_label
+    from ..pseudo.teacher import CTCTeacher, WhisperTeacher
+
+    _check_output_dir(args.output_dir)
+    inputs = [f for raw in args.paths for f in (find_audio_files(raw) if Path(raw).exists() else [])]
+    if not inputs:
+        raise SpeechtlError("no audio to label (" + ", ".join(args.paths) + ")")
+    terms = _terms(args)
+    hotwords = " ".join(t.text for t in terms) if terms else None
+    teacher = WhisperTeacher(args.teacher, hotwords=hotwords)
+    second = None
+    if args.second_teacher:
+        from ..model.loader import load_pretrained
+        from ..model.offline import model_folder
+
+        bundle = load_pretrained(args.second_teacher)
+        second = CTCTeacher(bundle, _decoding_for(bundle, model_folder(args.second_teacher)), args.second_teacher)
+    report = pseudo_label(inputs, args.output_dir, teacher, second=second, progress=not args.no_progress)
+    for failure in report.failed:
+        print(f"speechtl: skipped {failure}", file=sys.stderr)
+    print(report.summary())
+    print(f"manifest: {report.manifest}  rejections: {report.rejected_path}")
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def _decoding_for(bundle, folder):
+    from ..decode.policy import choose_decoding
+
+    return choose_decoding(bundle.alphabet, folder)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..demo import run_demo
 

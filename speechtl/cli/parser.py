@@ -97,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--output-dir", required=True, help="manifests go to OUTPUT_DIR/CORPUS/{train,dev,test}.jsonl")
     pr.add_argument("--download", action="store_true", help="fetch the corpus from its official source first")
 
+    pl = sub.add_parser("pseudo-label", help="label untranscribed recordings with a teacher, filtered, as a manifest")
+    pl.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
+    pl.add_argument("--output-dir", required=True, help="manifest.jsonl, rejected.jsonl and labels/ go here; "
+                                                        "a rerun labels only new recordings")
+    pl.add_argument("--teacher", default="whisper-tiny.en",
+                    help="whisper-tiny.en, whisper-base or a CTranslate2 Whisper folder (needs speechtl[teacher])")
+    pl.add_argument("--second-teacher", metavar="MODEL", help="a speechtl model (folder or 'general'): its "
+                    "agreement with the teacher becomes a filter")
+    pl.add_argument("--terms", help="vocabulary file: its terms are given to Whisper as hotwords")
+    pl.add_argument("--no-progress", action="store_true")
+
     d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
     d.add_argument("--output-dir", default="runs/demo")
     d.add_argument("--steps", type=int, default=300)
