@@ -34,6 +34,8 @@ class RecipeConfig:
     general_share: float = 0.2  # everyday English mixed into domain training text
     real_dir: str = "data/real"  # corpora prepared by `speechtl prepare`: {real_dir}/{corpus}/{split}.jsonl
     real_share: float = 0.3  # share of training utterances taken from real general speech, when prepared
+    pseudo_manifest: str = ""  # pseudo-labelled domain audio (`speechtl pseudo-label`), mixed into training
+    pseudo_share: float = 0.2  # its share of the training utterances (all of it when there is less)
     test_sentences: int = 150
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
     real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
-    return with_real(c, domain_data(c, vocabulary))
+    return with_pseudo(c, with_real(c, domain_data(c, vocabulary)))
 
 
 def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
@@ -113,6 +113,22 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
     print(f"real speech: {len(take)} training utterances ({changes['real_train_hours']:.2f} h) from {c.real_dir}",
           flush=True)
     return dataclasses.replace(data, **changes)
+
+
+def with_pseudo(c: RecipeConfig, data: DataOut) -> DataOut:
+    """Mix pseudo-labelled domain recordings (``speechtl pseudo-label``) into training at
+    ``pseudo_share`` of the utterances."""
+    if not c.pseudo_manifest or c.pseudo_share <= 0:
+        return data
+    train = read_manifest(data.train)
+    pseudo = read_manifest(c.pseudo_manifest)
+    n = min(len(pseudo), round(len(train) * c.pseudo_share / (1 - c.pseudo_share)))
+    take = random.Random(c.seed).sample(pseudo, n)
+    path = c.work_path / "data" / "train-pseudo.jsonl"
+    write_manifest(path, train + take)
+    print(f"pseudo-labelled speech: {len(take)} training utterances "
+          f"({sum(e.duration for e in take) / 3600:.2f} h) from {c.pseudo_manifest}", flush=True)
+    return dataclasses.replace(data, train=str(path), pseudo_train_utterances=len(take))
 
 
 def find_shared(relative: str) -> Path | None:

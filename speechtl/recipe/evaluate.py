@@ -102,6 +102,8 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                    f"term weight {lm.hotword_weight}, spotting threshold {lm.spot_threshold}, "
                                    f"domain text weight {lm.lm_mix_weight}",
         "held-out engines": f"dev {list(data.dev_voices)}, test {list(data.test_voices)}",
+        "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
+                                                        f"{data.pseudo_train_utterances} pseudo-labelled",
         "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
         "stage seconds": stage_seconds,
     }

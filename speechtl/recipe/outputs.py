@@ -30,6 +30,7 @@ class DataOut:
     heldout_sentences: dict[str, Any] | None = None  # how many, and their source
     real_train_utterances: int = 0
     real_train_hours: float = 0.0
+    pseudo_train_utterances: int = 0
 
     @property
     def paths(self) -> list[str]:

@@ -188,6 +188,7 @@ def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list
     ap.add_argument("--dev-manifest")
     ap.add_argument("--test-manifest")
     ap.add_argument("--text", help="extra domain text (file or folder) for the LM")
+    ap.add_argument("--pseudo-manifest", help="pseudo-labelled domain audio (speechtl pseudo-label) to train on")
     ap.add_argument("--terms", help="vocabulary file (.txt or .csv) instead of the built-in term list")
     ap.add_argument("--work-dir")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -201,6 +202,7 @@ def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list
         config = presets[args.preset]()
         direct = {"base": args.base, "train_manifest": args.train_manifest, "dev_manifest": args.dev_manifest,
                   "test_manifest": args.test_manifest, "text": args.text, "terms": args.terms,
+                  "pseudo_manifest": args.pseudo_manifest,
                   "work_dir": args.work_dir}
         config = dataclasses.replace(config, **{k: v for k, v in direct.items() if v})
         config = apply_overrides(config, args.set)

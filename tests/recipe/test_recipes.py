@@ -210,3 +210,24 @@ def test_voice_split_never_shares_an_engine(monkeypatch, capsys):
     monkeypatch.setattr(engines, "available_voices", lambda names=None: only_espeak)
     fallback = split_voices(None, "festival", "piper")
     assert "warning" in capsys.readouterr().out and not set(fallback["test"]) & set(fallback["train"])
+
+
+def test_pseudo_labelled_audio_is_mixed_in_at_its_share(tmp_path):
+    import dataclasses
+
+    from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
+    from speechtl.recipe.data import with_pseudo
+    from speechtl.recipe.outputs import DataOut
+
+    train = tmp_path / "train.jsonl"
+    write_manifest(train, [ManifestEntry(f"s{i}", f"/audio/s{i}.wav", 1.0, "synthetic") for i in range(80)])
+    write_manifest(tmp_path / "pseudo.jsonl", [ManifestEntry(f"p{i}", "/rec.wav", 2.0, "heard", offset=2.0 * i)
+                                               for i in range(50)])
+    data = DataOut(train=str(train), dev=str(train), test=str(train))
+    config = dataclasses.replace(_presets("legal")["cpu"](), work_dir=str(tmp_path / "run"),
+                                 pseudo_manifest=str(tmp_path / "pseudo.jsonl"), pseudo_share=0.2)
+    mixed = with_pseudo(config, data)
+    entries = read_manifest(mixed.train)
+    assert len(entries) == 100 and mixed.pseudo_train_utterances == 20
+    assert sum(e.id.startswith("p") for e in entries) == 20 and all(e.offset is not None for e in entries[80:])
+    assert with_pseudo(dataclasses.replace(config, pseudo_manifest=""), data) == data
