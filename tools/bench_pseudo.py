@@ -24,6 +24,8 @@ import soundfile as sf
 from speechtl.data.manifest import load_entry, read_manifest
 from speechtl.metrics import score
 from speechtl.pseudo import pseudo_label
+from speechtl.alphabet import Alphabet
+from speechtl.pseudo.filter import FilterConfig, Label, rejection
 from speechtl.pseudo.run import LABELS_DIR
 from speechtl.pseudo.teacher import CTCTeacher, WhisperTeacher
 from speechtl.text import normalize
@@ -80,12 +82,41 @@ def units(utterances: list[tuple[float, float, str]], segs: list[dict]) -> list[
     return out
 
 
+def kept_share_and_wer(spans: dict, segments: dict, config: FilterConfig, agreement: bool) -> tuple[float, float]:
+    """Re-filter the stored labels with ``config``: the share of units kept and their WER."""
+    alphabet, kept, every = Alphabet.default(), [], []
+    for path, segs in segments.items():
+        for s in segs:
+            label = Label(s["text"], s["avg_logprob"], s["no_speech_prob"], s["compression_ratio"])
+            second = Label(s["second_text"], 0.0, 0.0, 0.0) if agreement and "second_text" in s else None
+            s["kept"] = rejection(label, s["duration"], alphabet, config, second) is None
+        for unit in units(spans[path], segs):
+            every.append(unit)
+            kept += [unit] if all(s["kept"] for s in unit[2]) else []
+    wer = score([str(i) for i in range(len(kept))], [u[0] for u in kept], [u[1] for u in kept]).wer if kept else 0.0
+    return len(kept) / max(len(every), 1), wer
+
+
+def sweep(spans: dict, segments: dict) -> None:
+    """Share kept and label WER at other thresholds (how the defaults in filter.py were chosen)."""
+    agreement = any("second_text" in s for segs in segments.values() for s in segs)
+    print("threshold                      kept %   label WER %")
+    for lp in (-1.0, -0.7, -0.5, -0.3):
+        share, wer = kept_share_and_wer(spans, segments, FilterConfig(min_avg_logprob=lp), False)
+        print(f"avg log-prob >= {lp:<5}            {100 * share:6.1f}   {100 * wer:6.2f}")
+    for lp in ((-1.0, -0.5) if agreement else ()):
+        for d in (0.3, 0.5, 0.7):
+            share, wer = kept_share_and_wer(spans, segments, FilterConfig(min_avg_logprob=lp, max_disagreement_wer=d), True)
+            print(f"avg log-prob >= {lp:<5} agree <= {d}  {100 * share:6.1f}   {100 * wer:6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--manifest", required=True)
     ap.add_argument("--recordings", type=int, default=12)
     ap.add_argument("--teacher", default="whisper-tiny.en")
     ap.add_argument("--second", help="a speechtl model as second teacher (agreement filter), e.g. general")
+    ap.add_argument("--terms", help="vocabulary file: its terms go to Whisper as hotwords (to measure whether that helps)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         recordings = build_recordings(args.manifest, args.recordings, Path(tmp))
@@ -98,7 +129,12 @@ def main() -> None:
             bundle = load_pretrained(args.second)
             second = CTCTeacher(bundle, choose_decoding(bundle.alphabet, model_folder(args.second)))
         t0 = time.time()
-        report = pseudo_label([p for p, _ in recordings], Path(tmp) / "out", WhisperTeacher(args.teacher),
+        hotwords = None
+        if args.terms:
+            from speechtl.vocabulary import Vocabulary
+
+            hotwords = " ".join(t.text for t in Vocabulary.load(args.terms))
+        report = pseudo_label([p for p, _ in recordings], Path(tmp) / "out", WhisperTeacher(args.teacher, hotwords),
                               second=second)
         seconds = time.time() - t0
         spans = {str(p.resolve()): s for p, s in recordings}
@@ -129,6 +165,7 @@ def main() -> None:
                 key = " ".join(w for w in seg["reason"].split() if w.isalpha())[:40]
                 reasons[key] = reasons.get(key, 0) + 1
     print("rejected segments by reason:", reasons)
+    sweep(spans, segments)
 
 
 if __name__ == "__main__":
