@@ -13,28 +13,13 @@ from .exits import EXIT_OK, EXIT_PARTIAL
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from ..data.audio import audio_info, find_audio_files
+    from ..data.audio import audio_info
     from ..fileio import write_text
     from ..model.loader import load_pretrained
     from ..transcribe import Transcriber, to_json, to_srt
 
     _check_output_dir(args.output_dir)
-    inputs: list[Path] = []
-    problems = []
-    for raw in args.paths:
-        root = Path(raw)
-        if not root.exists():
-            problems.append(f"{raw}: no such file or folder")
-            continue
-        found = find_audio_files(root)
-        if root.is_dir() and not found:
-            problems.append(f"{raw}: no audio files in folder")
-        inputs += found
-    inputs = list(dict.fromkeys(inputs))  # a file named twice is transcribed once
-    if not inputs:
-        raise SpeechtlError("no audio to transcribe" + (f" ({'; '.join(problems)})" if problems else ""))
-    for problem in problems:
-        print(f"speechtl: skipped {problem}", file=sys.stderr)
+    inputs, problems = _audio_inputs(args.paths, "transcribe")
     failures = len(problems)
     if args.format == "srt" and not args.output_dir and len(inputs) > 1:
         raise SpeechtlError("srt output for several files needs --output-dir")
@@ -74,6 +59,30 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     why = " (output exists; --overwrite redoes them)" if existing else ""
     print(f"speechtl: {done} transcribed, {len(existing)} skipped{why}, {failures} failed", file=sys.stderr)
     return EXIT_PARTIAL if failures else EXIT_OK
+
+
+def _audio_inputs(paths: Sequence[str], what: str) -> tuple[list[Path], list[str]]:
+    """Audio files named or found under folders (each once), and the problems with the rest,
+    each already reported on stderr as skipped; none at all is an error."""
+    from ..data.audio import find_audio_files
+
+    inputs: list[Path] = []
+    problems = []
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            problems.append(f"{raw}: no such file or folder")
+            continue
+        found = find_audio_files(root)
+        if root.is_dir() and not found:
+            problems.append(f"{raw}: no audio files in folder")
+        inputs += found
+    inputs = list(dict.fromkeys(inputs))  # a file named twice is handled once
+    if not inputs:
+        raise SpeechtlError(f"no audio to {what}" + (f" ({'; '.join(problems)})" if problems else ""))
+    for problem in problems:
+        print(f"speechtl: skipped {problem}", file=sys.stderr)
+    return inputs, problems
 
 
 def output_paths(inputs: Sequence[Path], output_dir: Path, fmt: str) -> dict[Path, Path]:
@@ -252,14 +261,12 @@ def _decoding(args: argparse.Namespace, bundle):
 
 
 def cmd_pseudo_label(args: argparse.Namespace) -> int:
-    from ..data.audio import find_audio_files
+    from ..decode.policy import choose_decoding
     from ..pseudo import pseudo_label
     from ..pseudo.teacher import CTCTeacher, WhisperTeacher
 
     _check_output_dir(args.output_dir)
-    inputs = [f for raw in args.paths for f in (find_audio_files(raw) if Path(raw).exists() else [])]
-    if not inputs:
-        raise SpeechtlError("no audio to label (" + ", ".join(args.paths) + ")")
+    inputs, problems = _audio_inputs(args.paths, "label")
     terms = _terms(args)
     hotwords = " ".join(t.text for t in terms) if terms else None
     teacher = WhisperTeacher(args.teacher, hotwords=hotwords)
@@ -269,19 +276,14 @@ def cmd_pseudo_label(args: argparse.Namespace) -> int:
         from ..model.offline import model_folder
 
         bundle = load_pretrained(args.second_teacher)
-        second = CTCTeacher(bundle, _decoding_for(bundle, model_folder(args.second_teacher)), args.second_teacher)
+        second = CTCTeacher(bundle, choose_decoding(bundle.alphabet, model_folder(args.second_teacher)),
+                            args.second_teacher)
     report = pseudo_label(inputs, args.output_dir, teacher, second=second, progress=not args.no_progress)
     for failure in report.failed:
         print(f"speechtl: skipped {failure}", file=sys.stderr)
     print(report.summary())
     print(f"manifest: {report.manifest}  rejections: {report.rejected_path}")
-    return EXIT_PARTIAL if report.failed else EXIT_OK
-
-
-def _decoding_for(bundle, folder):
-    from ..decode.policy import choose_decoding
-
-    return choose_decoding(bundle.alphabet, folder)
+    return EXIT_PARTIAL if report.failed or problems else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -97,10 +97,7 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
         return data
     out = c.work_path / "data"
     synth = read_manifest(data.train)
-    take = real["train"]
-    if c.real_share < 1:
-        n = round(len(synth) * c.real_share / (1 - c.real_share))
-        take = random.Random(c.seed).sample(take, min(n, len(take)))
+    take = _share(real["train"], len(synth), c.real_share, c.seed)
     write_manifest(out / "train.jsonl", synth + take)
     changes = dict(train=str(out / "train.jsonl"), real_train_utterances=len(take),
                    real_train_hours=sum(e.duration for e in take) / 3600)
@@ -121,14 +118,21 @@ def with_pseudo(c: RecipeConfig, data: DataOut) -> DataOut:
     if not c.pseudo_manifest or c.pseudo_share <= 0:
         return data
     train = read_manifest(data.train)
-    pseudo = read_manifest(c.pseudo_manifest)
-    n = min(len(pseudo), round(len(train) * c.pseudo_share / (1 - c.pseudo_share)))
-    take = random.Random(c.seed).sample(pseudo, n)
+    take = _share(read_manifest(c.pseudo_manifest), len(train), c.pseudo_share, c.seed)
     path = c.work_path / "data" / "train-pseudo.jsonl"
     write_manifest(path, train + take)
     print(f"pseudo-labelled speech: {len(take)} training utterances "
           f"({sum(e.duration for e in take) / 3600:.2f} h) from {c.pseudo_manifest}", flush=True)
     return dataclasses.replace(data, train=str(path), pseudo_train_utterances=len(take))
+
+
+def _share(extra: list, base_count: int, share: float, seed: int) -> list:
+    """A seeded sample of ``extra`` that makes up ``share`` of base + sample (all of it
+    when there is less, or when ``share`` is 1)."""
+    if share >= 1:
+        return extra
+    n = round(base_count * share / (1 - share))
+    return random.Random(seed).sample(extra, min(n, len(extra)))
 
 
 def find_shared(relative: str) -> Path | None:

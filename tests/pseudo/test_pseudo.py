@@ -102,3 +102,10 @@ def test_a_missing_teacher_extra_is_a_clear_message(monkeypatch, tmp_path, capsy
     sf.write(tmp_path / "x.wav", np.zeros(16_000, np.float32), 16_000)
     assert main(["pseudo-label", str(tmp_path / "x.wav"), "--output-dir", str(tmp_path / "out")]) == 2
     assert "pip install 'speechtl[teacher]'" in capsys.readouterr().err
+
+
+def test_missing_inputs_are_named_not_ignored(tmp_path, capsys):
+    from speechtl.cli import main
+
+    assert main(["pseudo-label", str(tmp_path / "nope.wav"), "--output-dir", str(tmp_path / "out")]) == 2
+    assert "nope.wav: no such file or folder" in capsys.readouterr().err
