@@ -196,22 +196,26 @@ _SPACES_RE = re.compile(r"\s+")
 
 def _fold_unicode(text: str) -> str:
     text = text.translate(_QUOTES)
+    if text.isascii():  # most text: nothing to fold
+        return text
     text = "".join(_FOLD.get(ch, ch) for ch in text)
     decomposed = unicodedata.normalize("NFKD", text)
     # µ is a unit prefix, not a letter to fold; NFKD would turn it into Greek mu.
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("μ", "µ")
 
 
+def _is_punctuation(ch: str) -> bool:
+    return ch != APOSTROPHE and not ch.isspace() and unicodedata.category(ch)[0] in "PSZC"
+
+
+# the same rule for ASCII text as one table lookup per character
+_ASCII_PUNCTUATION = str.maketrans({chr(c): " " for c in range(128) if _is_punctuation(chr(c))})
+
+
 def _drop_punctuation(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch == APOSTROPHE or ch.isspace():
-            out.append(ch)
-        elif unicodedata.category(ch)[0] in "PSZC":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    if text.isascii():
+        return text.translate(_ASCII_PUNCTUATION)
+    return "".join(" " if _is_punctuation(ch) else ch for ch in text)
 
 
 def normalize(text: str) -> str:

@@ -41,7 +41,10 @@ def test_aligned_segments_land_on_the_true_sentences(overfit_model, long_recordi
     assert len(report.kept) == len(truth) and not report.dropped
     for seg, (text, start, end) in zip(report.kept, truth):
         assert seg.text == text
-        assert abs(seg.start - start) < 0.35 and abs(seg.end - end) < 0.35, (seg, start, end)
+        # ctc-segmentation opens a segment up to 0.5 s before its first character (at most
+        # halfway back to the previous one's last): a start falls in the pause before the
+        # sentence or the last frames of the previous one, never late
+        assert -0.5 < seg.start - start < 0.1 and abs(seg.end - end) < 0.35, (seg, start, end)
     entries = read_manifest(report.manifest)
     assert [e.text for e in entries] == [t for t, _, _ in truth]
     assert abs(len(load_entry(entries[1], SR)) / SR - entries[1].duration) < 0.01  # offset + duration cut

@@ -6,7 +6,7 @@
         --test-manifest mine/test.jsonl --base /models/my-checkpoint
 
 Writes runs/legal/ (model, LM, evaluation, report) and data/legal/ (synthetic audio),
-relative to the current folder. A rerun skips finished stages; see speechtl/recipe.py.
+relative to the current folder. A rerun skips finished stages; see speechtl/recipe/runner.py.
 """
 
 import sys

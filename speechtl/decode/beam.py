@@ -69,9 +69,13 @@ class TermBooster:
     """Phrase-aware term boosting with pyctcdecode's HotwordScorer interface.
 
     ``score(text)`` is the bonus of a hypothesis: ``weight`` x term weight for each
-    word of each completed term, plus the same for the words of a term the text
-    currently ends inside. Scores are cached per text and computed from the text's
-    prefix, so each call costs one trie step whatever the number of terms.
+    word of each completed term. A phrase earns nothing until its last word: credit
+    for a started phrase ("in" of "in camera") would be withdrawn when the next word
+    turns out to be another one, so every beam would gain by never finishing that
+    word ("in gravedinrelief" for "in grave din relief" on real speech). Scores are
+    cached per text and computed from the text's prefix, so each call costs one trie
+    step whatever the number of terms. ``score_partial_token`` helps the beam spell a
+    one-word term, its credit growing letter by letter to the term's full credit.
     """
 
     def __init__(self, phrases: dict[tuple[str, ...], float], weight: float) -> None:
@@ -80,7 +84,6 @@ class TermBooster:
         self._children: list[dict[str, int]] = [{}]
         self._ends: dict[int, float] = {}
         self._depth: list[int] = [0]
-        self._bonus: list[float] = [0.0]  # best weight of any term through this node
         for words, w in phrases.items():
             node = 0
             for word in words:
@@ -90,13 +93,15 @@ class TermBooster:
                     self._children[node][word] = nxt
                     self._children.append({})
                     self._depth.append(self._depth[node] + 1)
-                    self._bonus.append(0.0)
                 node = nxt
-                self._bonus[node] = max(self._bonus[node], w)
             self._ends[node] = max(self._ends.get(node, 0.0), w)
-        # prefixes of words that can start a term -> length of the shortest such word
+        # prefixes of one-word terms -> length of the shortest such term. Not the first
+        # words of phrases: the credit for spelling "in" of "in camera" would be lost
+        # after the space, so beams would gain by not ending the word
         self._prefix_len: dict[str, int] = {}
-        for word in self._children[0]:
+        for word, node in self._children[0].items():
+            if node not in self._ends:
+                continue
             for i in range(1, len(word) + 1):
                 p = word[:i]
                 self._prefix_len[p] = min(self._prefix_len.get(p, len(word)), len(word))
@@ -117,9 +122,7 @@ class TermBooster:
         return 0.0 if n is None else self.weight * len(partial_word) / n
 
     def score(self, text: str) -> float:
-        done, active = self._state(text)
-        partial = max((self._depth[n] * self._bonus[n] for n in active if n not in self._ends), default=0.0)
-        return self.weight * (done + partial)
+        return self.weight * self._state(text)[0]
 
     def _state(self, text: str) -> tuple[float, tuple[int, ...]]:
         cached = self._cache.get(text)

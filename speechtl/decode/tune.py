@@ -7,7 +7,7 @@ runs once, each setting only re-runs the beam search.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +22,28 @@ from .beam import BeamConfig, BeamDecoder
 class TuneResult:
     config: BeamConfig
     wer: float
-    grid: tuple[dict, ...]  # every setting tried, with its WER
+    grid: tuple[dict, ...]  # every setting tried, with its WER (and its guard WER)
+    guard_wer: float | None = None  # the chosen setting's WER on the guard set
+
+
+@dataclass(frozen=True)
+class Guard:
+    """General speech that tuned settings must not hurt: a setting whose WER on it is
+    above ``max_wer`` is not chosen (when none passes, the one that hurts least is)."""
+
+    logprobs: Sequence[np.ndarray]
+    refs: Sequence[str]
+    frame_shift: float
+    max_wer: float
+
+    def wer(self, decoder: BeamDecoder, processes: int | None = None) -> float:
+        return _wer(decoder, self.logprobs, self.refs, self.frame_shift, processes)
+
+
+def _wer(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
+         processes: int | None) -> float:
+    hyps = [h.text for h in decoder.decode_batch(logprobs, frame_shift, processes)]
+    return score([str(i) for i in range(len(refs))], refs, hyps).wer
 
 
 def tune_beam(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
@@ -38,20 +59,24 @@ def tune_beam(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequen
 
 
 def tune_grid(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
-              processes: int | None = None, **grid: Sequence) -> TuneResult:
+              processes: int | None = None, guard: Guard | None = None, **grid: Sequence) -> TuneResult:
     """Try every combination of the given :class:`BeamConfig` fields, e.g.
     ``tune_grid(d, lps, refs, 0.02, unk_score_offset=(-4, -10), spot_threshold=(None, 0.0))``;
-    ties go to the earlier setting."""
-    ids = [str(i) for i in range(len(refs))]
+    ties go to the earlier setting. With a ``guard``, only settings that pass it compete."""
     names = list(grid)
     tried = []
-    best: tuple[float, BeamConfig] | None = None
+    best: tuple[tuple[bool, float], TuneResult] | None = None
     for values in itertools.product(*(grid[n] for n in names)):
         candidate = decoder.with_changes(**dict(zip(names, values)))
-        hyps = [h.text for h in candidate.decode_batch(logprobs, frame_shift, processes)]
-        wer = score(ids, refs, hyps).wer
+        wer = _wer(candidate, logprobs, refs, frame_shift, processes)
         tried.append({**dict(zip(names, values)), "wer": wer})
-        if best is None or wer < best[0]:
-            best = (wer, candidate.config)
+        guard_wer = None if guard is None else guard.wer(candidate, processes)
+        passes = guard_wer is None or guard_wer <= guard.max_wer
+        # passing the guard beats failing it; then the lower WER (on the guard set when none passes)
+        rank = (passes, -wer if passes or guard_wer is None else -guard_wer)
+        if guard_wer is not None:
+            tried[-1]["guard_wer"] = guard_wer
+        if best is None or rank > best[0]:
+            best = (rank, TuneResult(candidate.config, wer, (), guard_wer))
     assert best is not None
-    return TuneResult(best[1], best[0], tuple(tried))
+    return replace(best[1], grid=tuple(tried))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..constants import TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_UNK_OFFSETS
+from ..decode.beam import DEFAULT_BEAM_WIDTH
 from ..errors import SpeechtlError
 from ..model.base import WHISPER_BASE
 from ..model.freeze import FreezePolicy
@@ -42,6 +43,7 @@ class RecipeConfig:
     evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
     lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
     lm_order: int = 4
+    beam_width: int = DEFAULT_BEAM_WIDTH  # beams kept by every beam decode (tuning and evaluation); fewer is faster
     tune_alphas: tuple[float, ...] = TUNE_ALPHAS  # LM weights tried on dev
     tune_betas: tuple[float, ...] = TUNE_BETAS  # word bonuses tried
     tune_term_weights: tuple[float, ...] = TUNE_TERM_WEIGHTS  # term boosts tried (with the best alpha and beta)

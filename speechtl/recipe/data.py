@@ -104,6 +104,9 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
     if c.domain == "general" and real["dev"]:
         write_manifest(out / "dev.jsonl", real["dev"])
         changes["dev"] = str(out / "dev.jsonl")
+    elif real["dev"]:
+        write_manifest(out / "real-dev.jsonl", _sample(real["dev"], c.dev_utterances, c.seed))
+        changes["real_dev"] = str(out / "real-dev.jsonl")
     if real["test"]:
         write_manifest(out / "real-test.jsonl", real["test"])
         changes["real_test"] = str(out / "real-test.jsonl")
@@ -124,6 +127,12 @@ def with_pseudo(c: RecipeConfig, data: DataOut) -> DataOut:
     print(f"pseudo-labelled speech: {len(take)} training utterances "
           f"({sum(e.duration for e in take) / 3600:.2f} h) from {c.pseudo_manifest}", flush=True)
     return dataclasses.replace(data, train=str(path), pseudo_train_utterances=len(take))
+
+
+def _sample(entries: list, n: int, seed: int) -> list:
+    """A seeded sample of ``n`` entries (all of them when there are fewer), in their order."""
+    keep = set(random.Random(seed).sample(range(len(entries)), min(n, len(entries))))
+    return [e for i, e in enumerate(entries) if i in keep]
 
 
 def _share(extra: list, base_count: int, share: float, seed: int) -> list:

@@ -102,6 +102,9 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                    f"term weight {lm.hotword_weight}, spotting threshold {lm.spot_threshold}, "
                                    f"domain text weight {lm.lm_mix_weight}",
         "held-out engines": f"dev {list(data.dev_voices)}, test {list(data.test_voices)}",
+        "real dev speech WER while tuning terms (guard)": (
+            ", ".join(f"{k} {100 * v:.2f}%" for k, v in lm.general_dev_wer.items() if v is not None)
+            if lm.general_dev_wer else "no real dev speech prepared: no guard"),
         "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
         "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),

@@ -1,12 +1,18 @@
 """The LM stage: n-gram LMs from domain text mixed with real English at each tried
 weight, then the decoding settings tuned on the held-out-engine dev set, one step
 after another (each keeps the best so far): the mix with alpha and beta, the OOV
-offset, the term weight, term spotting. The tuned decoder is saved with the model.
+offset, the term weight, term spotting. The term settings must also pass a guard:
+on real general dev speech (when prepared) they may not raise WER by more than
+``MAX_TERMS_WER_COST`` over the same decoder with terms off. The tuned decoder is
+saved with the model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TYPE_CHECKING
 
+from ..constants import MAX_TERMS_WER_COST
 from ..data.manifest import ManifestEntry, read_manifest
 from ..model.loader import Bundle
 from ..text import normalize
@@ -14,13 +20,17 @@ from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut, LMOut, TrainOut
 
+if TYPE_CHECKING:
+    from ..decode.beam import BeamDecoder
+    from ..decode.tune import Guard
+
 
 def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
              evaluation_sets: dict[str, list[ManifestEntry]]) -> LMOut:
     """``evaluation_sets``: every dev/test set's validated entries (none of their
     sentences may enter the LM text; dev tunes it)."""
-    from ..decode.beam import BeamDecoder
-    from ..decode.tune import tune_grid
+    from ..decode.beam import BeamConfig, BeamDecoder
+    from ..decode.tune import Guard, tune_grid
     from ..domains import generate
     from ..evaluate import entry_logprobs
     from ..lm.build import build_lm, read_lines
@@ -37,8 +47,8 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     dev = evaluation_sets["dev"][: c.dev_utterances]
     logprobs, refs = entry_logprobs(adapted, dev), [e.text for e in dev]
 
-    def tune(decoder: BeamDecoder, **grid):
-        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, **grid)
+    def tune(decoder: BeamDecoder, guard: Guard | None = None, **grid):
+        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, guard=guard, **grid)
 
     # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
     candidates = {}
@@ -47,7 +57,7 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
         path = c.work_path / "lm" / f"{c.domain}-{c.lm_order}gram-mix{weight}.arpa"
         # weight 0 is the LM as it was before real text: domain text only, no word list
         stats = build_lm(lines, path, order=c.lm_order, vocabulary=vocabulary, lexicon=lexicon if weight else ())
-        decoder = BeamDecoder(adapted.alphabet, path, Vocabulary())
+        decoder = BeamDecoder(adapted.alphabet, path, Vocabulary(), BeamConfig(beam_width=c.beam_width))
         result = tune(decoder, alpha=c.tune_alphas, beta=c.tune_betas)
         candidates[weight] = (result, path, stats, decoder)
         print(f"LM mix {weight}: {stats.ngrams} n-grams, dev WER {100 * result.wer:.2f}% "
@@ -57,11 +67,17 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     decoder = decoder.with_changes(alpha=mix.config.alpha, beta=mix.config.beta)
     # 2-4. OOV offset, then the terms' weight, then term spotting, each on top of the last
     oov = tune(decoder, unk_score_offset=c.tune_unk_offsets)
-    with_terms = decoder.with_changes(vocabulary=vocabulary, unk_score_offset=oov.config.unk_score_offset)
-    terms = tune(with_terms, hotword_weight=c.tune_term_weights)
+    decoder = decoder.with_changes(unk_score_offset=oov.config.unk_score_offset)
+    # the term settings may not cost real general speech more than MAX_TERMS_WER_COST
+    guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []))
+    with_terms = decoder.with_changes(vocabulary=vocabulary)
+    terms = tune(with_terms, guard, hotword_weight=c.tune_term_weights)
     tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
-    spot = tune(tuned, spot_threshold=(None,) + tuple(c.tune_spot_thresholds))
+    spot = tune(tuned, guard, spot_threshold=(None,) + tuple(c.tune_spot_thresholds))
     tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
+    general = None if guard is None else {"lm": terms_off, "lm_terms": terms.guard_wer, "lm_terms_spot": spot.guard_wer}
+    if general:
+        print("real dev speech WER: " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in general.items()), flush=True)
     steps = {"lm": mix.wer, "lm_oov": oov.wer, "lm_terms": terms.wer, "lm_terms_spot": spot.wer}
     grid = [dict(g, step="mix", mix=w) for w, (r, *_) in candidates.items() for g in r.grid]
     grid += [dict(g, step=name) for name, r in (("oov", oov), ("terms", terms), ("spot", spot)) for g in r.grid]
@@ -71,9 +87,26 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     return LMOut(lm=str(lm_path), ngrams=tuple(stats.ngrams), lm_mix_weight=weight, alpha=tuned.config.alpha,
                  beta=tuned.config.beta, unk_score_offset=tuned.config.unk_score_offset,
                  hotword_weight=tuned.config.hotword_weight, spot_threshold=tuned.config.spot_threshold,
-                 lexicon_words=len(lexicon), real_lm_sentences=len(real), dev_wer=steps,
+                 lexicon_words=len(lexicon), real_lm_sentences=len(real), dev_wer=steps, general_dev_wer=general,
                  domain_only_lm=({"lm": str(domain_only[1]), "alpha": domain_only[0].config.alpha,
                                   "beta": domain_only[0].config.beta} if domain_only and weight != 0 else None))
+
+
+def general_guard(adapted: Bundle, decoder: BeamDecoder,
+                  entries: list[ManifestEntry]) -> tuple[Guard | None, float | None]:
+    """A :class:`Guard` of real general dev speech against ``decoder``'s WER on it with
+    terms off (None without prepared real dev speech), and that WER."""
+    from ..decode.tune import Guard
+    from ..evaluate import entry_logprobs
+
+    if not entries:
+        print("no real dev speech prepared (`speechtl prepare`): term settings tuned without the "
+              "general-speech guard", flush=True)
+        return None, None
+    logprobs, refs = entry_logprobs(adapted, entries), [e.text for e in entries]
+    guard = Guard(logprobs, refs, adapted.frame_shift, max_wer=0.0)
+    terms_off = guard.wer(decoder)
+    return dataclasses.replace(guard, max_wer=terms_off + MAX_TERMS_WER_COST), terms_off
 
 
 def real_transcripts(c: RecipeConfig, train_manifest: str, exclude: set[str]) -> list[str]:

@@ -23,6 +23,7 @@ class DataOut:
     test: str
     generated_test: str = ""  # new generator sentences in held-out voices (a second test)
     real_test: str = ""  # held-out speakers of the prepared real corpora
+    real_dev: str = ""  # their dev speakers: general speech the term settings must not hurt
     hours: float = 0.0  # synthetic training audio
     voices: int = 0
     dev_voices: tuple[str, ...] = ()
@@ -34,7 +35,7 @@ class DataOut:
 
     @property
     def paths(self) -> list[str]:
-        return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test) if p]
+        return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test, self.real_dev) if p]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class LMOut:
     real_lm_sentences: int
     dev_wer: dict[str, float]  # after each tuning step
     domain_only_lm: dict[str, Any] | None = None  # the LM before real text, for comparison
+    general_dev_wer: dict[str, float] | None = None  # real dev speech: terms off, then each term step
 
     @property
     def paths(self) -> list[str]:

@@ -147,7 +147,7 @@ class Recipe:
         return self._valid_sets[manifest]
 
     def _evaluation_sets(self, data: DataOut) -> dict[str, list[ManifestEntry]]:
-        sets = {"dev": data.dev, "test": data.test, "generated_test": data.generated_test}
+        sets = {"dev": data.dev, "test": data.test, "generated_test": data.generated_test, "real_dev": data.real_dev}
         return {name: self._valid(path) for name, path in sets.items() if path}
 
     def _general_test(self) -> str:

@@ -71,11 +71,34 @@ def test_word_timestamps_from_beam(alphabet, lm_path):
 def test_booster_scores_phrases_not_their_parts():
     b = TermBooster({("motion", "to", "dismiss"): 1.0, ("xarelto",): 2.0}, weight=1.0)
     assert b.score("we filed a motion to dismiss") == 3.0
-    assert b.score("we filed a motion to") == 2.0  # inside the phrase: provisional credit
-    assert b.score("we filed a motion to compel") == 0.0  # phrase broke: credit withdrawn
+    assert b.score("we filed a motion to") == 0.0  # a started phrase earns nothing (nothing to withdraw)
+    assert b.score("we filed a motion to compel") == 0.0
     assert b.score("go to the xarelto") == 2.0  # "to" alone earns nothing
-    assert "xar" in b and "to" not in b  # partial words: only words that start a term
+    # partial words: prefixes of one-word terms only ("mot" would be lost at the space after "motion")
+    assert "xar" in b and "mot" not in b and "to" not in b
     assert b.score_partial_token("xar") == pytest.approx(3 / 7)
+
+
+def _soft_spaces(alphabet, text, p_space):
+    """Confident letters, but each word boundary only ``p_space`` likely (the rest blank)."""
+    lp = peaky(alphabet, text)
+    for i, ch in enumerate(text):
+        if ch == " ":
+            row = np.full(len(alphabet), 1e-4)
+            row[alphabet.delimiter_id], row[alphabet.blank_id] = p_space, 1 - p_space
+            lp[2 * i] = np.log(row / row.sum())
+    return lp
+
+
+def test_terms_absent_from_the_audio_leave_word_boundaries_alone(alphabet):
+    # with credit for a started phrase, "in" of "in camera" made every beam that kept
+    # spelling the next word ("in graverelief") beat the one that ended it
+    lp = _soft_spaces(alphabet, "they carved it in grave relief", 0.6)
+    plain = BeamDecoder(alphabet)
+    assert plain.decode(lp, 0.02).text == "they carved it in grave relief"
+    for weight in (3.0, 15.0):
+        boosted = plain.with_changes(vocabulary=Vocabulary(["in camera", "motion to dismiss"]), hotword_weight=weight)
+        assert boosted.decode(lp, 0.02).text == "they carved it in grave relief"
 
 
 def test_batch_decoding_in_processes_matches_serial(alphabet, lm_path):

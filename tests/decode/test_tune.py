@@ -16,3 +16,30 @@ def test_tuning_picks_a_setting_where_the_lm_helps(tmp_path, alphabet):
     assert result.config.alpha == 1.0 and result.wer == 0.0
     by_alpha = {row["alpha"]: row["wer"] for row in result.grid}
     assert by_alpha[0.0] > 0.0
+
+
+def test_a_guard_keeps_term_boosts_that_hurt_general_speech_out(alphabet):
+    import numpy as np
+
+    from speechtl.decode.tune import Guard, tune_grid
+    from speechtl.vocabulary import Vocabulary
+
+    def unsure(text, position, other, p_other):
+        lp = peaky(alphabet, text)
+        row = np.full(len(alphabet), 1e-4)
+        row[alphabet.vocab[text[position]]], row[alphabet.vocab[other]] = 1 - p_other, p_other
+        lp[2 * position] = np.log(row / row.sum())
+        return lp
+
+    decoder = BeamDecoder(alphabet, vocabulary=Vocabulary(["daily"]))
+    dev = [unsure("take it daily", 8, "b", 0.6)]  # the term, heard as "baily": any boost fixes it
+    general = [unsure("the old baily", 8, "d", 0.1)]  # general speech: a strong boost turns it into the term
+    weights = (8.0, 4.0, 1.0)  # ties go to the earlier setting: unguarded, the strongest boost wins
+    assert tune_grid(decoder, dev, ["take it daily"], 0.02, hotword_weight=weights).config.hotword_weight == 8.0
+    guard = Guard(general, ["the old baily"], 0.02, max_wer=0.0)
+    guarded = tune_grid(decoder, dev, ["take it daily"], 0.02, guard=guard, hotword_weight=weights)
+    assert guarded.config.hotword_weight == 1.0 and guarded.wer == 0.0 and guarded.guard_wer == 0.0
+    assert [row["guard_wer"] for row in guarded.grid] == [1 / 3, 1 / 3, 0.0]
+    # none passes: the setting that hurts general speech least
+    strict = Guard(general, ["the old baily"], 0.02, max_wer=-1.0)
+    assert tune_grid(decoder, dev, ["take it daily"], 0.02, guard=strict, hotword_weight=weights).config.hotword_weight == 1.0

@@ -36,22 +36,39 @@ def test_every_recipe_has_readme_config_train_and_terms(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path):
+def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkeypatch):
+    # in this process (test_bad_recipe_arguments runs a train.py as a script)
     from speechtl.model.tiny import write_random_checkpoint
+    from speechtl.recipe import run_recipe_file
 
     if subprocess.run(["which", "espeak-ng"], capture_output=True).returncode != 0:
         pytest.skip("espeak-ng not installed")
     base = write_random_checkpoint(tmp_path / "tiny-base")
+    # the legal run has "real" speech prepared (the package's sample clips), so its
+    # term settings are tuned against the general-speech guard; the others have none
+    real = tmp_path / "real"
+    if name == "legal":
+        from speechtl.data.manifest import read_manifest, write_manifest
+        from speechtl.samples import SAMPLE_MANIFEST
+
+        for split in ("train", "dev", "test"):
+            write_manifest(real / "samples" / f"{split}.jsonl", read_manifest(SAMPLE_MANIFEST))
     debug = [a.replace("train.max_steps=4", "train.max_steps=1").replace("train.eval_every=2", "train.eval_every=1")
              for a in TINY] + ["--set", "hours=0.003", "--set", "lm_mix_weights=1", "--set", "evaluate_base=false",
-                               "--set", "lm_general=false", "--set", "lm_lexicon=false",
-                               "--set", f"real_dir={tmp_path / 'no-real'}"]
-    run = subprocess.run([sys.executable, str(RECIPES / name / "train.py"), "--preset", "cpu", "--base", str(base),
-                          *debug], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-3000:]
+                               "--set", "lm_general=false", "--set", "lm_lexicon=false", "--set", "beam_width=4",
+                               "--set", f"real_dir={real}"]
+    monkeypatch.chdir(tmp_path)
+    assert run_recipe_file(RECIPES / name / "train.py", ["--preset", "cpu", "--base", str(base), *debug]) == 0
     report = json.loads((tmp_path / "runs" / name / "report" / "report.json").read_text())
     assert {(r["model"], r["method"]) for r in report["rows"]} >= {("adapted", "greedy"), ("adapted", "+LM+terms")}
     assert [h["step"] for h in report["history"]] == [1]
+    guarded = json.loads((tmp_path / "runs" / name / "stages" / "lm.json").read_text())["general_dev_wer"]
+    if name == "legal":
+        assert set(guarded) == {"lm", "lm_terms", "lm_terms_spot"} and guarded["lm"] > 0
+        terms = json.loads((tmp_path / "runs" / name / "model" / "best" / "decoding.json").read_text())
+        assert all("guard_wer" in row for row in terms["grid"] if row["step"] in ("terms", "spot"))
+    else:
+        assert guarded is None
 
 
 def _presets(name: str) -> dict:
@@ -180,6 +197,7 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     for corpus in ("a", "b"):
         _write_real(tmp_path / "real", corpus, "train", 50)
         _write_real(tmp_path / "real", corpus, "test", 5)
+        _write_real(tmp_path / "real", corpus, "dev", 100)
     data = DataOut(train=str(synth), dev=str(synth), test=str(synth))
     config = dataclasses.replace(_presets("legal")["cpu"](), real_dir=str(tmp_path / "real"), real_share=0.3,
                                  work_dir=str(tmp_path / "run"))
@@ -189,6 +207,9 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     assert len(entries) == 100 and len(real) == 30  # 30% of the training utterances are real
     assert {e.id.split("-")[0] for e in real} == {"a", "b"}  # drawn from every corpus
     assert len(read_manifest(mixed.real_test)) == 10 and mixed.dev == str(synth)
+    # real dev speakers guard the term settings: a seeded sample of dev_utterances, from every corpus
+    guard = read_manifest(mixed.real_dev)
+    assert len(guard) == config.dev_utterances == 150 and {e.id.split("-")[0] for e in guard} == {"a", "b"}
     # none prepared: synthetic only, nothing changes
     none = with_real(dataclasses.replace(config, real_dir=str(tmp_path / "nothing")), data)
     assert none == data
