@@ -59,24 +59,29 @@ def tune_beam(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequen
 
 
 def tune_grid(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequence[str], frame_shift: float,
-              processes: int | None = None, guard: Guard | None = None, **grid: Sequence) -> TuneResult:
+              processes: int | None = None, guard: Guard | None = None, tolerance: float = 0.0,
+              **grid: Sequence) -> TuneResult:
     """Try every combination of the given :class:`BeamConfig` fields, e.g.
-    ``tune_grid(d, lps, refs, 0.02, unk_score_offset=(-4, -10), spot_threshold=(None, 0.0))``;
-    ties go to the earlier setting. With a ``guard``, only settings that pass it compete."""
+    ``tune_grid(d, lps, refs, 0.02, unk_score_offset=(-4, -10), spot_threshold=(None, 0.0))``.
+
+    The chosen setting is the first (in grid order) whose WER is within ``tolerance``
+    of the best: with grids ordered from mild to strong, a stronger setting must buy
+    more than noise. With a ``guard``, only settings that pass it compete; when none
+    does, the first that hurts the guard set least is chosen."""
     names = list(grid)
-    tried = []
-    best: tuple[tuple[bool, float], TuneResult] | None = None
+    results = []
     for values in itertools.product(*(grid[n] for n in names)):
         candidate = decoder.with_changes(**dict(zip(names, values)))
         wer = _wer(candidate, logprobs, refs, frame_shift, processes)
-        tried.append({**dict(zip(names, values)), "wer": wer})
         guard_wer = None if guard is None else guard.wer(candidate, processes)
-        passes = guard_wer is None or guard_wer <= guard.max_wer
-        # passing the guard beats failing it; then the lower WER (on the guard set when none passes)
-        rank = (passes, -wer if passes or guard_wer is None else -guard_wer)
-        if guard_wer is not None:
-            tried[-1]["guard_wer"] = guard_wer
-        if best is None or rank > best[0]:
-            best = (rank, TuneResult(candidate.config, wer, (), guard_wer))
-    assert best is not None
-    return replace(best[1], grid=tuple(tried))
+        results.append((dict(zip(names, values)), TuneResult(candidate.config, wer, (), guard_wer)))
+    measured = [r for _, r in results]
+    passing = [r for r in measured if guard is None or (r.guard_wer is not None and r.guard_wer <= guard.max_wer)]
+    if passing:
+        best_wer = min(r.wer for r in passing)
+        chosen = next(r for r in passing if r.wer <= best_wer + tolerance)
+    else:
+        chosen = min(measured, key=lambda r: r.guard_wer if r.guard_wer is not None else 0.0)
+    tried = tuple({**values, "wer": r.wer, **({} if r.guard_wer is None else {"guard_wer": r.guard_wer})}
+                  for values, r in results)
+    return replace(chosen, grid=tried)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from ..constants import MAX_TERMS_WER_COST
+from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
 from ..data.manifest import ManifestEntry, read_manifest
 from ..model.loader import Bundle
 from ..text import normalize
@@ -47,8 +47,8 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     dev = evaluation_sets["dev"][: c.dev_utterances]
     logprobs, refs = entry_logprobs(adapted, dev), [e.text for e in dev]
 
-    def tune(decoder: BeamDecoder, guard: Guard | None = None, **grid):
-        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, guard=guard, **grid)
+    def tune(decoder: BeamDecoder, guard: Guard | None = None, tolerance: float = 0.0, **grid):
+        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, guard=guard, tolerance=tolerance, **grid)
 
     # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
     candidates = {}
@@ -71,7 +71,8 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     # the term settings may not cost real general speech more than MAX_TERMS_WER_COST
     guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []))
     with_terms = decoder.with_changes(vocabulary=vocabulary)
-    terms = tune(with_terms, guard, hotword_weight=c.tune_term_weights)
+    # term weights from mild to strong: the mildest within TERMS_TUNE_TOLERANCE of the best
+    terms = tune(with_terms, guard, TERMS_TUNE_TOLERANCE, hotword_weight=tuple(sorted(c.tune_term_weights)))
     tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
     spot = tune(tuned, guard, spot_threshold=(None,) + tuple(c.tune_spot_thresholds))
     tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)

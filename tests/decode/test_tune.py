@@ -43,3 +43,36 @@ def test_a_guard_keeps_term_boosts_that_hurt_general_speech_out(alphabet):
     # none passes: the setting that hurts general speech least
     strict = Guard(general, ["the old baily"], 0.02, max_wer=-1.0)
     assert tune_grid(decoder, dev, ["take it daily"], 0.02, guard=strict, hotword_weight=weights).config.hotword_weight == 1.0
+
+
+class _Scripted:
+    """A decoder stand-in whose output per hotword weight is given: tests the choice alone."""
+
+    def __init__(self, outputs, weight=0.0):
+        self.outputs, self.config = outputs, BeamConfig(hotword_weight=weight)
+
+    def with_changes(self, hotword_weight):
+        return _Scripted(self.outputs, hotword_weight)
+
+    def decode_batch(self, logprobs, frame_shift, processes=None):
+        from speechtl.decode.greedy import Hypothesis
+
+        return [Hypothesis(self.outputs[(self.config.hotword_weight, lp)], ()) for lp in logprobs]
+
+
+def test_a_stronger_setting_must_gain_more_than_the_tolerance():
+    from speechtl.decode.tune import Guard, tune_grid
+
+    refs = ["a b c d e f g h i j"] * 2  # 20 words: one error is 5 points
+    right, one_off = refs[0], "a b c d e f g h i x"
+    outputs = {(1.0, "u1"): one_off, (1.0, "u2"): one_off, (5.0, "u1"): right, (5.0, "u2"): one_off,
+               (9.0, "u1"): right, (9.0, "u2"): right, (1.0, "g"): right, (5.0, "g"): right, (9.0, "g"): one_off}
+    decoder = _Scripted(outputs)
+    weights = (1.0, 5.0, 9.0)  # dev WER 10%, 5%, 0%
+    assert tune_grid(decoder, ["u1", "u2"], refs, 0.02, hotword_weight=weights).config.hotword_weight == 9.0
+    assert tune_grid(decoder, ["u1", "u2"], refs, 0.02, tolerance=0.05, hotword_weight=weights).config.hotword_weight == 5.0
+    assert tune_grid(decoder, ["u1", "u2"], refs, 0.02, tolerance=0.1, hotword_weight=weights).config.hotword_weight == 1.0
+    # the guard rules 9 out before the tolerance is applied
+    guard = Guard(["g"], [right], 0.02, max_wer=0.0)
+    chosen = tune_grid(decoder, ["u1", "u2"], refs, 0.02, guard=guard, hotword_weight=weights)
+    assert (chosen.config.hotword_weight, chosen.wer, chosen.guard_wer) == (5.0, 0.05, 0.0)
