@@ -1,7 +1,8 @@
 """Choose the LM weight (alpha), word bonus (beta) and term boost on a dev set.
 
 A small grid search over decodes of the same log-probabilities: the acoustic model
-runs once, each setting only re-runs the beam search.
+runs once, each setting only re-runs the beam search. A :class:`Guard` keeps out
+settings that hurt other speech (the recipes: real general dev speakers).
 """
 
 from __future__ import annotations

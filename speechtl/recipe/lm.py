@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
              evaluation_sets: dict[str, list[ManifestEntry]]) -> LMOut:
     """``evaluation_sets``: every dev/test set's validated entries (none of their
-    sentences may enter the LM text; dev tunes it)."""
+    sentences may enter the LM text; ``dev`` tunes it, ``real_dev`` guards the term settings)."""
     from ..decode.beam import BeamConfig, BeamDecoder
     from ..decode.tune import Guard, tune_grid
     from ..domains import generate
