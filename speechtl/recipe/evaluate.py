@@ -22,6 +22,7 @@ from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut
 
+GENERAL_SETS = ("general-real-en", "real-test")  # real general speech, scored beside the domain tests
 METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
                 "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting"}
 
@@ -57,9 +58,9 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
     if data.generated_test:
         tests[f"{c.domain}-generated"] = data.generated_test
     if general_test:
-        tests["general-real-en"] = general_test
+        tests[GENERAL_SETS[0]] = general_test
     if data.real_test:
-        tests["real-test"] = data.real_test
+        tests[GENERAL_SETS[1]] = data.real_test
     fullest = list(methods)[-1]
     results: dict[str, Score] = {}
     worst, misses = {}, {}
@@ -72,7 +73,7 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             continue
         for test_name, manifest in tests.items():
             entries = valid(manifest, bundle)
-            if test_name == "real-test" and 0 < c.real_test_utterances < len(entries):
+            if test_name == GENERAL_SETS[1] and 0 < c.real_test_utterances < len(entries):
                 entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
             evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name, methods, vocabulary)
             for method, ev in evaluations.items():
@@ -102,6 +103,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                    f"term weight {lm.hotword_weight}, spotting threshold {lm.spot_threshold}, "
                                    f"domain text weight {lm.lm_mix_weight}",
         "held-out engines": f"dev {list(data.dev_voices)}, test {list(data.test_voices)}",
+        "terms on vs off on general real speech (adapted, WER points; bound 0.5)": terms_cost(ev) or "no real speech",
         "real dev speech WER while tuning terms (guard)": (
             ", ".join(f"{k} {100 * v:.2f}%" for k, v in lm.general_dev_wer.items() if v is not None)
             if lm.general_dev_wer else "no real dev speech prepared: no guard"),
@@ -120,6 +122,19 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
     print(report.markdown({}).split("\n## ")[0], flush=True)
     print(f"report: {paths['html']}", flush=True)
     return ReportOut(tuple(str(p) for p in paths.values()))
+
+
+def terms_cost(ev: EvalOut) -> str:
+    """How much the terms (with spotting when tuned on) change the adapted model's WER on
+    each general real-speech test set, against the same LM without them."""
+    costs = []
+    for test_name in GENERAL_SETS:
+        off = ev.results.get(f"{test_name}/adapted/lm")
+        on = [ev.results[k] for k in (f"{test_name}/adapted/lm-terms-spot", f"{test_name}/adapted/lm-terms")
+              if k in ev.results]
+        if off and on:
+            costs.append(f"{test_name} {100 * (on[0].wer - off.wer):+.2f}")
+    return ", ".join(costs)
 
 
 def hardware() -> str:

@@ -65,6 +65,11 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
     guarded = json.loads((tmp_path / "runs" / name / "stages" / "lm.json").read_text())["general_dev_wer"]
     if name == "legal":
         assert set(guarded) == {"lm", "lm_terms", "lm_terms_spot"} and guarded["lm"] > 0
+        # the report states what the terms cost on the real test speech, from its own rows
+        rows = {(r["test_set"], r["method"]): r["wer"] for r in report["rows"] if r["model"] == "adapted"}
+        on = rows.get(("real-test", "+LM+terms+spotting"), rows[("real-test", "+LM+terms")])
+        cost = report["facts"]["terms on vs off on general real speech (adapted, WER points; bound 0.5)"]
+        assert cost == f"real-test {100 * (on - rows[('real-test', '+LM')]):+.2f}"
         terms = json.loads((tmp_path / "runs" / name / "model" / "best" / "decoding.json").read_text())
         assert all("guard_wer" in row for row in terms["grid"] if row["step"] in ("terms", "spot"))
     else:
