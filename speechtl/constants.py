@@ -18,6 +18,7 @@ TUNE_ALPHAS = (0.2, 0.5, 0.8, 1.2)  # LM weights tried
 TUNE_BETAS = (0.0, 1.0, 2.0)  # word bonuses tried
 TUNE_TERM_WEIGHTS = (1.5, 3.0, 6.0, 10.0)  # term boosts tried
 TUNE_UNK_OFFSETS = (-4.0, -7.0, -10.0)  # OOV penalties tried (with a real-word lexicon in the unigrams)
-TUNE_SPOT_THRESHOLDS = (-2.0, -1.0, -0.5, 0.0)  # term-spotting thresholds tried, besides spotting off
-TERMS_TUNE_TOLERANCE = 0.005  # a stronger term setting is chosen only when it gains more dev WER than this
+# term-spotting thresholds tried besides spotting off, mild to strong (a lower one substitutes more)
+TUNE_SPOT_THRESHOLDS = (0.0, -0.5, -1.0, -2.0, -3.0, -4.0)
+TERMS_TUNE_TOLERANCE = 0.005  # a stronger term weight or spotting threshold must gain more dev WER than this
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

@@ -71,10 +71,11 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     # the term settings may not cost real general speech more than MAX_TERMS_WER_COST
     guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []))
     with_terms = decoder.with_changes(vocabulary=vocabulary)
-    # term weights from mild to strong: the mildest within TERMS_TUNE_TOLERANCE of the best
+    # each from mild to strong: the mildest within TERMS_TUNE_TOLERANCE of the best
     terms = tune(with_terms, guard, TERMS_TUNE_TOLERANCE, hotword_weight=tuple(sorted(c.tune_term_weights)))
     tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
-    spot = tune(tuned, guard, spot_threshold=(None,) + tuple(c.tune_spot_thresholds))
+    spot = tune(tuned, guard, TERMS_TUNE_TOLERANCE,
+                spot_threshold=(None,) + tuple(sorted(c.tune_spot_thresholds, reverse=True)))
     tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
     general = None if guard is None else {"lm": terms_off, "lm_terms": terms.guard_wer, "lm_terms_spot": spot.guard_wer}
     if general:
