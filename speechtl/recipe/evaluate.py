@@ -22,7 +22,8 @@ from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut
 
-GENERAL_SETS = ("general-real-en", "real-test")  # real general speech, scored beside the domain tests
+# real general speech, scored beside the domain tests: ../shared's real-en-dev, prepared held-out speakers
+GENERAL_REAL_EN, REAL_TEST = "general-real-en", "real-test"
 METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
                 "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting"}
 
@@ -58,9 +59,9 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
     if data.generated_test:
         tests[f"{c.domain}-generated"] = data.generated_test
     if general_test:
-        tests[GENERAL_SETS[0]] = general_test
+        tests[GENERAL_REAL_EN] = general_test
     if data.real_test:
-        tests[GENERAL_SETS[1]] = data.real_test
+        tests[REAL_TEST] = data.real_test
     fullest = list(methods)[-1]
     results: dict[str, Score] = {}
     worst, misses = {}, {}
@@ -73,7 +74,7 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             continue
         for test_name, manifest in tests.items():
             entries = valid(manifest, bundle)
-            if test_name == GENERAL_SETS[1] and 0 < c.real_test_utterances < len(entries):
+            if test_name == REAL_TEST and 0 < c.real_test_utterances < len(entries):
                 entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
             evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name, methods, vocabulary)
             for method, ev in evaluations.items():
@@ -128,7 +129,7 @@ def terms_cost(ev: EvalOut) -> str:
     """How much the terms (with spotting when tuned on) change the adapted model's WER on
     each general real-speech test set, against the same LM without them."""
     costs = []
-    for test_name in GENERAL_SETS:
+    for test_name in (GENERAL_REAL_EN, REAL_TEST):
         off = ev.results.get(f"{test_name}/adapted/lm")
         on = [ev.results[k] for k in (f"{test_name}/adapted/lm-terms-spot", f"{test_name}/adapted/lm-terms")
               if k in ev.results]
