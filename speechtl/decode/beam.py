@@ -64,6 +64,10 @@ class BeamConfig:
     token_min_logp: float = DEFAULT_TOKEN_MIN_LOGP
     spot_threshold: float | None = None  # term spotting after the search (spotting.py); None: off
 
+    def __post_init__(self) -> None:
+        if self.beam_width < 1:
+            raise SpeechtlError(f"beam width must be at least 1, not {self.beam_width}")
+
 
 class TermBooster:
     """Phrase-aware term boosting with pyctcdecode's HotwordScorer interface.

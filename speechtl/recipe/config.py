@@ -66,6 +66,10 @@ class RecipeConfig:
     heldout_transcripts: str = "auto"  # folder of real transcripts for held-out sentences; auto: medical's shared interviews
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self) -> None:
+        if self.beam_width < 1:  # checked before any stage runs, not when the LM stage first decodes
+            raise SpeechtlError(f"beam_width must be at least 1, not {self.beam_width}")
+
     @property
     def work_path(self) -> Path:
         """Where the run's model, LM, evaluation and report go (``runs/{domain}`` unless set)."""

@@ -131,7 +131,11 @@ def test_save_load_and_plain_transformers(tmp_path, alphabet, lm_path):
 
 
 def test_bad_lm_file(tmp_path, alphabet):
+    from speechtl.decode.beam import BeamConfig
     from speechtl.errors import SpeechtlError
+
+    with pytest.raises(SpeechtlError, match="beam width must be at least 1"):
+        BeamConfig(beam_width=0)
 
     bad = tmp_path / "bad.arpa"
     bad.write_text("not an arpa file")

@@ -72,6 +72,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         assert cost == f"real-test {100 * (on - rows[('real-test', '+LM')]):+.2f}"
         terms = json.loads((tmp_path / "runs" / name / "model" / "best" / "decoding.json").read_text())
         assert all("guard_wer" in row for row in terms["grid"] if row["step"] in ("terms", "spot"))
+        assert terms["config"]["beam_width"] == 4  # the recipe's beam width reaches the saved decoder
     else:
         assert guarded is None
 
@@ -156,10 +157,14 @@ def test_rerun_skips_finished_stages(legal_run):
     assert again.stdout.count("done before, skipping") == 6
 
 
-def test_bad_recipe_arguments():
+def test_bad_recipe_arguments(capsys):
+    from speechtl.recipe import run_recipe_file
+
     run = subprocess.run([sys.executable, str(RECIPES / "legal" / "train.py"), "--set", "nope=1"],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "unknown setting 'nope'" in run.stderr
+    assert run_recipe_file(RECIPES / "legal" / "train.py", ["--set", "beam_width=0"]) == 2
+    assert "beam_width must be at least 1, not 0" in capsys.readouterr().err
 
 
 def test_general_recipe_starts_from_whisper_base_and_domains_from_the_shipped_model():
