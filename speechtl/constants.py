@@ -21,4 +21,8 @@ TUNE_UNK_OFFSETS = (-4.0, -7.0, -10.0)  # OOV penalties tried (with a real-word 
 # term-spotting thresholds tried besides spotting off, mild to strong (a lower one substitutes more)
 TUNE_SPOT_THRESHOLDS = (0.0, -0.5, -1.0, -2.0, -3.0, -4.0)
 TERMS_TUNE_TOLERANCE = 0.005  # a stronger term weight or spotting threshold must gain more dev WER than this
+# two-pass spotting thresholds tried besides off, mild to strong: Whisper writes real words,
+# so a term must beat them (>= 0) rather than come close as over CTC letter soup
+TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0)
+TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

@@ -24,6 +24,7 @@ from .errors import AudioError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
 from .model.loader import Bundle
 from .transcribe import Transcriber
+from .twopass import TwoPass
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_siz
 
 
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
-                     set_name: str, methods: Mapping[str, Decoding], vocabulary: Vocabulary | None = None,
+                     set_name: str, methods: Mapping[str, Decoding | TwoPass], vocabulary: Vocabulary | None = None,
                      batch_size: int = 8, progress: bool = False,
                      logprobs: Sequence[np.ndarray] | None = None, int8: bool = False) -> dict[str, Evaluation]:
     """Score each decoding method on one pass of the acoustic model; write results files.
@@ -100,8 +101,14 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
             raise AudioError(f"no utterance could be decoded ({len(skipped)} failed; first: {skipped[0].reason})")
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     results = {}
+    waves = None
     for method, decoding in methods.items():
-        result = score(ids, refs, decoding.texts(logprobs, bundle.frame_shift))
+        if isinstance(decoding, Decoding):
+            hyps = decoding.texts(logprobs, bundle.frame_shift)
+        else:  # a two-pass decoding hears the audio too
+            waves = waves if waves is not None else [load_entry(e, bundle.sampling_rate) for e in entries]
+            hyps = decoding.texts(waves, logprobs, bundle.frame_shift)
+        result = score(ids, refs, hyps)
         files = write_results(output_dir, set_name, method, result)
         terms = None
         if vocabulary is not None and len(vocabulary):
@@ -112,7 +119,8 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 
 
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                      set_name: str | None = None, decoding: Decoding | None = None, method: str | None = None,
+                      set_name: str | None = None, decoding: Decoding | TwoPass | None = None,
+                      method: str | None = None,
                       vocabulary: Vocabulary | None = None, batch_size: int = 8,
                       progress: bool = False, int8: bool = False, strict: bool = False
                       ) -> tuple[Evaluation, ValidationReport]:

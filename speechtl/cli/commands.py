@@ -113,6 +113,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bundle.model.to(args.device)
     decoding = _decoding(args, bundle)
     vocabulary = terms_to_score(decoding, _terms(args))
+    if args.two_pass is not None:
+        from ..model.offline import model_folder
+        from ..twopass import load_two_pass
+
+        decoding = load_two_pass(decoding, model_folder(args.model), vocabulary, args.two_pass or None)
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
                                        progress=not args.no_progress, int8=args.int8, strict=args.strict)

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output-dir", default="results")
     e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
     e.add_argument("--strict", action="store_true", help="fail on the first bad entry instead of skipping it")
+    e.add_argument("--two-pass", nargs="?", const="", default=None, metavar="WHISPER",
+                   help="Whisper (default: the model's two-pass.json, else whisper-tiny.en) prompted with the terms "
+                        "the model hears, then term spotting over its words (needs speechtl[teacher])")
     _add_inference_args(e)
     _add_decoding_args(e)
 

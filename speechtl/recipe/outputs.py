@@ -86,6 +86,24 @@ class LMOut:
 
 
 @dataclass(frozen=True)
+class TwoPassOut:
+    """Whisper prompted by the heard terms, then spotting: the settings tuned on dev
+    (``whisper`` empty: the stage did not run, ``skipped`` says why when it could not)."""
+
+    whisper: str
+    top_terms: int = 0
+    spot_threshold: float | None = None
+    dev_wer: dict[str, float | None] | None = None  # whisper alone, prompted, prompted + spotting as chosen
+    general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
+    settings: str = ""  # two-pass.json beside the model
+    skipped: str = ""
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.settings] if self.settings else []
+
+
+@dataclass(frozen=True)
 class Score:
     """One (test set, model, decoding) row."""
 

@@ -11,6 +11,7 @@ Stages (each a plain function of typed inputs, in this package):
     base      resolve the checkpoint to adapt                              model/base.py
     train     fine-tune with the freeze policy (resumes from last.pt)      training/
     lm        build the mixed LM, tune the decoding on dev                 lm.py
+    two_pass  Whisper prompted by the heard terms + spotting, tuned on dev twopass.py
     evaluate  base vs adapted x every decoding step x every test set       evaluate.py
     report    JSON, Markdown and HTML                                      evaluate.py
 
@@ -42,10 +43,11 @@ from .config import RecipeConfig
 from .data import find_shared, stage_data
 from .evaluate import decodings, stage_evaluate, stage_report
 from .lm import stage_lm
-from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, TrainOut, from_json, to_json
+from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, TrainOut, TwoPassOut, from_json, to_json
+from .twopass import stage_two_pass
 
 T = TypeVar("T")
-STAGES = ("data", "base", "train", "lm", "evaluate", "report")
+STAGES = ("data", "base", "train", "lm", "two_pass", "evaluate", "report")
 
 
 class Recipe:
@@ -64,13 +66,17 @@ class Recipe:
         trained = self._stage("train", TrainOut, lambda: self._train(data, base))
         lm = self._stage("lm", LMOut, lambda: stage_lm(c, data, trained, self._adapted(trained), self.vocabulary,
                                                        self._evaluation_sets(data)))
+        two_pass = self._stage("two_pass", TwoPassOut, lambda: stage_two_pass(
+            c, data, trained, self._adapted(trained), self.vocabulary, self._evaluation_sets(data)))
         models: dict[str, Callable[[], Bundle]] = {"base": lambda: self._base(base)} if c.evaluate_base else {}
         models["adapted"] = lambda: self._adapted(trained)
         ev = self._stage("evaluate", EvalOut, lambda: stage_evaluate(
-            c, data, models, decodings(self._adapted(trained), trained, lm), self.vocabulary, self._valid,
-            self._general_test()))
-        report = self._stage("report", ReportOut, lambda: stage_report(c, data, base, trained, lm, ev, dict(self.seconds)))
-        return {"data": data, "base": base, "train": trained, "lm": lm, "evaluate": ev, "report": report}
+            c, data, models, decodings(self._adapted(trained), trained, lm, two_pass, self.vocabulary),
+            self.vocabulary, self._valid, self._general_test()))
+        report = self._stage("report", ReportOut, lambda: stage_report(
+            c, data, base, trained, lm, ev, dict(self.seconds), two_pass))
+        return {"data": data, "base": base, "train": trained, "lm": lm, "two_pass": two_pass, "evaluate": ev,
+                "report": report}
 
     def _stage(self, name: str, kind: type[T], run: Callable[[], T]) -> T:
         marker = self.config.work_path / "stages" / f"{name}.json"

@@ -104,3 +104,31 @@ def test_spotter_scales_by_index_not_by_scan(alphabet):
     spotter = TermSpotter(many, alphabet, KNOWN)
     cands = spotter.candidates(["a", "writ", "of", "sertiorari"])
     assert {spotter.terms[t] for _, _, t in cands} == {"certiorari"}
+
+
+def test_a_term_already_spelled_out_is_never_replaced(alphabet):
+    # "res ipsa loquitur" is in the hypothesis; "remittitur" must not take its last word
+    # even where the posteriors lean to it (a weak model, an unseen voice)
+    text = "res ipsa loquitur"
+    spec = list(text)
+    spec[text.index("loq"):] = list("remittitur")
+    logprobs = posteriors(alphabet, spec)
+    spotter = TermSpotter(Vocabulary(["res ipsa loquitur", "remittitur"]), alphabet)
+    words = [("res", (0, 6)), ("ipsa", (8, 16)), ("loquitur", (18, 38))]
+    assert spotter.present(["res", "ipsa", "loquitur"]) == [(0, 3, 0)]
+    assert not [c for c in spotter.candidates(["res", "ipsa", "loquitur"]) if c[2] == 1]
+    assert [w for w, _ in spotter.spot(logprobs, words, threshold=-5.0)] == ["res", "ipsa", "loquitur"]
+    # without the term present, the same span is free to change
+    assert [w for w, _ in spotter.spot(logprobs, [("res", (0, 6)), ("ipso", (8, 16)), ("loquitur", (18, 38))],
+                                       threshold=-5.0)][-1] == "remittitur"
+
+
+def test_heard_ranks_spelled_terms_first_then_by_acoustic_gain(alphabet):
+    logprobs, hyp = near_miss(alphabet)
+    vocab = Vocabulary(["writ", "certiorari", "sertraline", "mandamus"])
+    spotter = TermSpotter(vocab, alphabet)
+    heard = spotter.heard(logprobs, words_with_frames(hyp), limit=3)
+    assert heard[0] == "writ"  # spelled out
+    assert heard[1] == "certiorari"  # close in letters and best supported by the frames
+    assert "mandamus" not in heard  # nothing in the audio resembles it
+    assert spotter.heard(logprobs, words_with_frames(hyp), limit=1) == ["writ"]

