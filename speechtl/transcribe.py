@@ -16,7 +16,7 @@ import copy
 import logging
 import os
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -29,6 +29,9 @@ from .decode.policy import Decoding
 from .errors import AudioError
 from .model.inference import batch_logits
 from .model.loader import Bundle
+
+if TYPE_CHECKING:
+    from .twopass import TwoPass
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,10 @@ class Transcriber:
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, chunk_length_s: float = DEFAULT_CHUNK_LENGTH_S,
                  stride_length_s: float = DEFAULT_STRIDE_LENGTH_S, decoding: Decoding | None = None,
-                 int8: bool = False, half: bool = False) -> None:
+                 int8: bool = False, half: bool = False, two_pass: TwoPass | None = None) -> None:
         """``decoding``: how log-probabilities become text (decode/policy.py; default greedy).
+        ``two_pass``: Whisper prompted with the terms this model hears, then term
+        spotting (twopass.py), instead of ``decoding``.
         ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
         The caller's ``bundle`` is left as it was: where the model must move, change
         precision or leave training mode, the transcriber works on its own copy."""
@@ -89,6 +94,7 @@ class Transcriber:
         self.chunk_samples = max(1, round(chunk_length_s * bundle.sampling_rate / hop)) * hop
         self.stride_samples = max(1, round(stride_length_s * bundle.sampling_rate / hop)) * hop
         self.decoding = decoding or Decoding(bundle.alphabet)
+        self.two_pass = two_pass
 
     def plan(self, item: int, num_samples: int) -> list[_Piece]:
         """Chunk boundaries (multiples of the frame hop) for one waveform."""
@@ -130,7 +136,11 @@ class Transcriber:
         return joined
 
     def transcribe_waveforms(self, waves: Sequence[np.ndarray]) -> list[Hypothesis]:
-        return self.decode(self.logits(waves))
+        logits = self.logits(waves)
+        if self.two_pass is not None:
+            return [self.two_pass.decode_long(w, lp, self.bundle.frame_shift, self.bundle.sampling_rate)
+                    for w, lp in zip(waves, logits)]
+        return self.decode(logits)
 
     def decode(self, logprobs: Sequence[np.ndarray]) -> list[Hypothesis]:
         return self.decoding.decode(logprobs, self.bundle.frame_shift)
@@ -177,7 +187,11 @@ class Transcriber:
                 try:
                     if audio_info(path).duration > LONG_AUDIO_S:
                         logprobs, seconds = self.stream_logits(path)
-                        hyp = self.decode([logprobs])[0]
+                        if self.two_pass is not None:  # Whisper needs the audio itself
+                            hyp = self.two_pass.decode_long(load_audio(path, self.bundle.sampling_rate), logprobs,
+                                                            self.bundle.frame_shift, self.bundle.sampling_rate)
+                        else:
+                            hyp = self.decode([logprobs])[0]
                         streamed[path] = Transcript(path, hyp.text, hyp.words, seconds)
                     else:
                         loaded.append((path, load_audio(path, self.bundle.sampling_rate)))

@@ -33,6 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .constants import SAMPLE_RATE
 from .decode.align import align_words
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
@@ -42,6 +43,7 @@ from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
 from .vocabulary import Vocabulary
 
+WHISPER_WINDOW_S = 28.0  # longer audio is cut at pauses into pieces one Whisper window holds
 DEFAULT_TOP_TERMS = 8  # prompt size: measured on legal test, 8 heard terms hold 88% of the terms said
 DEFAULT_TWO_PASS_SPOT_THRESHOLD = 0.25  # Whisper's words are real words: a term must beat them, not just come close
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
@@ -99,6 +101,28 @@ class TwoPass:
             text = self._whisper_text(wave, prompt)
             hyps.append(self._finish(np.asarray(lp, dtype=np.float32), text, prompt, frame_shift))
         return hyps
+
+    def decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float,
+                    sampling_rate: int = SAMPLE_RATE) -> Hypothesis:
+        """One recording of any length: over ``WHISPER_WINDOW_S`` seconds it is cut at
+        pauses (Silero VAD) into pieces, each with its own prompt of heard terms."""
+        if len(wave) <= WHISPER_WINDOW_S * sampling_rate:
+            return self.decode([wave], [logprobs], frame_shift)[0]
+        from .data.vad import speech_segments
+
+        words: list[Word] = []
+        for seg in speech_segments(wave, max_s=WHISPER_WINDOW_S):
+            first, last = int(seg.start_s / frame_shift), min(len(logprobs), int(np.ceil(seg.end_s / frame_shift)))
+            if last <= first:
+                continue
+            piece = wave[round(first * frame_shift * sampling_rate): round(last * frame_shift * sampling_rate)]
+            hyp = self.decode([piece], [logprobs[first:last]], frame_shift)[0]
+            offset = first * frame_shift
+            if hyp.text and not hyp.words:  # not alignable: the piece's words share its span
+                hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
+                                                 for w in hyp.text.split()))
+            words += [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3)) for w in hyp.words]
+        return Hypothesis(" ".join(w.word for w in words), tuple(words))
 
     def texts(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         return [h.text for h in self.decode(waves, logprobs, frame_shift)]

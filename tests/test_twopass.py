@@ -89,3 +89,24 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms
     with pytest.raises(SpeechtlError, match="needs terms"):
         load_two_pass(Decoding(alphabet), tmp_path)
+
+
+def test_long_audio_is_cut_at_pauses_and_each_piece_gets_its_own_prompt(alphabet, sample_waves):
+    pytest.importorskip("faster_whisper")
+    from speechtl.data.vad import speech_segments
+
+    gap = np.zeros(16_000, np.float32)
+    wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])  # about 40 s
+    assert len(wave) > 28 * 16_000
+    frames = len(wave) // 320
+    logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
+    whisper = ScriptedWhisper("the court", "the court")
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    hyp = tp.decode_long(wave, logprobs, 0.02)
+    pieces = speech_segments(wave, max_s=28.0)
+    assert len(pieces) > 1 and len(whisper.prompts) == len(pieces)  # one Whisper call per piece
+    assert hyp.text == " ".join(["the court"] * len(pieces))
+    starts = [w.start for w in hyp.words]
+    assert starts == sorted(starts) and hyp.words[-1].end <= len(wave) / 16_000
+    for piece, (the, court) in zip(pieces, zip(hyp.words[::2], hyp.words[1::2])):
+        assert piece.start_s - 0.02 <= the.start and court.end <= piece.end_s + 0.02  # times in the recording

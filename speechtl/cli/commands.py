@@ -39,8 +39,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if inputs:
         kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v}
         bundle = load_pretrained(args.model)
-        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size,
-                                  decoding=_decoding(args, bundle), int8=args.int8, half=_on_gpu(args.device), **kwargs)
+        decoding = _decoding(args, bundle)
+        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, decoding=decoding,
+                                  int8=args.int8, half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
+                                  **kwargs)
         for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
             if result.error:
                 print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
@@ -113,11 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         bundle.model.to(args.device)
     decoding = _decoding(args, bundle)
     vocabulary = terms_to_score(decoding, _terms(args))
-    if args.two_pass is not None:
-        from ..model.offline import model_folder
-        from ..twopass import load_two_pass
-
-        decoding = load_two_pass(decoding, model_folder(args.model), vocabulary, args.two_pass or None)
+    decoding = _two_pass(args, decoding, vocabulary) or decoding
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
                                        progress=not args.no_progress, int8=args.int8, strict=args.strict)
@@ -263,6 +261,16 @@ def _decoding(args: argparse.Namespace, bundle):
     return choose_decoding(bundle.alphabet, model_folder(args.model), args.decoder, lm=args.lm,
                            vocabulary=_terms(args), beam_width=args.beam_width, spot_threshold=spot,
                            processes=args.processes)
+
+
+def _two_pass(args: argparse.Namespace, decoding, vocabulary=None):
+    """The two-pass decoding over ``decoding`` when --two-pass asks for it, else None."""
+    if args.two_pass is None:
+        return None
+    from ..model.offline import model_folder
+    from ..twopass import load_two_pass
+
+    return load_two_pass(decoding, model_folder(args.model), vocabulary or _terms(args), args.two_pass or None)
 
 
 def cmd_pseudo_label(args: argparse.Namespace) -> int:

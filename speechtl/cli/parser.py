@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="transcribe again inputs whose output exists")
     _add_inference_args(t)
     _add_decoding_args(t)
+    _add_two_pass_arg(t)
     t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
     t.add_argument("--stride-length", type=float, default=None, help="seconds of context each side of a chunk")
 
@@ -38,9 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output-dir", default="results")
     e.add_argument("--set-name", help="name used in results file names (default: manifest file name)")
     e.add_argument("--strict", action="store_true", help="fail on the first bad entry instead of skipping it")
-    e.add_argument("--two-pass", nargs="?", const="", default=None, metavar="WHISPER",
-                   help="Whisper (default: the model's two-pass.json, else whisper-tiny.en) prompted with the terms "
-                        "the model hears, then term spotting over its words (needs speechtl[teacher])")
+    _add_two_pass_arg(e)
     _add_inference_args(e)
     _add_decoding_args(e)
 
@@ -115,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--output-dir", default="runs/demo")
     d.add_argument("--steps", type=int, default=300)
     return parser
+
+
+def _add_two_pass_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--two-pass", nargs="?", const="", default=None, metavar="WHISPER",
+                   help="Whisper (default: the model's two-pass.json, else whisper-tiny.en) prompted with the terms "
+                        "the model hears, then term spotting over its words (needs speechtl[teacher])")
 
 
 def _add_decoding_args(p: argparse.ArgumentParser) -> None:

