@@ -10,7 +10,10 @@ real-time factor for:
     CPU, int8 and float32; plain, with ``hotwords``, and with ``initial_prompt``
     listing domain terms (as many as Whisper's prompt window holds);
   - each speechtl model given (default: the shipped ``general``), float32 and int8:
-    greedy, +LM, +LM+terms (the LM and terms saved with the model, when it has them).
+    greedy, +LM, +LM+terms (the LM and terms saved with the model, when it has them);
+    float32 only: two-pass (Whisper tiny.en prompted with the terms the model hears,
+    then term spotting; the settings a recipe saved in ``two-pass.json``), its time
+    including the acoustic model, the beam search that picks the prompt and Whisper.
 RTF = wall time of the whole transcription / audio duration, model load excluded.
 """
 
@@ -95,6 +98,17 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
             hyps = [h.text for h in decoder.decode_batch(logprobs, bundle.frame_shift, processes=2)]
             rows.append(row(f"speechtl {name} {precision}, {label}", ids, refs, hyps,
                             acoustic + time.perf_counter() - t0, audio, vocab))
+        if precision == "fp32" and len(vocab if len(vocab) else saved.vocabulary):
+            from speechtl.decode.policy import Decoding
+            from speechtl.twopass import load_two_pass
+
+            two_pass = load_two_pass(Decoding(bundle.alphabet, saved), folder, vocab)
+            two_pass.whisper.transcribe(waves[0])  # warm-up, as for the acoustic model
+            t0 = time.perf_counter()
+            hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
+            rows.append(row(f"speechtl {name} {precision}, two-pass ({two_pass.whisper.name}, "
+                            f"{two_pass.config.top_terms} terms, spot {two_pass.config.spot_threshold})",
+                            ids, refs, hyps, acoustic + time.perf_counter() - t0, audio, vocab))
     return rows
 
 
