@@ -24,5 +24,9 @@ TERMS_TUNE_TOLERANCE = 0.005  # a stronger term weight or spotting threshold mus
 # two-pass spotting thresholds tried besides off, mild to strong: Whisper writes real words,
 # so a term must beat them (>= 0) rather than come close as over CTC letter soup
 TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0)
+# acoustic gain (log-likelihood per character over the words it would replace) a candidate
+# term needs to enter Whisper's prompt, besides any (None): on general speech a full prompt
+# of look-alike terms pulls Whisper towards them
+TUNE_TWO_PASS_PROMPT_GAINS = (None, 0.0)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

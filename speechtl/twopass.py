@@ -44,7 +44,7 @@ from .text import normalize
 from .vocabulary import Vocabulary
 
 WHISPER_WINDOW_S = 28.0  # longer audio is cut at pauses into pieces one Whisper window holds
-DEFAULT_TOP_TERMS = 8  # prompt size: measured on legal test, 8 heard terms hold 88% of the terms said
+DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen terms fill Whisper's prompt)
 DEFAULT_TWO_PASS_SPOT_THRESHOLD = 0.25  # Whisper's words are real words: a term must beat them, not just come close
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 
@@ -53,6 +53,7 @@ TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 class TwoPassConfig:
     top_terms: int = DEFAULT_TOP_TERMS
     spot_threshold: float | None = DEFAULT_TWO_PASS_SPOT_THRESHOLD
+    prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
 
     def __post_init__(self) -> None:
         if self.top_terms < 0:
@@ -86,12 +87,16 @@ class TwoPass:
         """Each utterance's Whisper prompt: the terms its CTC posteriors support most."""
         if self.config.top_terms == 0 or not len(self._spotter):
             return [""] * len(logprobs)
-        keys = [("prompt", _digest(lp), self.config.top_terms) for lp in logprobs]
+        keys = [("prompt", _digest(lp), self.config.top_terms, self.config.prompt_min_gain) for lp in logprobs]
+        min_gain = -np.inf if self.config.prompt_min_gain is None else self.config.prompt_min_gain
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
         for i, hyp in zip(todo, self.ctc.decode([logprobs[i] for i in todo], frame_shift)):
-            words = [(w.word, (round(w.start / frame_shift), max(round(w.end / frame_shift), round(w.start / frame_shift) + 1)))
-                     for w in hyp.words]
-            self._memo[keys[i]] = ", ".join(self._spotter.heard(np.asarray(logprobs[i]), words, self.config.top_terms))
+            words = []
+            for w in hyp.words:
+                start = round(w.start / frame_shift)
+                words.append((w.word, (start, max(round(w.end / frame_shift), start + 1))))
+            self._memo[keys[i]] = ", ".join(self._spotter.heard(np.asarray(logprobs[i]), words, self.config.top_terms,
+                                                                    min_gain))
         return [self._memo[key] for key in keys]
 
     def decode(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
@@ -163,7 +168,8 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
     if not len(terms):
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
     config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
-                           spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD))
+                           spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
+                           prompt_min_gain=saved.get("prompt_min_gain"))
     return TwoPass(decoding, WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER)), terms, config)
 
 

@@ -153,17 +153,19 @@ class TermSpotter:
         out.extend(words[i:])
         return out
 
-    def heard(self, logprobs: np.ndarray, words: Sequence[FrameWord], limit: int) -> list[str]:
+    def heard(self, logprobs: np.ndarray, words: Sequence[FrameWord], limit: int,
+              min_gain: float = -np.inf) -> list[str]:
         """Up to ``limit`` terms the audio most likely holds: those spelled out in ``words``,
-        then the candidates of their spans by acoustic gain, best first (whatever the
-        threshold; a prompt for another recognizer, not a substitution)."""
+        then the candidates of their spans with an acoustic gain of at least ``min_gain``,
+        best first (a prompt for another recognizer, not a substitution)."""
         texts = [w for w, _ in words]
         ranked = [self.terms[term_id] for _, _, term_id in self.present(texts)]
         cands = self.candidates(texts)
         best: dict[str, float] = {}
         for (_, _, term_id), gain in zip(cands, self._gains(logprobs, words, cands)):
             term = self.terms[term_id]
-            best[term] = max(gain, best.get(term, -np.inf))
+            if gain >= min_gain:
+                best[term] = max(gain, best.get(term, -np.inf))
         ranked += sorted(best, key=lambda t: (-round(best[t], 4), t))  # rounded: ties break by name, not float noise
         return list(dict.fromkeys(ranked))[:limit]
 

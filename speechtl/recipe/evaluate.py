@@ -60,9 +60,11 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         whisper = WhisperRecognizer(two_pass.whisper, encoder_cache=TWO_PASS_ENCODER_CACHE)
         first = TwoPass(methods[list(methods)[-1]], whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
-                        TwoPassConfig(top_terms=two_pass.top_terms, spot_threshold=None))
+                        TwoPassConfig(top_terms=two_pass.top_terms, spot_threshold=None,
+                                      prompt_min_gain=two_pass.prompt_min_gain))
         methods["whisper"] = first.with_config(top_terms=0)
-        methods["whisper-terms"] = first
+        if two_pass.top_terms:  # 0: the guard let no prompt through
+            methods["whisper-terms"] = first
         if two_pass.spot_threshold is not None:
             methods["two-pass"] = first.with_config(spot_threshold=two_pass.spot_threshold)
     return methods
@@ -135,8 +137,9 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
         "two-pass decoding (tuned on dev)": (
-            f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt, spotting threshold "
-            f"{two_pass.spot_threshold}" if two_pass and two_pass.whisper else
+            f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt (acoustic gain at least "
+            f"{two_pass.prompt_min_gain}), spotting threshold {two_pass.spot_threshold}"
+            if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
         "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (
             terms_cost(ev, "whisper", ("two-pass", "whisper-terms")) or "no real speech"),

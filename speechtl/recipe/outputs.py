@@ -92,6 +92,7 @@ class TwoPassOut:
 
     whisper: str
     top_terms: int = 0
+    prompt_min_gain: float | None = None
     spot_threshold: float | None = None
     dev_wer: dict[str, float | None] | None = None  # whisper alone, prompted, prompted + spotting as chosen
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)

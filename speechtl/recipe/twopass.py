@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
 from ..data.manifest import ManifestEntry, load_entry
 from ..fileio import write_json
@@ -53,28 +55,35 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     alone = two_pass.with_config(top_terms=0, spot_threshold=None)
     # terms off on real speech: Whisper alone; each setting must stay near it
     real_alone = wer(alone, real)
-    # prompt sizes small to large, each with spotting off then thresholds mild to strong
+    # mild to strong: Whisper alone (chosen when no term setting passes the guard), then
+    # the prompt (most evidence asked first, sizes small to large), spotting off then on
     thresholds = (None,) + tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
-    grid = []
-    for top_terms in sorted(c.tune_two_pass_top_terms):
-        for threshold in thresholds:
-            tp = two_pass.with_config(top_terms=top_terms, spot_threshold=threshold)
-            grid.append({"top_terms": top_terms, "spot_threshold": threshold, "wer": wer(tp, dev),
-                         "guard_wer": wer(tp, real)})
+    gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
+    grid = [{"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "wer": wer(alone, dev),
+             "guard_wer": real_alone}]
+    for min_gain in gains:
+        for top_terms in sorted(c.tune_two_pass_top_terms):
+            for threshold in thresholds:
+                tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold)
+                grid.append({"top_terms": top_terms, "prompt_min_gain": min_gain, "spot_threshold": threshold,
+                             "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
     best = grid[choose([g["wer"] for g in grid], [g["guard_wer"] for g in grid],
                        None if real_alone is None else real_alone + MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE)]
-    unspotted = next(g for g in grid if g["top_terms"] == best["top_terms"] and g["spot_threshold"] is None)
-    dev_wer = {"whisper": wer(alone, dev), "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
+    unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
+                     == (best["top_terms"], best["prompt_min_gain"], None))
+    dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": unspotted["guard_wer"],
                                                "two_pass": best["guard_wer"]}
-    print(f"two-pass ({c.whisper}): {best['top_terms']} heard terms in the prompt, spotting threshold "
-          f"{best['spot_threshold']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
+    print(f"two-pass ({c.whisper}): {best['top_terms']} heard terms in the prompt (acoustic gain at least "
+          f"{best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
           flush=True)
     settings_file = f"{trained.model}/{TWO_PASS_FILE}"
     write_json(settings_file, {
-        "whisper": c.whisper, "top_terms": best["top_terms"], "spot_threshold": best["spot_threshold"],
+        "whisper": c.whisper, "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
+        "spot_threshold": best["spot_threshold"],
         "tuned_on": data.dev, "grid": grid})
-    return TwoPassOut(whisper=c.whisper, top_terms=best["top_terms"], spot_threshold=best["spot_threshold"],
+    return TwoPassOut(whisper=c.whisper, top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
+                      spot_threshold=best["spot_threshold"],
                       dev_wer=dev_wer, general_dev_wer=general, settings=settings_file)
 
 

@@ -78,10 +78,13 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         assert terms["config"]["beam_width"] == 4  # the recipe's beam width reaches the saved decoder
         two_pass = json.loads((tmp_path / "runs" / name / "stages" / "two_pass.json").read_text())
         if two_pass["whisper"]:  # faster-whisper and the offline weights are installed
-            assert {"Whisper alone", "Whisper+heard terms"} <= {r["method"] for r in report["rows"]}
+            methods = {r["method"] for r in report["rows"]}
+            assert "Whisper alone" in methods and ("Whisper+heard terms" in methods) == (two_pass["top_terms"] > 0)
             assert set(two_pass["general_dev_wer"]) == {"whisper", "whisper_terms", "two_pass"}
             saved = json.loads((tmp_path / "runs" / name / "model" / "best" / "two-pass.json").read_text())
-            assert [g["spot_threshold"] for g in saved["grid"]] == [None, 0.25]
+            # Whisper alone first, then each prompt: spotting off, then the threshold
+            assert [(g["top_terms"], g["prompt_min_gain"], g["spot_threshold"]) for g in saved["grid"]] == [
+                (0, None, None), (8, 0.0, None), (8, 0.0, 0.25), (8, None, None), (8, None, 0.25)]
             assert saved["spot_threshold"] == two_pass["spot_threshold"]
         else:
             assert two_pass["skipped"]
