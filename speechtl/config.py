@@ -78,6 +78,20 @@ def _convert_one(raw: str, option: Any) -> Any:
         return option(raw)
     if typing.get_origin(option) is tuple:
         # tuple[float, ...]: comma-separated, "" for empty (``tune_alphas=0.2,0.5``)
+        # tuple[float | None, ...]: "none" for None (``tune_two_pass_prompt_gains=none,0``)
         item = typing.get_args(option)[0]
-        return tuple(_convert_one(part.strip(), item) for part in raw.split(",") if part.strip())
+        return tuple(_convert_item(part.strip(), item) for part in raw.split(",") if part.strip())
     raise TypeError(f"unsupported type {option}")
+
+
+def _convert_item(raw: str, item: Any) -> Any:
+    """One element of a tuple setting, whose type may be a union (``float | None``)."""
+    if typing.get_origin(item) not in (typing.Union, types.UnionType):
+        return _convert_one(raw, item)
+    errors = []
+    for option in typing.get_args(item):
+        try:
+            return _convert_one(raw, option)
+        except (TypeError, ValueError) as exc:
+            errors.append(str(exc))
+    raise ValueError("; ".join(errors))

@@ -24,3 +24,12 @@ def test_typed_overrides_reach_nested_fields():
 def test_bad_overrides(item, message):
     with pytest.raises(ConfigError, match=message):
         apply_overrides(TrainConfig(), [item])
+
+
+def test_a_tuple_of_optional_numbers_takes_none():
+    from speechtl.recipe.config import RecipeConfig
+
+    c = apply_overrides(RecipeConfig(), ["tune_two_pass_prompt_gains=none,0.5", "tune_two_pass_top_terms=4,8"])
+    assert (c.tune_two_pass_prompt_gains, c.tune_two_pass_top_terms) == ((None, 0.5), (4, 8))
+    with pytest.raises(ConfigError, match="cannot use 'x'"):
+        apply_overrides(RecipeConfig(), ["tune_two_pass_prompt_gains=x"])
