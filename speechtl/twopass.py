@@ -90,7 +90,9 @@ class TwoPass:
         keys = [("prompt", _digest(lp), self.config.top_terms, self.config.prompt_min_gain) for lp in logprobs]
         min_gain = -np.inf if self.config.prompt_min_gain is None else self.config.prompt_min_gain
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
-        for i, hyp in zip(todo, self.ctc.decode([logprobs[i] for i in todo], frame_shift)):
+        # in this process: forking decode workers once Whisper's threads run can leave them stuck
+        ctc = self.ctc.with_processes(None)
+        for i, hyp in zip(todo, ctc.decode([logprobs[i] for i in todo], frame_shift)):
             words = []
             for w in hyp.words:
                 start = round(w.start / frame_shift)
