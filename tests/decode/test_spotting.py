@@ -132,3 +132,12 @@ def test_heard_ranks_spelled_terms_first_then_by_acoustic_gain(alphabet):
     assert heard[1] == "certiorari"  # close in letters and best supported by the frames
     assert "mandamus" not in heard  # nothing in the audio resembles it
     assert spotter.heard(logprobs, words_with_frames(hyp), limit=1) == ["writ"]
+
+
+def test_heard_can_ask_candidates_for_acoustic_evidence(alphabet):
+    logprobs, hyp = near_miss(alphabet)
+    spotter = TermSpotter(Vocabulary(["writ", "certiorari", "sertraline"]), alphabet)
+    everything = spotter.heard(logprobs, words_with_frames(hyp), limit=5)
+    strict = spotter.heard(logprobs, words_with_frames(hyp), limit=5, min_gain=-1.0)
+    assert "sertraline" in everything and "sertraline" not in strict  # the frames do not support it
+    assert strict[:2] == ["writ", "certiorari"]  # spelled out, then supported by the frames
