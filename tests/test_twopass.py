@@ -67,6 +67,33 @@ def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
     assert len(whisper.prompts) == 1
 
 
+def test_spotting_considers_only_the_terms_in_the_prompt(alphabet):
+    spoken = "voir dire and rehearing en banc"
+    logprobs = posteriors(alphabet, list(spoken))
+    heard = "voir dear and rehearing in bank"  # both terms misspelled whatever the prompt
+    # a prompt of one term (the first heard): only that term may be spotted
+    one = two_pass(alphabet, ScriptedWhisper(heard, heard), top_terms=1, spot_threshold=0.25)
+    assert one.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dire and rehearing in bank"]
+    both = two_pass(alphabet, ScriptedWhisper(heard, heard), top_terms=2, spot_threshold=0.25)
+    assert both.texts([np.zeros(16000)], [logprobs], 0.02) == [spoken]
+
+
+def test_the_prompts_beam_search_runs_in_this_process(alphabet, monkeypatch):
+    """Forked decode workers after Whisper's threads have started can hang: the prompt's
+    search must not fork, even when the CTC decoding is set to use processes."""
+    import multiprocessing
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("the prompt's beam search forked")
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    tp = TwoPass(tp.ctc.with_processes(2), whisper, tp.vocabulary, tp.config)
+    assert tp.texts([np.zeros(16000), np.ones(16000)], [logprobs, logprobs], 0.02) == [SPOKEN, SPOKEN]
+
+
 def test_a_negative_prompt_size_is_refused():
     with pytest.raises(ValueError, match="top_terms"):
         TwoPassConfig(top_terms=-1)
