@@ -10,10 +10,15 @@ vocabulary. So, per utterance:
    most (spelled out, or close to a span by spelling and acoustics);
 2. Whisper transcribes with the ``top_terms`` best of them as its prompt;
 3. Whisper's words are aligned to the CTC frames (:func:`align_words`) and term spotting
-   replaces a span where one of the prompted terms scores ``spot_threshold`` or more
-   per character above the words Whisper wrote (None: no spotting). Only the prompted
-   terms: on general speech every span would otherwise be a chance to insert one of
-   hundreds of terms.
+   proposes to replace a span where one of the prompted terms scores ``spot_threshold``
+   or more per character above the words Whisper wrote (None: no spotting). Only the
+   prompted terms: on general speech every span would otherwise be a chance to insert
+   one of hundreds of terms;
+4. with ``whisper_margin`` set, Whisper judges each proposal: the changed sentence must
+   be at most ``-whisper_margin`` less likely under Whisper (forced decoding, same
+   prompt) than its own. The CTC model hears the term's letters, Whisper knows which
+   sentence is English: a term wins where both allow it ("rehearing on bunk" ->
+   "rehearing en banc"), not where one model's error would decide alone.
 
     two_pass = TwoPass(decoding, WhisperRecognizer("whisper-tiny.en"), vocabulary)
     hyps = two_pass.decode(waves, logprobs, bundle.frame_shift)
@@ -37,7 +42,7 @@ from .constants import SAMPLE_RATE
 from .decode.align import align_words
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
-from .decode.spotting import TermSpotter
+from .decode.spotting import Substitution, TermSpotter
 from .errors import SpeechtlError
 from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
@@ -54,6 +59,7 @@ class TwoPassConfig:
     top_terms: int = DEFAULT_TOP_TERMS
     spot_threshold: float | None = DEFAULT_TWO_PASS_SPOT_THRESHOLD
     prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
+    whisper_margin: float | None = None  # spotted sentences need Whisper's log-probability within this of its own (None: CTC decides)
 
     def __post_init__(self) -> None:
         if self.top_terms < 0:
@@ -106,7 +112,7 @@ class TwoPass:
         hyps = []
         for wave, lp, prompt in zip(waves, logprobs, self.prompts(logprobs, frame_shift)):
             text = self._whisper_text(wave, prompt)
-            hyps.append(self._finish(np.asarray(lp, dtype=np.float32), text, prompt, frame_shift))
+            hyps.append(self._finish(wave, np.asarray(lp, dtype=np.float32), text, prompt, frame_shift))
         return hyps
 
     def decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float,
@@ -142,7 +148,7 @@ class TwoPass:
             self._memo[key] = " ".join(w for w in text.split() if not self.ctc.alphabet.unknown_characters(w))
         return self._memo[key]
 
-    def _finish(self, logprobs: np.ndarray, text: str, prompt: str, frame_shift: float) -> Hypothesis:
+    def _finish(self, wave: np.ndarray, logprobs: np.ndarray, text: str, prompt: str, frame_shift: float) -> Hypothesis:
         aligned = align_words(logprobs, text, self.ctc.alphabet) if text else []
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
@@ -151,9 +157,26 @@ class TwoPass:
             if self.config.top_terms:  # the prompted terms only
                 spotter = TermSpotter(Vocabulary([self._terms[t] for t in prompt.split(", ") if t in self._terms]),
                                       self.ctc.alphabet)
-            aligned = spotter.spot(logprobs, aligned, self.config.spot_threshold)
+            subs = spotter.substitutions(logprobs, aligned, self.config.spot_threshold)
+            if self.config.whisper_margin is not None:
+                subs = self._judged(wave, prompt, [w for w, _ in aligned], subs)
+            aligned = spotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
+
+    def _judged(self, wave: np.ndarray, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
+        """The substitutions Whisper accepts, each with its gain in Whisper's log-probability."""
+        if not subs or len(wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
+            return []  # (decode_long's pieces are always short enough)
+        texts = [" ".join(words)] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in subs]
+        digest = _digest(wave)
+        todo = [t for t in dict.fromkeys(texts) if ("score", digest, prompt, t) not in self._memo]
+        if todo:
+            for t, logprob in zip(todo, self.whisper.score(wave, todo, prompt or None)):
+                self._memo[("score", digest, prompt, t)] = logprob
+        own, *changed = (self._memo[("score", digest, prompt, t)] for t in texts)
+        return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
+                if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
 
 
 def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,
@@ -171,7 +194,7 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
     config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
                            spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
-                           prompt_min_gain=saved.get("prompt_min_gain"))
+                           prompt_min_gain=saved.get("prompt_min_gain"), whisper_margin=saved.get("whisper_margin"))
     return TwoPass(decoding, WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER)), terms, config)
 
 

@@ -18,12 +18,19 @@ SPOKEN = "the panel granted rehearing en banc"
 class ScriptedWhisper:
     """Writes what a prompt containing "en banc" makes it write, else its usual mishearing."""
 
-    def __init__(self, heard: str, prompted: str) -> None:
+    name = "scripted"
+
+    def __init__(self, heard: str, prompted: str, likely: dict[str, float] | None = None) -> None:
         self.heard, self.prompted, self.prompts = heard, prompted, []
+        self.likely, self.scored = likely or {}, []  # log-probabilities by sentence (others: -20)
 
     def transcribe(self, wave, hotwords=None):
         self.prompts.append(hotwords)
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.heard, -0.3, 0.01)
+
+    def score(self, wave, texts, hotwords=None):
+        self.scored += texts
+        return [self.likely.get(t, -20.0) for t in texts]
 
 
 def two_pass(alphabet, whisper, **config):
@@ -56,6 +63,24 @@ def test_spotting_fixes_a_near_miss_whisper_still_writes_and_keeps_its_correct_w
     # where Whisper already wrote the right words, nothing changes
     right = ScriptedWhisper(SPOKEN, SPOKEN)
     assert two_pass(alphabet, right, top_terms=3, spot_threshold=-2.0).texts([np.zeros(8)], [logprobs], 0.02) == [SPOKEN]
+
+
+def test_whisper_judges_what_spotting_proposes(alphabet):
+    spoken = "voir dire and rehearing en banc"
+    logprobs = posteriors(alphabet, list(spoken))
+    heard = "voir dear and rehearing in bank"
+    # Whisper finds "rehearing en banc" likely (-11 against its own -10) but not "voir dire" (-20)
+    whisper = ScriptedWhisper(heard, heard, {heard: -10.0, "voir dear and rehearing en banc": -11.0})
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
+    assert tp.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dear and rehearing en banc"]
+    assert {heard, "voir dear and rehearing en banc", "voir dire and rehearing in bank"} <= set(whisper.scored)
+    asked = len(whisper.scored)
+    # a stricter margin keeps Whisper's words; scores are remembered, not asked again
+    strict = tp.with_config(whisper_margin=0.0)
+    assert strict.texts([np.zeros(16000)], [logprobs], 0.02) == [heard]
+    assert len(whisper.scored) == asked
+    # CTC alone (no margin) takes both
+    assert tp.with_config(whisper_margin=None).texts([np.zeros(16000)], [logprobs], 0.02) == [spoken]
 
 
 def test_whisper_is_run_once_per_audio_and_prompt(alphabet):

@@ -46,7 +46,7 @@ class Substitution:
     first: int  # index of the first replaced word
     last: int  # index after the last replaced word
     term: str  # the term's transcript words
-    gain: float  # log-likelihood per character, term minus hypothesis
+    gain: float  # log-likelihood per character, term minus hypothesis (or another judge's score)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -134,9 +134,18 @@ class TermSpotter:
 
     def spot(self, logprobs: np.ndarray, words: Sequence[FrameWord], threshold: float = DEFAULT_SPOT_THRESHOLD) -> list[FrameWord]:
         """``words`` with spotted terms substituted (each term word gets a share of the span's frames)."""
+        return self.apply(words, self.substitutions(logprobs, words, threshold))
+
+    def substitutions(self, logprobs: np.ndarray, words: Sequence[FrameWord],
+                      threshold: float = DEFAULT_SPOT_THRESHOLD) -> list[Substitution]:
+        """Every candidate whose acoustic gain is at least ``threshold`` (spans may overlap)."""
         cands = self.candidates([w for w, _ in words])
-        subs = [Substitution(first, last, self.terms[term_id], gain)
+        return [Substitution(first, last, self.terms[term_id], gain)
                 for (first, last, term_id), gain in zip(cands, self._gains(logprobs, words, cands)) if gain >= threshold]
+
+    @staticmethod
+    def apply(words: Sequence[FrameWord], subs: Sequence[Substitution]) -> list[FrameWord]:
+        """``words`` with the substitutions made, highest gain first, spans never overlapping."""
         taken: set[int] = set()
         chosen = []
         for s in sorted(subs, key=lambda s: -s.gain):

@@ -4,6 +4,7 @@ pseudo-labelling teacher and the first pass of the two-pass decoder.
     whisper = WhisperRecognizer("whisper-tiny.en")          # offline name or CTranslate2 folder
     result = whisper.transcribe(wave, hotwords="res judicata, voir dire")
     result.text, result.avg_logprob
+    whisper.score(wave, ["rehearing en banc", "rehearing on bunk"], hotwords="en banc")  # log-probabilities
 
 ``hotwords`` go into Whisper's prompt (faster-whisper keeps their first 223 tokens), so a
 short list of the terms the audio probably holds works far better than a whole
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from ..errors import SpeechtlError
 from .offline import WHISPER_TINY_EN, resolve_offline
 
 WHISPER_BEAM_SIZE = 5
+WHISPER_WINDOW_SAMPLES = 30 * 16_000  # one encoder window; score() takes no more
 DEFAULT_WHISPER = WHISPER_TINY_EN
 
 
@@ -72,6 +75,31 @@ class WhisperRecognizer:
         weights = [max(len(s.text), 1) for s in segments]
         return WhisperResult(text=text, avg_logprob=float(np.average([s.avg_logprob for s in segments], weights=weights)),
                              no_speech_prob=max(s.no_speech_prob for s in segments))
+
+
+    def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
+        """Whisper's log-probability of each text (its tokens and the end of text) for this
+        audio, under the same prompt as :meth:`transcribe` with these ``hotwords``: forced
+        decoding, one decoder pass per text, the encoder run once (or taken from the
+        cache). Texts are scored as sentences ("Rehearing en banc."), the way Whisper writes."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        if len(wave) > WHISPER_WINDOW_SAMPLES:
+            raise SpeechtlError(f"Whisper scores audio of at most 30 s, not {len(wave) / 16_000:.1f} s")
+        model = self._model
+        features = model.feature_extractor(np.asarray(wave, np.float32))
+        frames = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)  # as transcribe() cuts them
+        encoded = model.encode(pad_or_trim(features[:, :frames]))
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
+        start = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
+        scores = []
+        for text in texts:
+            sentence = text.strip()
+            tokens = tokenizer.encode(" " + sentence[:1].upper() + sentence[1:] + ".") + [tokenizer.eot]
+            probs = model.model.align(encoded, start, [tokens], frames)[0].text_token_probs
+            scores.append(float(np.sum(np.log(np.maximum(probs, 1e-30)))))
+        return scores
 
 
 def _whisper_model_class():

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..constants import (TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_TWO_PASS_THRESHOLDS,
-                         TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TOP_TERMS, TUNE_UNK_OFFSETS)
+                         TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TOP_TERMS, TUNE_TWO_PASS_WHISPER_MARGINS,
+                         TUNE_UNK_OFFSETS)
 from ..decode.beam import DEFAULT_BEAM_WIDTH
 from ..errors import SpeechtlError
 from ..model.base import WHISPER_BASE
@@ -55,6 +56,7 @@ class RecipeConfig:
     tune_two_pass_top_terms: tuple[int, ...] = TUNE_TWO_PASS_TOP_TERMS  # prompt sizes tried (heard terms)
     tune_two_pass_prompt_gains: tuple[float | None, ...] = TUNE_TWO_PASS_PROMPT_GAINS  # evidence a prompted term needs
     tune_two_pass_thresholds: tuple[float, ...] = TUNE_TWO_PASS_THRESHOLDS  # two-pass spotting, besides off
+    tune_two_pass_whisper_margins: tuple[float | None, ...] = TUNE_TWO_PASS_WHISPER_MARGINS  # None: the CTC model decides
     lm_mix_weights: tuple[int, ...] = (0, 1)  # domain text repeated this often beside the real English (0: domain only)
     lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
     lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)

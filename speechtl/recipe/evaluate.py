@@ -66,7 +66,8 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         if two_pass.top_terms:  # 0: the guard let no prompt through
             methods["whisper-terms"] = first
         if two_pass.spot_threshold is not None:
-            methods["two-pass"] = first.with_config(spot_threshold=two_pass.spot_threshold)
+            methods["two-pass"] = first.with_config(spot_threshold=two_pass.spot_threshold,
+                                                    whisper_margin=two_pass.whisper_margin)
     return methods
 
 
@@ -138,7 +139,8 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
         "two-pass decoding (tuned on dev)": (
             f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt (acoustic gain at least "
-            f"{two_pass.prompt_min_gain}), spotting threshold {two_pass.spot_threshold}"
+            f"{two_pass.prompt_min_gain}), spotting threshold {two_pass.spot_threshold}, Whisper's margin "
+            f"{two_pass.whisper_margin}"
             if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
         "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (

@@ -94,6 +94,7 @@ class TwoPassOut:
     top_terms: int = 0
     prompt_min_gain: float | None = None
     spot_threshold: float | None = None
+    whisper_margin: float | None = None  # spotted sentences judged by Whisper (None: by the CTC model alone)
     dev_wer: dict[str, float | None] | None = None  # whisper alone, prompted, prompted + spotting as chosen
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
     settings: str = ""  # two-pass.json beside the model

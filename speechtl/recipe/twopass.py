@@ -1,7 +1,7 @@
 """The two-pass stage: Whisper prompted by the terms the adapted model hears, then CTC
 term spotting over Whisper's words (:mod:`speechtl.twopass`).
 
-The prompt size and the spotting threshold are tuned on the held-out-engine dev set like
+The prompt size, the spotting threshold and Whisper's judging margin are tuned on the held-out-engine dev set like
 the CTC decoder's settings, mild to strong, and under the same guard: on real general dev speech
 (when prepared) the two-pass output may not be more than ``MAX_TERMS_WER_COST`` worse
 than Whisper alone. The chosen settings are saved as ``two-pass.json`` beside the
@@ -56,17 +56,21 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     # terms off on real speech: Whisper alone; each setting must stay near it
     real_alone = wer(alone, real)
     # mild to strong: Whisper alone (chosen when no term setting passes the guard), then
-    # the prompt (most evidence asked first, sizes small to large), spotting off then on
-    thresholds = (None,) + tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
+    # the prompt (most evidence asked first, sizes small to large), spotting off, judged by
+    # Whisper (strict margins first), then by the CTC model alone
+    thresholds = tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
+    margins = tuple(sorted(m for m in c.tune_two_pass_whisper_margins if m is not None))[::-1]
+    spotting = [(None, None)] + [(t, m) for m in margins for t in thresholds] + [(t, None) for t in thresholds]
     gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
-    grid = [{"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "wer": wer(alone, dev),
-             "guard_wer": real_alone}]
+    grid = [{"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None,
+             "wer": wer(alone, dev), "guard_wer": real_alone}]
     for min_gain in gains:
         for top_terms in sorted(c.tune_two_pass_top_terms):
-            for threshold in thresholds:
-                tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold)
+            for threshold, margin in spotting:
+                tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold,
+                                          whisper_margin=margin)
                 grid.append({"top_terms": top_terms, "prompt_min_gain": min_gain, "spot_threshold": threshold,
-                             "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
+                             "whisper_margin": margin, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
     best = grid[choose([g["wer"] for g in grid], [g["guard_wer"] for g in grid],
                        None if real_alone is None else real_alone + MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE)]
     unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
@@ -75,15 +79,16 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": unspotted["guard_wer"],
                                                "two_pass": best["guard_wer"]}
     print(f"two-pass ({c.whisper}): {best['top_terms']} heard terms in the prompt (acoustic gain at least "
-          f"{best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
+          f"{best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}, Whisper's margin "
+          f"{best['whisper_margin']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
           flush=True)
     settings_file = f"{trained.model}/{TWO_PASS_FILE}"
     write_json(settings_file, {
         "whisper": c.whisper, "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
-        "spot_threshold": best["spot_threshold"],
+        "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
         "tuned_on": data.dev, "grid": grid})
     return TwoPassOut(whisper=c.whisper, top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
-                      spot_threshold=best["spot_threshold"],
+                      spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
                       dev_wer=dev_wer, general_dev_wer=general, settings=settings_file)
 
 

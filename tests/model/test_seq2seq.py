@@ -26,3 +26,24 @@ def test_the_encoder_cache_skips_the_encoder_and_changes_nothing(recognizers, sa
     assert len(calls) == 1  # the prompted transcription reused the first one's encoder output
     assert (first, prompted) == expected
     assert first.text.strip() and first.avg_logprob > -1.0
+
+
+def test_score_prefers_what_was_said_and_reuses_the_encoder(recognizers, sample_entries, sample_waves, monkeypatch):
+    import numpy as np
+    from faster_whisper import WhisperModel
+
+    from speechtl.errors import SpeechtlError
+
+    _, cached = recognizers
+    wave, said = sample_waves[1], sample_entries[1].text
+    cached.transcribe(wave)
+    calls = []
+    encode = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode", lambda self, features: calls.append(1) or encode(self, features))
+    words = said.split()
+    wrong = " ".join(words[:2] + ["mandamus"] + words[3:])
+    right_score, wrong_score = cached.score(wave, [said, wrong])
+    assert right_score > wrong_score and right_score < 0
+    assert calls == []  # the encoder output of the transcription above
+    with pytest.raises(SpeechtlError, match="30 s"):
+        cached.score(np.zeros(31 * 16_000, np.float32), [said])

@@ -59,7 +59,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
                                "--set", f"real_dir={real}"]
     if name == "legal":  # the two-pass stage with the real Whisper tiny.en, on the debug run's few utterances
         debug += ["--set", "whisper=whisper-tiny.en", "--set", "tune_two_pass_thresholds=0.25",
-                  "--set", "tune_two_pass_top_terms=8"]
+                  "--set", "tune_two_pass_top_terms=8", "--set", "tune_two_pass_whisper_margins=none,-2"]
     monkeypatch.chdir(tmp_path)
     assert run_recipe_file(RECIPES / name / "train.py", ["--preset", "cpu", "--base", str(base), *debug]) == 0
     report = json.loads((tmp_path / "runs" / name / "report" / "report.json").read_text())
@@ -82,10 +82,13 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert "Whisper alone" in methods and ("Whisper+heard terms" in methods) == (two_pass["top_terms"] > 0)
             assert set(two_pass["general_dev_wer"]) == {"whisper", "whisper_terms", "two_pass"}
             saved = json.loads((tmp_path / "runs" / name / "model" / "best" / "two-pass.json").read_text())
-            # Whisper alone first, then each prompt: spotting off, then the threshold
-            assert [(g["top_terms"], g["prompt_min_gain"], g["spot_threshold"]) for g in saved["grid"]] == [
-                (0, None, None), (8, 0.0, None), (8, 0.0, 0.25), (8, None, None), (8, None, 0.25)]
-            assert saved["spot_threshold"] == two_pass["spot_threshold"]
+            # Whisper alone first, then each prompt: spotting off, judged by Whisper, by the CTC model alone
+            assert [(g["top_terms"], g["prompt_min_gain"], g["spot_threshold"], g["whisper_margin"])
+                    for g in saved["grid"]] == [(0, None, None, None)] + [
+                (8, gain, threshold, margin) for gain in (0.0, None)
+                for threshold, margin in ((None, None), (0.25, -2.0), (0.25, None))]
+            assert (saved["spot_threshold"], saved["whisper_margin"]) == (two_pass["spot_threshold"],
+                                                                           two_pass["whisper_margin"])
         else:
             assert two_pass["skipped"]
     else:
