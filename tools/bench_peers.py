@@ -71,13 +71,13 @@ def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary) -> list[list[s
     return rows
 
 
-def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_size: int) -> list[list[str]]:
-    """Greedy / +LM / +LM+terms rows of one speechtl model, float32 and int8 encoder layers."""
+def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_size: int):
+    """Greedy / +LM / +LM+terms rows of one speechtl model, float32 and int8 encoder
+    layers; and what its two-pass row needs (the float32 log-probabilities and their time)."""
     ids, refs = [e.id for e in entries], [e.text for e in entries]
-    name = Path(model).parent.parent.name if Path(model).name == "best" else Path(model).name
     folder = model_folder(model)
     saved = BeamDecoder.load(folder) if folder is not None else None
-    rows = []
+    rows, fp32 = [], None
     for precision in ("fp32", "int8"):
         bundle = load_pretrained(model, Alphabet.default())  # fresh: int8 quantizes the layers in place
         transcriber = Transcriber(bundle, batch_size=batch_size, int8=precision == "int8")
@@ -85,9 +85,11 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
         t0 = time.perf_counter()
         logprobs = transcriber.logits(waves)
         acoustic = time.perf_counter() - t0
+        if precision == "fp32":
+            fp32 = (bundle, logprobs, acoustic)
         t0 = time.perf_counter()
         hyps = [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
-        rows.append(row(f"speechtl {name} {precision}, greedy", ids, refs, hyps,
+        rows.append(row(f"speechtl {_name(model)} {precision}, greedy", ids, refs, hyps,
                         acoustic + time.perf_counter() - t0, audio, vocab))
         if saved is None:
             continue
@@ -96,20 +98,35 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
                 continue
             t0 = time.perf_counter()
             hyps = [h.text for h in decoder.decode_batch(logprobs, bundle.frame_shift, processes=2)]
-            rows.append(row(f"speechtl {name} {precision}, {label}", ids, refs, hyps,
+            rows.append(row(f"speechtl {_name(model)} {precision}, {label}", ids, refs, hyps,
                             acoustic + time.perf_counter() - t0, audio, vocab))
-        if precision == "fp32" and len(vocab if len(vocab) else saved.vocabulary):
-            from speechtl.decode.policy import Decoding
-            from speechtl.twopass import load_two_pass
+    return rows, fp32
 
-            two_pass = load_two_pass(Decoding(bundle.alphabet, saved), folder, vocab)
-            two_pass.whisper.transcribe(waves[0])  # warm-up, as for the acoustic model
-            t0 = time.perf_counter()
-            hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
-            rows.append(row(f"speechtl {name} {precision}, two-pass ({two_pass.whisper.name}, "
-                            f"{two_pass.config.top_terms} terms, spot {two_pass.config.spot_threshold})",
-                            ids, refs, hyps, acoustic + time.perf_counter() - t0, audio, vocab))
-    return rows
+
+def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary) -> list[list[str]]:
+    """Whisper prompted by the terms the model hears, then spotting: the time includes the
+    acoustic model, the beam search that picks each prompt and Whisper."""
+    from speechtl.decode.policy import Decoding
+    from speechtl.twopass import load_two_pass
+
+    folder = model_folder(model)
+    saved = BeamDecoder.load(folder) if folder is not None else None
+    if saved is None or not len(vocab if len(vocab) else saved.vocabulary):
+        return []
+    bundle, logprobs, acoustic = fp32
+    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), folder, vocab)
+    two_pass.whisper.transcribe(waves[0])  # warm-up, as for the acoustic model
+    t0 = time.perf_counter()
+    hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
+    config = two_pass.config
+    return [row(f"speechtl {_name(model)} fp32, two-pass ({two_pass.whisper.name}, {config.top_terms} terms, "
+                f"spot {config.spot_threshold}, margin {config.whisper_margin})",
+                [e.id for e in entries], [e.text for e in entries], hyps, acoustic + time.perf_counter() - t0,
+                audio, vocab)]
+
+
+def _name(model: str) -> str:
+    return Path(model).parent.parent.name if Path(model).name == "best" else Path(model).name
 
 
 def main() -> None:
@@ -131,9 +148,13 @@ def main() -> None:
         entries = entries[: args.limit]
     waves = [load_entry(e, 16_000) for e in entries]
     audio = sum(len(w) for w in waves) / 16_000
+    # the beam searches fork decode workers: all of them before any Whisper thread starts
+    # (a fork after CTranslate2's threads are running can leave the workers stuck)
+    models = args.model or ["general"]
+    ctc = [speechtl_rows(model, entries, waves, audio, vocab, args.batch_size) for model in models]
     rows = faster_whisper_rows(entries, waves, audio, vocab)
-    for model in args.model or ["general"]:
-        rows += speechtl_rows(model, entries, waves, audio, vocab, args.batch_size)
+    for model, (model_rows, fp32) in zip(models, ctc):
+        rows += model_rows + two_pass_row(model, fp32, entries, waves, audio, vocab)
     print(f"{args.manifest}: {len(entries)} utterances, {audio / 60:.1f} min; {torch.get_num_threads()} CPU threads")
     header = ["system", "WER %", "CER %", "term recall %", "RTF"]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

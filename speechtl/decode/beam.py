@@ -210,7 +210,7 @@ class BeamDecoder:
         global _FORKED
         _FORKED = (self, frame_shift)  # children inherit it through fork: the LM is not copied or pickled
         try:
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
+            with multiprocessing.get_context("fork").Pool(processes, initializer=_one_thread) as pool:
                 return pool.map(_decode_in_child, logprobs, chunksize=max(1, len(logprobs) // (4 * processes)))
         finally:
             _FORKED = None
@@ -259,6 +259,15 @@ class BeamDecoder:
 
 
 _FORKED: tuple[BeamDecoder, float] | None = None
+
+
+def _one_thread() -> None:
+    """In a forked worker: torch on one thread. The parent's OpenMP pool does not survive
+    the fork, and the first parallel torch call (term spotting's ctc_loss) would wait
+    for it forever."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _decode_in_child(logprobs: np.ndarray) -> Hypothesis:

@@ -186,3 +186,33 @@ def test_the_pyctcdecode_search_we_call_is_where_and_what_we_expect():
     params = set(inspect.signature(BeamSearchDecoderCTC._decode_logits).parameters)
     assert {"logits", "beam_width", "beam_prune_logp", "token_min_logp", "prune_history", "hotword_scorer",
             "lm_start_state"} <= params
+
+
+def test_forked_workers_spot_terms_after_torch_ran_in_the_parent(tmp_path):
+    """The transcriber runs the acoustic model (torch's thread pool) before the beam
+    searches fork; a worker's first parallel torch call (spotting's ctc_loss) used to wait
+    forever for a pool the fork did not copy. Run in a fresh interpreter: a hang is a timeout."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent.parent
+    script = tmp_path / "fork.py"
+    script.write_text(f"""
+import sys, torch
+sys.path.insert(0, {str(tests)!r})
+torch.set_num_threads(2)
+x = torch.randn(1000, 1000); (x @ x).sum()
+from speechtl.alphabet import Alphabet
+from speechtl.decode.beam import BeamConfig, BeamDecoder
+from speechtl.vocabulary import Vocabulary
+from decode.test_spotting import posteriors
+alphabet = Alphabet.default()
+lp = posteriors(alphabet, list("my client will play no locont and day read to the misdemeanor charge " * 3))
+terms = Vocabulary(["nolo contendere", "en banc", "voir dire", "res judicata", "certiorari"])
+decoder = BeamDecoder(alphabet, None, terms, BeamConfig(beam_width=8, spot_threshold=-3.0))
+print(decoder.decode_batch([lp] * 4, 0.02, processes=2)[0].text)
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "nolo contendere" in done.stdout
