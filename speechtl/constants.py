@@ -31,6 +31,6 @@ TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0, -1.0)
 TUNE_TWO_PASS_PROMPT_GAINS = (None, 0.0)
 # Whisper's verdict on a spotted sentence: its log-probability may fall at most this much
 # below Whisper's own sentence (None: the CTC gain alone decides, as over letter soup)
-TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0)
+TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -6.0)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points
