@@ -10,15 +10,15 @@ vocabulary. So, per utterance:
    most (spelled out, or close to a span by spelling and acoustics);
 2. Whisper transcribes with the ``top_terms`` best of them as its prompt;
 3. Whisper's words are aligned to the CTC frames (:func:`align_words`) and term spotting
-   proposes to replace a span where one of the prompted terms scores ``spot_threshold``
-   or more per character above the words Whisper wrote (None: no spotting). Only the
-   prompted terms: on general speech every span would otherwise be a chance to insert
-   one of hundreds of terms;
+   proposes to replace a span where a term scores ``spot_threshold`` or more per
+   character above the words Whisper wrote (None: no spotting);
 4. with ``whisper_margin`` set, Whisper judges each proposal: the changed sentence must
    be at most ``-whisper_margin`` less likely under Whisper (forced decoding, same
    prompt) than its own. The CTC model hears the term's letters, Whisper knows which
    sentence is English: a term wins where both allow it ("rehearing on bunk" ->
-   "rehearing en banc"), not where one model's error would decide alone.
+   "rehearing en banc"), not where one model's error would decide alone. So every
+   term may be proposed. Without the judge only the prompted terms are: on general
+   speech every span would otherwise be a chance to insert one of hundreds of terms.
 
     two_pass = TwoPass(decoding, WhisperRecognizer("whisper-tiny.en"), vocabulary)
     hyps = two_pass.decode(waves, logprobs, bundle.frame_shift)
@@ -153,8 +153,8 @@ class TwoPass:
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            spotter = self._spotter
-            if self.config.top_terms:  # the prompted terms only
+            spotter = self._spotter  # every term when Whisper judges: it keeps them out of general speech
+            if self.config.top_terms and self.config.whisper_margin is None:  # alone, the CTC gain may only pick among the prompted terms
                 spotter = TermSpotter(Vocabulary([self._terms[t] for t in prompt.split(", ") if t in self._terms]),
                                       self.ctc.alphabet)
             subs = spotter.substitutions(logprobs, aligned, self.config.spot_threshold)

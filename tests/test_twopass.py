@@ -81,6 +81,12 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
     assert len(whisper.scored) == asked
     # CTC alone (no margin) takes both
     assert tp.with_config(whisper_margin=None).texts([np.zeros(16000)], [logprobs], 0.02) == [spoken]
+    # judged, a term outside the prompt may be spotted too (alone, the CTC gain may not)
+    one = tp.with_config(top_terms=1)
+    assert one.prompts([logprobs], 0.02) == ["voir dire"]
+    assert one.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dear and rehearing en banc"]
+    assert one.with_config(whisper_margin=None).texts([np.zeros(16000)], [logprobs], 0.02) == [
+        "voir dire and rehearing in bank"]
 
 
 def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
