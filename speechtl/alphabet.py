@@ -75,7 +75,8 @@ class Alphabet:
         return len(self.symbols)
 
     def unknown_characters(self, text: str) -> set[str]:
-        return {ch for ch in text if ch != " " and ch not in self.characters}
+        known = self.characters  # built once per call, not once per character
+        return {ch for ch in text if ch != " " and ch not in known}
 
     def encode(self, text: str) -> list[int]:
         """Ids of a *normalized* text; raises AlphabetError on unknown characters."""
