@@ -50,7 +50,12 @@ from .vocabulary import Vocabulary
 
 WHISPER_WINDOW_S = 28.0  # longer audio is cut at pauses into pieces one Whisper window holds
 DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen terms fill Whisper's prompt)
-DEFAULT_TWO_PASS_SPOT_THRESHOLD = 0.25  # Whisper's words are real words: a term must beat them, not just come close
+# without a recipe's tuned settings: spotting proposes terms whose letters come near
+# (per character within 1 of Whisper's words), Whisper accepts a changed sentence up to
+# 2 nats less likely than its own (both recipes' grids chose these or stronger; the
+# judge left general real speech unchanged)
+DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
+DEFAULT_WHISPER_MARGIN = -2.0
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 
 
@@ -59,7 +64,8 @@ class TwoPassConfig:
     top_terms: int = DEFAULT_TOP_TERMS
     spot_threshold: float | None = DEFAULT_TWO_PASS_SPOT_THRESHOLD
     prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
-    whisper_margin: float | None = None  # spotted sentences need Whisper's log-probability within this of its own (None: CTC decides)
+    # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
+    whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
 
     def __post_init__(self) -> None:
         if self.top_terms < 0:
@@ -194,7 +200,9 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
     config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
                            spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
-                           prompt_min_gain=saved.get("prompt_min_gain"), whisper_margin=saved.get("whisper_margin"))
+                           prompt_min_gain=saved.get("prompt_min_gain"),
+                           # settings saved before the judge existed were tuned without it
+                           whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN)
     return TwoPass(decoding, WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER)), terms, config)
 
 

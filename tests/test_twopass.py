@@ -36,6 +36,7 @@ class ScriptedWhisper:
 def two_pass(alphabet, whisper, **config):
     vocab = Vocabulary(["en banc", "voir dire", "mandamus"])
     beam = BeamDecoder(alphabet, None, vocab, BeamConfig(beam_width=8, spot_threshold=None))
+    config.setdefault("whisper_margin", None)  # the CTC gain alone decides unless a test asks for the judge
     return TwoPass(Decoding(alphabet, beam), whisper, vocab, TwoPassConfig(**config))
 
 
@@ -143,7 +144,13 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     (tmp_path / TWO_PASS_FILE).write_text(json.dumps({"whisper": "whisper-tiny.en", "top_terms": 12,
                                                       "spot_threshold": 0.5}))
     tp = load_two_pass(decoding, tmp_path)
-    assert (tp.config.top_terms, tp.config.spot_threshold, tp.name) == (12, 0.5, "two-pass")
+    # a file saved before the judge existed was tuned without it
+    assert (tp.config.top_terms, tp.config.spot_threshold, tp.config.whisper_margin, tp.name) == (12, 0.5, None, "two-pass")
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps({"whisper": "whisper-tiny.en", "top_terms": 8,
+                                                      "spot_threshold": -1.0, "whisper_margin": -6.0}))
+    assert load_two_pass(decoding, tmp_path).config.whisper_margin == -6.0
+    defaults = load_two_pass(decoding, tmp_path / "no-such-model")  # no recipe settings: judged spotting
+    assert (defaults.config.spot_threshold, defaults.config.whisper_margin) == (-1.0, -2.0)
     assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms
     with pytest.raises(SpeechtlError, match="needs terms"):
         load_two_pass(Decoding(alphabet), tmp_path)

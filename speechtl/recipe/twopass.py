@@ -1,11 +1,11 @@
 """The two-pass stage: Whisper prompted by the terms the adapted model hears, then CTC
 term spotting over Whisper's words (:mod:`speechtl.twopass`).
 
-The prompt size, the spotting threshold and Whisper's judging margin are tuned on the held-out-engine dev set like
-the CTC decoder's settings, mild to strong, and under the same guard: on real general dev speech
-(when prepared) the two-pass output may not be more than ``MAX_TERMS_WER_COST`` worse
-than Whisper alone. The chosen settings are saved as ``two-pass.json`` beside the
-model. Without faster-whisper (the ``[teacher]`` extra) or with ``whisper=""`` the
+The prompt size, the spotting threshold and Whisper's judging margin are tuned on the
+held-out-engine dev set like the CTC decoder's settings, mild to strong, and under the
+same guard: on real general dev speech (when prepared) the two-pass output may not be
+more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. The chosen settings are saved
+as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra) or with ``whisper=""`` the
 stage records that it did not run.
 """
 
