@@ -86,7 +86,7 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
         logprobs = transcriber.logits(waves)
         acoustic = time.perf_counter() - t0
         if precision == "fp32":
-            fp32 = (bundle, logprobs, acoustic)
+            fp32 = (bundle, saved, logprobs, acoustic)
         t0 = time.perf_counter()
         hyps = [greedy_decode(lp, bundle.alphabet, bundle.frame_shift).text for lp in logprobs]
         rows.append(row(f"speechtl {_name(model)} {precision}, greedy", ids, refs, hyps,
@@ -109,12 +109,10 @@ def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary) -> 
     from speechtl.decode.policy import Decoding
     from speechtl.twopass import load_two_pass
 
-    folder = model_folder(model)
-    saved = BeamDecoder.load(folder) if folder is not None else None
+    bundle, saved, logprobs, acoustic = fp32  # the decoder speechtl_rows loaded: its LM is not read again
     if saved is None or not len(vocab if len(vocab) else saved.vocabulary):
         return []
-    bundle, logprobs, acoustic = fp32
-    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), folder, vocab)
+    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab)
     two_pass.whisper.transcribe(waves[0])  # warm-up, as for the acoustic model
     t0 = time.perf_counter()
     hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)

@@ -76,7 +76,6 @@ class WhisperRecognizer:
         return WhisperResult(text=text, avg_logprob=float(np.average([s.avg_logprob for s in segments], weights=weights)),
                              no_speech_prob=max(s.no_speech_prob for s in segments))
 
-
     def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
         """Whisper's log-probability of each text (its tokens and the end of text) for this
         audio, under the same prompt as :meth:`transcribe` with these ``hotwords``: forced
