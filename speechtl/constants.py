@@ -24,13 +24,13 @@ TERMS_TUNE_TOLERANCE = 0.005  # a stronger term weight or spotting threshold mus
 # two-pass spotting thresholds tried besides off, mild to strong: Whisper writes real words,
 # so alone the CTC model's gain must be >= 0 (not close, as over letter soup); a lower one
 # only proposes, for Whisper's judgment below
-TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0, -1.0)
+TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0, -1.0, -2.0)
 # acoustic gain (log-likelihood per character over the words it would replace) a candidate
 # term needs to enter Whisper's prompt, besides any (None): on general speech a full prompt
 # of look-alike terms pulls Whisper towards them
 TUNE_TWO_PASS_PROMPT_GAINS = (None, 0.0)
 # Whisper's verdict on a spotted sentence: its log-probability may fall at most this much
 # below Whisper's own sentence (None: the CTC gain alone decides, as over letter soup)
-TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -6.0)
+TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

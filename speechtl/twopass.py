@@ -42,7 +42,7 @@ from .constants import SAMPLE_RATE
 from .decode.align import align_words
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
-from .decode.spotting import Substitution, TermSpotter
+from .decode.spotting import FrameWord, Substitution, TermSpotter
 from .errors import SpeechtlError
 from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
@@ -155,20 +155,34 @@ class TwoPass:
         return self._memo[key]
 
     def _finish(self, wave: np.ndarray, logprobs: np.ndarray, text: str, prompt: str, frame_shift: float) -> Hypothesis:
-        aligned = align_words(logprobs, text, self.ctc.alphabet) if text else []
+        key = ("aligned", _digest(logprobs), text)  # (settings tried on one dev set share the alignments)
+        if key not in self._memo:
+            self._memo[key] = align_words(logprobs, text, self.ctc.alphabet) if text else []
+        aligned = self._memo[key]
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            spotter = self._spotter  # every term when Whisper judges: it keeps them out of general speech
-            if self.config.top_terms and self.config.whisper_margin is None:  # alone, the CTC gain may only pick among the prompted terms
-                spotter = TermSpotter(Vocabulary([self._terms[t] for t in prompt.split(", ") if t in self._terms]),
-                                      self.ctc.alphabet)
-            subs = spotter.substitutions(logprobs, aligned, self.config.spot_threshold)
+            subs = [s for s in self._proposals(key[1], logprobs, aligned, prompt)
+                    if s.gain >= self.config.spot_threshold]
             if self.config.whisper_margin is not None:
                 subs = self._judged(wave, prompt, [w for w, _ in aligned], subs)
-            aligned = spotter.apply(aligned, subs)
+            aligned = TermSpotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
+
+    def _proposals(self, logprobs_digest: str, logprobs: np.ndarray, aligned: Sequence[FrameWord],
+                   prompt: str) -> list[Substitution]:
+        """Every substitution term spotting considers, with its acoustic gain (memoized:
+        settings that differ only in threshold or margin share them)."""
+        judged = self.config.whisper_margin is not None
+        key = ("proposals", logprobs_digest, tuple(aligned), judged, prompt)
+        if key not in self._memo:
+            spotter = self._spotter  # every term when Whisper judges: it keeps them out of general speech
+            if self.config.top_terms and not judged:  # alone, the CTC gain may only pick among the prompted terms
+                spotter = TermSpotter(Vocabulary([self._terms[t] for t in prompt.split(", ") if t in self._terms]),
+                                      self.ctc.alphabet)
+            self._memo[key] = spotter.substitutions(logprobs, aligned, threshold=-np.inf)
+        return self._memo[key]
 
     def _judged(self, wave: np.ndarray, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
         """The substitutions Whisper accepts, each with its gain in Whisper's log-probability."""

@@ -6,6 +6,7 @@ import pytest
 
 from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
+from speechtl.decode.spotting import TermSpotter
 from speechtl.model.seq2seq import WhisperResult
 from speechtl.twopass import TwoPass, TwoPassConfig
 from speechtl.vocabulary import Vocabulary
@@ -97,6 +98,18 @@ def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
     tp.texts([np.zeros(16000)], [logprobs], 0.02)
     tp.with_config(spot_threshold=0.5).texts([np.zeros(16000)], [logprobs], 0.02)
     assert len(whisper.prompts) == 1
+
+
+def test_spotting_gains_are_computed_once_for_every_threshold(alphabet, monkeypatch):
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper("the panel granted rehearing in bank", "the panel granted rehearing in bank")
+    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.25)
+    calls = []
+    real = TermSpotter.substitutions
+    monkeypatch.setattr(TermSpotter, "substitutions", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    texts = [tp.with_config(spot_threshold=t).texts([np.zeros(16000)], [logprobs], 0.02)[0] for t in (50.0, 0.25, -1.0)]
+    assert texts == ["the panel granted rehearing in bank", SPOKEN, SPOKEN]  # the threshold still decides
+    assert len(calls) == 1
 
 
 def test_spotting_considers_only_the_terms_in_the_prompt(alphabet):

@@ -5,8 +5,9 @@ spells the first letters of a term. When the acoustic model hears "cersi you ary
 "certiorari", no beam ever starts "cert...", so no boost applies. Spotting works after
 the search, on the best hypothesis:
 
-1. candidate spans: runs of 1-4 hypothesis words containing a word the decoder does
-   not know (letter soup is the sign of a missed term), compared with every term's
+1. candidate spans: runs of up to 4 hypothesis words (fragments of one or two letters,
+   as in "call l a t or al", not counted) containing a word the decoder does not know
+   (letter soup is the sign of a missed term), compared with every term's
    spelling and spoken form by character-bigram overlap through an inverted index, so
    1 000 terms cost little more than 10;
 2. acoustic check: for the best few candidates of each span, the CTC log-likelihood of
@@ -32,7 +33,9 @@ from ..alphabet import Alphabet
 from ..vocabulary import Vocabulary
 
 DEFAULT_SPOT_THRESHOLD = -0.5  # log-likelihood per character a term may lose and still replace the span
-MAX_SPAN_WORDS = 4  # longest run of hypothesis words one term may replace
+MAX_SPAN_WORDS = 4  # longest run of hypothesis words one term may replace, not counting fragments...
+FRAGMENT_LETTERS = 2  # ...words this short: a missed term is often split into them ("e t o p l")
+MAX_SPAN_PIECES = 12  # longest run of words and fragments together
 EDGE_FRAMES = 4  # frames added on each side of a span (word boundaries of the search are approximate)
 MIN_SIMILARITY = 0.3  # character-bigram Dice overlap for a term to be checked acoustically
 CANDIDATES_PER_SPAN = 3  # terms checked acoustically per span
@@ -99,16 +102,22 @@ class TermSpotter:
         return out
 
     def candidates(self, words: Sequence[str]) -> list[tuple[int, int, int]]:
-        """(first, last, term id) pairs worth an acoustic check. Words of a term already
-        in the hypothesis are never replaced ("res ipsa loquitur" stays, whatever
-        "remittitur" scores)."""
-        protected = {i for first, last, _ in self.present(words) for i in range(first, last)}
+        """(first, last, term id) pairs worth an acoustic check. A term already in the
+        hypothesis is only ever replaced whole, by a longer term that contains it
+        ("res ipsa loquitur" stays, whatever "remittitur" scores; "emotion in limine" may
+        become "motion in limine")."""
+        present = [(first, last, f" {self.terms[term_id]} ") for first, last, term_id in self.present(words)]
         out = []
         for first in range(len(words)):
-            for last in range(first + 1, min(first + MAX_SPAN_WORDS, len(words)) + 1):
+            full = 0  # words in the span that are not fragments
+            for last in range(first + 1, min(first + MAX_SPAN_PIECES, len(words)) + 1):
+                full += len(words[last - 1]) > FRAGMENT_LETTERS
+                if full > MAX_SPAN_WORDS:
+                    break
                 span = words[first:last]
-                if protected.intersection(range(first, last)):
-                    continue
+                inside = [(f, l, t) for f, l, t in present if f < last and first < l]
+                if any(f < first or l > last for f, l, _ in inside):
+                    continue  # it would cut a term apart
                 if self.known_words and all(w in self.known_words for w in span):
                     continue  # only letter soup hides a missed term
                 text = " ".join(span)
@@ -124,13 +133,18 @@ class TermSpotter:
                 for form_id, n in shared.items():
                     term_id, size = self._forms[form_id]
                     dice = 2 * n / (size + len(grams))
-                    if dice >= MIN_SIMILARITY and dice > best.get(term_id, 0.0):
+                    if dice >= MIN_SIMILARITY and dice > best.get(term_id, 0.0) and self._grows(term_id, inside):
                         term_letters = len(self.terms[term_id].replace(" ", ""))
                         if 1 / MAX_LENGTH_RATIO <= term_letters / max(letters, 1) <= MAX_LENGTH_RATIO:
                             best[term_id] = dice
                 for term_id in sorted(best, key=best.get, reverse=True)[:CANDIDATES_PER_SPAN]:  # type: ignore[arg-type]
                     out.append((first, last, term_id))
         return out
+
+    def _grows(self, term_id: int, inside: list[tuple[int, int, str]]) -> bool:
+        """Whether the term contains, and is longer than, every spelled term of the span."""
+        term = f" {self.terms[term_id]} "
+        return all(spelled in term and spelled != term for _, _, spelled in inside)
 
     def spot(self, logprobs: np.ndarray, words: Sequence[FrameWord], threshold: float = DEFAULT_SPOT_THRESHOLD) -> list[FrameWord]:
         """``words`` with spotted terms substituted (each term word gets a share of the span's frames)."""

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from speechtl.decode.align import align_words
 from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.spotting import TermSpotter
 from speechtl.vocabulary import Vocabulary
@@ -96,6 +97,21 @@ def test_beam_decoder_spots_only_when_switched_on(alphabet):
     assert spotting.decode(logprobs, 0.02).text == "a writ of certiorari"
 
 
+def test_a_term_split_into_fragments_is_one_span(alphabet):
+    # a recognizer that never saw "collateral estoppel" writes it as fragments; ten
+    # pieces, but only "call" and "pull" are full words, so the span is a candidate
+    text = "collateral estoppel prevents it"
+    logprobs = posteriors(alphabet, list(text))
+    heard = "call l a t or al e t o pull prevents it"
+    spotter = TermSpotter(Vocabulary(["collateral estoppel"]), alphabet)
+    assert (0, 10, 0) in spotter.candidates(heard.split())
+    words = align_words(logprobs, heard, alphabet)  # as two-pass decoding places another recognizer's words
+    out = spotter.spot(logprobs, words, threshold=0.0)
+    assert " ".join(w for w, _ in out) == text
+    # five full words are too many for one term, however short the rest
+    assert not [c for c in spotter.candidates("call them at all or else top".split()) if c[1] - c[0] > 6]
+
+
 def test_spotter_scales_by_index_not_by_scan(alphabet):
     # 1 000 unrelated terms must not make a span a candidate for them
     many = Vocabulary([f"zq{i:04d}x".replace("0", "o").replace("1", "l").replace("2", "z").replace("3", "e")
@@ -121,6 +137,20 @@ def test_a_term_already_spelled_out_is_never_replaced(alphabet):
     # without the term present, the same span is free to change
     assert [w for w, _ in spotter.spot(logprobs, [("res", (0, 6)), ("ipso", (8, 16)), ("loquitur", (18, 38))],
                                        threshold=-5.0)][-1] == "remittitur"
+
+
+def test_a_spelled_term_may_grow_into_a_longer_term_that_contains_it(alphabet):
+    # "in limine" is spelled out; "motion in limine" contains it, so "lotion in limine"
+    # may become the longer term, but "limine" alone is never taken out of it
+    text = "the motion in limine"
+    logprobs = posteriors(alphabet, list(text))
+    spotter = TermSpotter(Vocabulary(["in limine", "motion in limine", "limine"]), alphabet)
+    heard = "the lotion in limine"
+    cands = {(f, l, spotter.terms[t]) for f, l, t in spotter.candidates(heard.split())}
+    assert (1, 4, "motion in limine") in cands
+    assert not [c for c in cands if c[0] < 4 and c[1] > 2 and c[2] != "motion in limine"]
+    out = spotter.spot(logprobs, align_words(logprobs, heard, alphabet), threshold=0.0)
+    assert " ".join(w for w, _ in out) == text
 
 
 def test_heard_ranks_spelled_terms_first_then_by_acoustic_gain(alphabet):
