@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
 from ..data.manifest import ManifestEntry, load_entry
@@ -64,13 +65,15 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
     grid = [{"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None,
              "wer": wer(alone, dev), "guard_wer": real_alone}]
-    for min_gain in gains:
-        for top_terms in sorted(c.tune_two_pass_top_terms):
-            for threshold, margin in spotting:
-                tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold,
-                                          whisper_margin=margin)
-                grid.append({"top_terms": top_terms, "prompt_min_gain": min_gain, "spot_threshold": threshold,
-                             "whisper_margin": margin, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
+    settings = [(min_gain, top_terms, threshold, margin) for min_gain in gains
+                for top_terms in sorted(c.tune_two_pass_top_terms) for threshold, margin in spotting]
+    # the first setting of each prompt runs Whisper over dev; later ones reuse its texts,
+    # alignments, spotting gains and forced decodings (memoized in ``two_pass``)
+    for min_gain, top_terms, threshold, margin in tqdm(settings, desc="two-pass settings", disable=None):
+        tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold,
+                                  whisper_margin=margin)
+        grid.append({"top_terms": top_terms, "prompt_min_gain": min_gain, "spot_threshold": threshold,
+                     "whisper_margin": margin, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
     best = grid[choose([g["wer"] for g in grid], [g["guard_wer"] for g in grid],
                        None if real_alone is None else real_alone + MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE)]
     unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
