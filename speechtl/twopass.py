@@ -52,8 +52,8 @@ WHISPER_WINDOW_S = 28.0  # longer audio is cut at pauses into pieces one Whisper
 DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen terms fill Whisper's prompt)
 # without a recipe's tuned settings: spotting proposes terms whose letters come near
 # (per character within 1 of Whisper's words), Whisper accepts a changed sentence up to
-# 2 nats less likely than its own (both recipes' grids chose these or stronger; the
-# judge left general real speech unchanged)
+# 2 nats less likely than its own (the medical recipe's choice; legal's was floor 0.25,
+# margin -10; in both the judge kept general real speech at Whisper's own WER)
 DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
 DEFAULT_WHISPER_MARGIN = -2.0
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
