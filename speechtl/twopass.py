@@ -72,6 +72,15 @@ class TwoPassConfig:
             raise ValueError(f"top_terms must be >= 0, not {self.top_terms}")
 
 
+class _Clip:
+    """One utterance's audio and CTC log-probabilities with their digests (the memo's
+    keys), computed once per decode."""
+
+    def __init__(self, wave: np.ndarray, logprobs: np.ndarray) -> None:
+        self.wave, self.logprobs = wave, logprobs
+        self.wave_key, self.logprobs_key = _digest(wave), _digest(logprobs)
+
+
 @dataclass
 class TwoPass:
     """Whisper prompted by the terms the CTC model hears, then CTC term spotting."""
@@ -97,9 +106,12 @@ class TwoPass:
 
     def prompts(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         """Each utterance's Whisper prompt: the terms its CTC posteriors support most."""
+        return self._prompts(logprobs, [_digest(lp) for lp in logprobs], frame_shift)
+
+    def _prompts(self, logprobs: Sequence[np.ndarray], digests: Sequence[str], frame_shift: float) -> list[str]:
         if self.config.top_terms == 0 or not len(self._spotter):
             return [""] * len(logprobs)
-        keys = [("prompt", _digest(lp), self.config.top_terms, self.config.prompt_min_gain) for lp in logprobs]
+        keys = [("prompt", d, self.config.top_terms, self.config.prompt_min_gain) for d in digests]
         min_gain = -np.inf if self.config.prompt_min_gain is None else self.config.prompt_min_gain
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
         # in this process: forking decode workers once Whisper's threads run can leave them stuck
@@ -115,11 +127,10 @@ class TwoPass:
 
     def decode(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
         """One hypothesis per utterance (16 kHz mono waves and the CTC model's log-probabilities)."""
-        hyps = []
-        for wave, lp, prompt in zip(waves, logprobs, self.prompts(logprobs, frame_shift)):
-            text = self._whisper_text(wave, prompt)
-            hyps.append(self._finish(wave, np.asarray(lp, dtype=np.float32), text, prompt, frame_shift))
-        return hyps
+        clips = [_Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
+        prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
+        return [self._finish(clip, self._whisper_text(clip, prompt), prompt, frame_shift)
+                for clip, prompt in zip(clips, prompts)]
 
     def decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float,
                     sampling_rate: int = SAMPLE_RATE) -> Hypothesis:
@@ -146,55 +157,56 @@ class TwoPass:
     def texts(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         return [h.text for h in self.decode(waves, logprobs, frame_shift)]
 
-    def _whisper_text(self, wave: np.ndarray, prompt: str) -> str:
-        key = ("whisper", _digest(wave), prompt)
+    def _whisper_text(self, clip: _Clip, prompt: str) -> str:
+        key = ("whisper", clip.wave_key, prompt)
         if key not in self._memo:
-            text = normalize(self.whisper.transcribe(wave, prompt or None).text)
+            text = normalize(self.whisper.transcribe(clip.wave, prompt or None).text)
             # the normalizer's alphabet can exceed the model's (a checkpoint without digits' words, say)
             self._memo[key] = " ".join(w for w in text.split() if not self.ctc.alphabet.unknown_characters(w))
         return self._memo[key]
 
-    def _finish(self, wave: np.ndarray, logprobs: np.ndarray, text: str, prompt: str, frame_shift: float) -> Hypothesis:
-        key = ("aligned", _digest(logprobs), text)  # (settings tried on one dev set share the alignments)
+    def _finish(self, clip: _Clip, text: str, prompt: str, frame_shift: float) -> Hypothesis:
+        key = ("aligned", clip.logprobs_key, text)  # (settings tried on one dev set share the alignments)
         if key not in self._memo:
-            self._memo[key] = align_words(logprobs, text, self.ctc.alphabet) if text else []
+            self._memo[key] = align_words(clip.logprobs, text, self.ctc.alphabet) if text else []
         aligned = self._memo[key]
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            subs = [s for s in self._proposals(key[1], logprobs, aligned, prompt)
-                    if s.gain >= self.config.spot_threshold]
+            subs = [s for s in self._proposals(clip, text, aligned, prompt) if s.gain >= self.config.spot_threshold]
             if self.config.whisper_margin is not None:
-                subs = self._judged(wave, prompt, [w for w, _ in aligned], subs)
+                subs = self._judged(clip, prompt, [w for w, _ in aligned], subs)
             aligned = TermSpotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
 
-    def _proposals(self, logprobs_digest: str, logprobs: np.ndarray, aligned: Sequence[FrameWord],
-                   prompt: str) -> list[Substitution]:
-        """Every substitution term spotting considers, with its acoustic gain (memoized:
-        settings that differ only in threshold or margin share them)."""
-        judged = self.config.whisper_margin is not None
-        key = ("proposals", logprobs_digest, tuple(aligned), judged, prompt)
+    def _proposals(self, clip: _Clip, text: str, aligned: Sequence[FrameWord], prompt: str) -> list[Substitution]:
+        """Every substitution term spotting considers over Whisper's ``text`` (``aligned``),
+        with its acoustic gain (memoized: settings that differ only in threshold or margin
+        share them)."""
+        # every term when Whisper judges: it keeps them out of general speech; alone, the
+        # CTC gain may only pick among the prompted terms
+        only_prompted = bool(self.config.top_terms) and self.config.whisper_margin is None
+        key = ("proposals", clip.logprobs_key, text, prompt if only_prompted else None)
         if key not in self._memo:
-            spotter = self._spotter  # every term when Whisper judges: it keeps them out of general speech
-            if self.config.top_terms and not judged:  # alone, the CTC gain may only pick among the prompted terms
+            spotter = self._spotter
+            if only_prompted:
                 spotter = TermSpotter(Vocabulary([self._terms[t] for t in prompt.split(", ") if t in self._terms]),
                                       self.ctc.alphabet)
-            self._memo[key] = spotter.substitutions(logprobs, aligned, threshold=-np.inf)
+            self._memo[key] = spotter.substitutions(clip.logprobs, aligned, threshold=-np.inf)
         return self._memo[key]
 
-    def _judged(self, wave: np.ndarray, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
+    def _judged(self, clip: _Clip, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
         """The substitutions Whisper accepts, each with its gain in Whisper's log-probability."""
-        if not subs or len(wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
+        if not subs or len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
             return []  # (decode_long's pieces are always short enough)
         texts = [" ".join(words)] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in subs]
-        digest = _digest(wave)
-        todo = [t for t in dict.fromkeys(texts) if ("score", digest, prompt, t) not in self._memo]
+        key = clip.wave_key
+        todo = [t for t in dict.fromkeys(texts) if ("score", key, prompt, t) not in self._memo]
         if todo:
-            for t, logprob in zip(todo, self.whisper.score(wave, todo, prompt or None)):
-                self._memo[("score", digest, prompt, t)] = logprob
-        own, *changed = (self._memo[("score", digest, prompt, t)] for t in texts)
+            for t, logprob in zip(todo, self.whisper.score(clip.wave, todo, prompt or None)):
+                self._memo[("score", key, prompt, t)] = logprob
+        own, *changed = (self._memo[("score", key, prompt, t)] for t in texts)
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
 

@@ -5,8 +5,8 @@ The prompt size, the spotting threshold and Whisper's judging margin are tuned o
 held-out-engine dev set like the CTC decoder's settings, mild to strong, and under the
 same guard: on real general dev speech (when prepared) the two-pass output may not be
 more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. The chosen settings are saved
-as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra) or with ``whisper=""`` the
-stage records that it did not run.
+as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra)
+or with ``whisper=""`` the stage records that it did not run.
 """
 
 from __future__ import annotations
