@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.manifest import ManifestEntry, Rejected, ValidationReport, load_entry, load_valid
+from .decode.greedy import Hypothesis
 from .decode.policy import Decoding
 from .errors import AudioError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
@@ -89,10 +90,12 @@ def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_siz
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
                      set_name: str, methods: Mapping[str, Decoding | TwoPass], vocabulary: Vocabulary | None = None,
                      batch_size: int = 8, progress: bool = False,
-                     logprobs: Sequence[np.ndarray] | None = None, int8: bool = False) -> dict[str, Evaluation]:
+                     logprobs: Sequence[np.ndarray] | None = None, int8: bool = False,
+                     hypotheses: Mapping[str, Sequence[Hypothesis]] | None = None) -> dict[str, Evaluation]:
     """Score each decoding method on one pass of the acoustic model; write results files.
 
     With a ``vocabulary``, term recall/precision go into ``terms-{set}-{method}`` files.
+    ``hypotheses``: decodes some methods already made of these ``logprobs``, by method.
     """
     skipped: list[Rejected] = []
     if logprobs is None:
@@ -103,7 +106,9 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
     results = {}
     waves = None
     for method, decoding in methods.items():
-        if isinstance(decoding, Decoding):
+        if hypotheses is not None and method in hypotheses:
+            hyps = [h.text for h in hypotheses[method]]
+        elif isinstance(decoding, Decoding):
             hyps = decoding.texts(logprobs, bundle.frame_shift)
         else:  # a two-pass decoding hears the audio too
             waves = waves if waves is not None else [load_entry(e, bundle.sampling_rate) for e in entries]

@@ -114,16 +114,38 @@ class TwoPass:
         keys = [("prompt", d, self.config.top_terms, self.config.prompt_min_gain) for d in digests]
         min_gain = -np.inf if self.config.prompt_min_gain is None else self.config.prompt_min_gain
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
-        # in this process: forking decode workers once Whisper's threads run can leave them stuck
-        ctc = self.ctc.with_processes(None)
+        for i, words in zip(todo, self._ctc_words([digests[i] for i in todo], [logprobs[i] for i in todo],
+                                                  frame_shift)):
+            self._memo[keys[i]] = ", ".join(self._spotter.heard(np.asarray(logprobs[i]), words, self.config.top_terms,
+                                                                    min_gain))
+        return [self._memo[key] for key in keys]
+
+    def ctc_hypotheses(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
+        """The CTC decoding's hypotheses, memoized: the prompts of every setting start from
+        them. Called before Whisper loads, the beam searches use every core
+        (``ctc.processes``); forked once Whisper's threads run, workers can hang."""
+        return self._ctc([_digest(lp) for lp in logprobs], logprobs, frame_shift)
+
+    def _ctc(self, digests: Sequence[str], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
+        keys = [("ctc", d) for d in digests]
+        todo = [i for i, key in enumerate(keys) if key not in self._memo]
+        # a recognizer that cannot say whether its threads run is taken to run them
+        ctc = self.ctc if not getattr(self.whisper, "loaded", True) else self.ctc.with_processes(None)
         for i, hyp in zip(todo, ctc.decode([logprobs[i] for i in todo], frame_shift)):
+            self._memo[keys[i]] = hyp
+        return [self._memo[key] for key in keys]
+
+    def _ctc_words(self, digests: Sequence[str], logprobs: Sequence[np.ndarray],
+                   frame_shift: float) -> list[list[FrameWord]]:
+        """The CTC decoding's words with their frame spans."""
+        out = []
+        for hyp in self._ctc(digests, logprobs, frame_shift):
             words = []
             for w in hyp.words:
                 start = round(w.start / frame_shift)
                 words.append((w.word, (start, max(round(w.end / frame_shift), start + 1))))
-            self._memo[keys[i]] = ", ".join(self._spotter.heard(np.asarray(logprobs[i]), words, self.config.top_terms,
-                                                                    min_gain))
-        return [self._memo[key] for key in keys]
+            out.append(words)
+        return out
 
     def decode(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
         """One hypothesis per utterance (16 kHz mono waves and the CTC model's log-probabilities)."""

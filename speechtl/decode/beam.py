@@ -258,6 +258,11 @@ class BeamDecoder:
         return cls(Alphabet.load(model_dir), lm_files[0], terms, config, unigrams)
 
 
+def decode_processes() -> int:
+    """Beam-search workers for batch decoding: one per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 _FORKED: tuple[BeamDecoder, float] | None = None
 
 

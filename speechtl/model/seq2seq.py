@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -58,11 +59,27 @@ class WhisperRecognizer:
             import torch
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        if not (Path(folder) / "model.bin").is_file():
+            raise SpeechtlError(f"{model}: not a CTranslate2 Whisper folder (no model.bin in {folder})")
         self.name = model
-        self._model = _whisper_model_class()(str(folder), device=device,
-                                             compute_type="float16" if device == "cuda" else "int8",
-                                             cpu_threads=threads)
-        self._model.encoder_cache_size = encoder_cache
+        self._folder, self._device, self._threads, self._encoder_cache = str(folder), device, threads, encoder_cache
+        self._loaded = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory (and its threads started: a fork after that may hang)."""
+        return self._loaded is not None
+
+    @property
+    def _model(self):
+        """faster-whisper's model, loaded at the first transcription: work that forks
+        processes (batch beam search) can run before Whisper's threads exist."""
+        if self._loaded is None:
+            self._loaded = _whisper_model_class()(self._folder, device=self._device,
+                                                  compute_type="float16" if self._device == "cuda" else "int8",
+                                                  cpu_threads=self._threads)
+            self._loaded.encoder_cache_size = self._encoder_cache
+        return self._loaded
 
     def transcribe(self, wave: np.ndarray, hotwords: str | None = None) -> WhisperResult:
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,

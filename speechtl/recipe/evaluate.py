@@ -15,7 +15,7 @@ import time
 from typing import Callable
 
 from ..data.manifest import ManifestEntry
-from ..decode.beam import BeamConfig, BeamDecoder
+from ..decode.beam import BeamConfig, BeamDecoder, decode_processes
 from ..decode.policy import Decoding
 from ..model.loader import Bundle
 from ..report import worst_utterances
@@ -42,17 +42,18 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
     tuned = BeamDecoder.load(trained.model)
     assert tuned is not None, f"{trained.model}: no LM decoder saved by the LM stage"
     alphabet = adapted.alphabet
+    processes = decode_processes()  # beam searches on every core (forked before Whisper loads)
     methods = {"greedy": Decoding(alphabet)}
     if lm.domain_only_lm:
         # what the LM was before real English text and the word list (for comparison)
         old = lm.domain_only_lm
         methods["domain-lm-terms"] = Decoding(alphabet, BeamDecoder(alphabet, old["lm"], tuned.vocabulary, dataclasses.replace(
             tuned.config, alpha=old["alpha"], beta=old["beta"], spot_threshold=None,
-            unk_score_offset=BeamConfig().unk_score_offset)))
-    methods["lm"] = Decoding(alphabet, tuned.with_changes(vocabulary=Vocabulary(), spot_threshold=None))
-    methods["lm-terms"] = Decoding(alphabet, tuned.with_changes(spot_threshold=None))
+            unk_score_offset=BeamConfig().unk_score_offset)), processes)
+    methods["lm"] = Decoding(alphabet, tuned.with_changes(vocabulary=Vocabulary(), spot_threshold=None), processes)
+    methods["lm-terms"] = Decoding(alphabet, tuned.with_changes(spot_threshold=None), processes)
     if tuned.config.spot_threshold is not None:
-        methods["lm-terms-spot"] = Decoding(alphabet, tuned)
+        methods["lm-terms-spot"] = Decoding(alphabet, tuned, processes)
     if two_pass is not None and two_pass.whisper:
         from ..model.seq2seq import WhisperRecognizer
         from ..twopass import TwoPassConfig
@@ -77,7 +78,7 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
     """Score each model (loaded by ``models``' callables, in order) with each decoding on
     each test set; keep the worst utterances and term misses of the adapted model's
     fullest decoding for the report."""
-    from ..evaluate import evaluate_methods
+    from ..evaluate import decodable_logprobs, evaluate_methods
 
     tests = {f"{c.domain}-test": data.test}
     if data.generated_test:
@@ -88,9 +89,25 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
         tests[REAL_TEST] = data.real_test
     fullest = list(methods)[-1]
     ctc_only = {name: m for name, m in methods.items() if isinstance(m, Decoding)}
+    two_pass = {name: m for name, m in methods.items() if isinstance(m, TwoPass)}
     results: dict[str, Score] = {}
     worst, misses = {}, {}
     out_root = c.work_path / "eval"
+
+    def record(model_name: str, test_name: str, evaluations: dict) -> None:
+        for method, ev in evaluations.items():
+            results[f"{test_name}/{model_name}/{method}"] = Score(
+                wer=ev.score.wer, cer=ev.score.cer, term_recall=ev.terms.recall if ev.terms else None,
+                term_precision=ev.terms.precision if ev.terms else None, utterances=len(ev.score.utterances),
+                results=str(ev.files["json"]))
+            if model_name == "adapted" and method == fullest:
+                worst[test_name] = worst_utterances(ev.score)
+                if ev.terms:
+                    misses[test_name] = ev.terms.to_json()["misses"]
+
+    # 1. Every CTC row: each model's acoustic pass once per set, the beam searches on
+    # every core. The two-pass rows wait (2.): Whisper's threads would hang forked workers.
+    later = []
     for model_name, load in models.items():
         bundle = load()
         if bundle.kept_rows == 0:
@@ -101,18 +118,22 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             entries = valid(manifest, bundle)
             if test_name == REAL_TEST and 0 < c.real_test_utterances < len(entries):
                 entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
-            # the two-pass rows are the adapted model's (Whisper alone is the same for every model)
-            evaluations = evaluate_methods(bundle, entries, out_root / model_name, test_name,
-                                           methods if model_name == "adapted" else ctc_only, vocabulary)
-            for method, ev in evaluations.items():
-                results[f"{test_name}/{model_name}/{method}"] = Score(
-                    wer=ev.score.wer, cer=ev.score.cer, term_recall=ev.terms.recall if ev.terms else None,
-                    term_precision=ev.terms.precision if ev.terms else None, utterances=len(ev.score.utterances),
-                    results=str(ev.files["json"]))
-                if model_name == "adapted" and method == fullest:
-                    worst[test_name] = worst_utterances(ev.score)
-                    if ev.terms:
-                        misses[test_name] = ev.terms.to_json()["misses"]
+            entries, logprobs, skipped = decodable_logprobs(bundle, entries)
+            for rejected in skipped:
+                print(f"skipping {rejected.id}: {rejected.reason}", flush=True)
+            decoded = {}
+            if model_name == "adapted" and two_pass:
+                # the two-pass rows start from the fullest CTC decoding: made once, for both
+                first = next(iter(two_pass.values()))
+                decoded = {name: first.ctc_hypotheses(logprobs, bundle.frame_shift)
+                           for name, m in ctc_only.items() if m is first.ctc}
+                later.append((bundle, test_name, entries, logprobs))
+            record(model_name, test_name, evaluate_methods(bundle, entries, out_root / model_name, test_name, ctc_only,
+                                                           vocabulary, logprobs=logprobs, hypotheses=decoded))
+    # 2. The two-pass rows (the adapted model's; Whisper alone is the same for every model)
+    for bundle, test_name, entries, logprobs in later:
+        record("adapted", test_name, evaluate_methods(bundle, entries, out_root / "adapted", test_name, two_pass,
+                                                      vocabulary, logprobs=logprobs))
     return EvalOut(results=results, worst=worst, term_misses=misses, eval_dir=str(out_root))
 
 

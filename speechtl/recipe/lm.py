@@ -18,7 +18,7 @@ from ..model.loader import Bundle
 from ..text import normalize
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
-from .outputs import DataOut, LMOut, TrainOut
+from .outputs import DataOut, LMOut, Posteriors, TrainOut
 
 if TYPE_CHECKING:
     from ..decode.beam import BeamDecoder
@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 
 def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
-             evaluation_sets: dict[str, list[ManifestEntry]]) -> LMOut:
+             evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> LMOut:
     """``evaluation_sets``: every dev/test set's validated entries (none of their
-    sentences may enter the LM text; ``dev`` tunes it, ``real_dev`` guards the term settings)."""
-    from ..decode.beam import BeamConfig, BeamDecoder
+    sentences may enter the LM text; ``dev`` tunes it, ``real_dev`` guards the term
+    settings); ``posteriors``: the adapted model's log-probabilities of entries.
+    The beam searches run in one forked process per core."""
+    from ..decode.beam import BeamConfig, BeamDecoder, decode_processes
     from ..decode.tune import Guard, tune_grid
     from ..domains import generate
-    from ..evaluate import entry_logprobs
     from ..lm.build import build_lm, read_lines
     from ..lm.general import general_sentences, system_lexicon
 
@@ -45,10 +46,12 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
         real += [s for s in general_sentences() if s not in held_out]
     lexicon = system_lexicon() if c.lm_lexicon else frozenset()
     dev = evaluation_sets["dev"][: c.dev_utterances]
-    logprobs, refs = entry_logprobs(adapted, dev), [e.text for e in dev]
+    logprobs, refs = posteriors(dev), [e.text for e in dev]
+    processes = decode_processes()
 
     def tune(decoder: BeamDecoder, guard: Guard | None = None, tolerance: float = 0.0, **grid):
-        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, guard=guard, tolerance=tolerance, **grid)
+        return tune_grid(decoder, logprobs, refs, adapted.frame_shift, processes=processes, guard=guard,
+                         tolerance=tolerance, **grid)
 
     # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
     candidates = {}
@@ -69,7 +72,7 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     oov = tune(decoder, unk_score_offset=c.tune_unk_offsets)
     decoder = decoder.with_changes(unk_score_offset=oov.config.unk_score_offset)
     # the term settings may not cost real general speech more than MAX_TERMS_WER_COST
-    guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []))
+    guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []), posteriors, processes)
     with_terms = decoder.with_changes(vocabulary=vocabulary)
     # each from mild to strong: the mildest within TERMS_TUNE_TOLERANCE of the best
     terms = tune(with_terms, guard, TERMS_TUNE_TOLERANCE, hotword_weight=tuple(sorted(c.tune_term_weights)))
@@ -94,20 +97,18 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
                                   "beta": domain_only[0].config.beta} if domain_only and weight != 0 else None))
 
 
-def general_guard(adapted: Bundle, decoder: BeamDecoder,
-                  entries: list[ManifestEntry]) -> tuple[Guard | None, float | None]:
+def general_guard(adapted: Bundle, decoder: BeamDecoder, entries: list[ManifestEntry], posteriors: Posteriors,
+                  processes: int | None = None) -> tuple[Guard | None, float | None]:
     """A :class:`Guard` of real general dev speech against ``decoder``'s WER on it with
     terms off (None without prepared real dev speech), and that WER."""
     from ..decode.tune import Guard
-    from ..evaluate import entry_logprobs
 
     if not entries:
         print("no real dev speech prepared (`speechtl prepare`): term settings tuned without the "
               "general-speech guard", flush=True)
         return None, None
-    logprobs, refs = entry_logprobs(adapted, entries), [e.text for e in entries]
-    guard = Guard(logprobs, refs, adapted.frame_shift, max_wer=0.0)
-    terms_off = guard.wer(decoder)
+    guard = Guard(posteriors(entries), [e.text for e in entries], adapted.frame_shift, max_wer=0.0)
+    terms_off = guard.wer(decoder, processes)
     return dataclasses.replace(guard, max_wer=terms_off + MAX_TERMS_WER_COST), terms_off
 
 

@@ -9,9 +9,16 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..data.manifest import ManifestEntry
 
 T = TypeVar("T")
+# the adapted model's log-probabilities of entries, in their order (computed once, shared by stages)
+Posteriors = Callable[["Sequence[ManifestEntry]"], "list[np.ndarray]"]
 
 
 @dataclass(frozen=True)

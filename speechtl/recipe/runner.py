@@ -31,7 +31,9 @@ import sys
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
+
+import numpy as np
 
 from ..config import apply_overrides
 from ..data.manifest import ManifestEntry, read_manifest, report_rejected, validate
@@ -43,7 +45,7 @@ from .config import RecipeConfig
 from .data import find_shared, stage_data
 from .evaluate import decodings, stage_evaluate, stage_report
 from .lm import stage_lm
-from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, TrainOut, TwoPassOut, from_json, to_json
+from .outputs import BaseOut, DataOut, EvalOut, LMOut, Posteriors, ReportOut, TrainOut, TwoPassOut, from_json, to_json
 from .twopass import stage_two_pass
 
 T = TypeVar("T")
@@ -57,6 +59,7 @@ class Recipe:
         self.config = config
         self.seconds: dict[str, float] = {}
         self._valid_sets: dict[str, list[ManifestEntry]] = {}
+        self._logprobs_memo: dict[tuple[str, ...], list[np.ndarray]] = {}
 
     def run(self) -> dict[str, Any]:
         c = self.config
@@ -65,9 +68,10 @@ class Recipe:
         base = self._stage("base", BaseOut, lambda: BaseOut(self._resolve_base()))
         trained = self._stage("train", TrainOut, lambda: self._train(data, base))
         lm = self._stage("lm", LMOut, lambda: stage_lm(c, data, trained, self._adapted(trained), self.vocabulary,
-                                                       self._evaluation_sets(data)))
+                                                       self._evaluation_sets(data), self._posteriors(trained)))
         two_pass = self._stage("two_pass", TwoPassOut, lambda: stage_two_pass(
-            c, data, trained, self._adapted(trained), self.vocabulary, self._evaluation_sets(data)))
+            c, data, trained, self._adapted(trained), self.vocabulary, self._evaluation_sets(data),
+            self._posteriors(trained)))
         models: dict[str, Callable[[], Bundle]] = {"base": lambda: self._base(base)} if c.evaluate_base else {}
         models["adapted"] = lambda: self._adapted(trained)
         ev = self._stage("evaluate", EvalOut, lambda: stage_evaluate(
@@ -127,6 +131,19 @@ class Recipe:
 
             self._adapted_bundle = load_pretrained(trained.model, Alphabet.default())
         return self._adapted_bundle
+
+    def _posteriors(self, trained: TrainOut) -> Posteriors:
+        """The adapted model's log-probabilities of a list of entries, computed once per run:
+        the LM stage tunes on dev, the two-pass stage on the same dev."""
+        from ..evaluate import entry_logprobs
+
+        def logprobs(entries: Sequence[ManifestEntry]) -> list[np.ndarray]:
+            key = tuple(e.id for e in entries)
+            if key not in self._logprobs_memo:
+                self._logprobs_memo[key] = entry_logprobs(self._adapted(trained), entries)
+            return self._logprobs_memo[key]
+
+        return logprobs
 
     def _train(self, data: DataOut, base: BaseOut) -> TrainOut:
         from ..training import train

@@ -23,11 +23,12 @@ from ..metrics import score
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
-from .outputs import DataOut, TrainOut, TwoPassOut
+from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
 
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
-                   evaluation_sets: dict[str, list[ManifestEntry]]) -> TwoPassOut:
+                   evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> TwoPassOut:
+    from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..decode.tune import choose
     from ..model.seq2seq import WhisperRecognizer
@@ -42,9 +43,11 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     except Exception as exc:  # faster-whisper missing, weights not installed: the CTC rows still stand
         print(f"two-pass decoding skipped: {exc}", flush=True)
         return TwoPassOut(whisper="", skipped=str(exc))
-    two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model), whisper, vocabulary,
-                       TwoPassConfig(spot_threshold=None))
-    dev, real = _inputs(adapted, dev_entries), _inputs(adapted, real_entries)
+    two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whisper,
+                       vocabulary, TwoPassConfig(spot_threshold=None))
+    dev, real = _inputs(adapted, dev_entries, posteriors), _inputs(adapted, real_entries, posteriors)
+    for _, _, logprobs in (dev, real):  # on every core, before Whisper's threads start
+        two_pass.ctc_hypotheses(logprobs, adapted.frame_shift)
 
     def wer(tp: TwoPass, inputs) -> float | None:
         entries, waves, logprobs = inputs
@@ -56,26 +59,39 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     alone = two_pass.with_config(top_terms=0, spot_threshold=None)
     # terms off on real speech: Whisper alone; each setting must stay near it
     real_alone = wer(alone, real)
-    # mild to strong: Whisper alone (chosen when no term setting passes the guard), then
-    # the prompt (most evidence asked first, sizes small to large), spotting off, judged by
-    # Whisper (strict margins first), then by the CTC model alone
+    max_guard = None if real_alone is None else real_alone + MAX_TERMS_WER_COST
+
+    def measure(settings: list[dict]) -> list[dict]:
+        rows = []
+        for setting in tqdm(settings, desc="two-pass settings", disable=None, leave=False):
+            tp = two_pass.with_config(**setting)
+            rows.append({**setting, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
+        return rows
+
+    def best_of(rows: list[dict]) -> dict:
+        return rows[choose([r["wer"] for r in rows], [r["guard_wer"] for r in rows], max_guard,
+                           TERMS_TUNE_TOLERANCE)]
+
+    # One setting at a time, each list mild to strong (the first within tolerance of the
+    # best wins). 1. The prompt, spotting off: Whisper alone (what the guard falls back
+    # to), then the prompt sizes, most evidence asked first. Each prompt is one Whisper
+    # pass over dev; everything after reuses its texts (memoized in ``two_pass``).
+    gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
+    off = {"spot_threshold": None, "whisper_margin": None}
+    grid = [{"top_terms": 0, "prompt_min_gain": None, **off, "wer": wer(alone, dev), "guard_wer": real_alone}]
+    grid += measure([{"top_terms": top_terms, "prompt_min_gain": gain, **off} for gain in gains
+                     for top_terms in sorted(c.tune_two_pass_top_terms)])
+    prompt = best_of(grid)
+    # 2. Spotting over the chosen prompt's texts: judged by Whisper (strict margins
+    # first), then by the CTC model alone; thresholds high to low. These settings share
+    # the alignments, spotting gains and forced decodings, so they cost little each.
     thresholds = tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
     margins = tuple(sorted(m for m in c.tune_two_pass_whisper_margins if m is not None))[::-1]
-    spotting = [(None, None)] + [(t, m) for m in margins for t in thresholds] + [(t, None) for t in thresholds]
-    gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
-    grid = [{"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None,
-             "wer": wer(alone, dev), "guard_wer": real_alone}]
-    settings = [(min_gain, top_terms, threshold, margin) for min_gain in gains
-                for top_terms in sorted(c.tune_two_pass_top_terms) for threshold, margin in spotting]
-    # the first setting of each prompt runs Whisper over dev; later ones reuse its texts,
-    # alignments, spotting gains and forced decodings (memoized in ``two_pass``)
-    for min_gain, top_terms, threshold, margin in tqdm(settings, desc="two-pass settings", disable=None):
-        tp = two_pass.with_config(top_terms=top_terms, prompt_min_gain=min_gain, spot_threshold=threshold,
-                                  whisper_margin=margin)
-        grid.append({"top_terms": top_terms, "prompt_min_gain": min_gain, "spot_threshold": threshold,
-                     "whisper_margin": margin, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
-    best = grid[choose([g["wer"] for g in grid], [g["guard_wer"] for g in grid],
-                       None if real_alone is None else real_alone + MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE)]
+    chosen_prompt = {"top_terms": prompt["top_terms"], "prompt_min_gain": prompt["prompt_min_gain"]}
+    spotted = measure([{**chosen_prompt, "spot_threshold": t, "whisper_margin": m}
+                       for m in (*margins, None) for t in thresholds])
+    grid += spotted
+    best = best_of([prompt, *spotted])
     unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
                      == (best["top_terms"], best["prompt_min_gain"], None))
     dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
@@ -95,11 +111,9 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                       dev_wer=dev_wer, general_dev_wer=general, settings=settings_file)
 
 
-def _inputs(adapted: Bundle, entries: Sequence[ManifestEntry]):
+def _inputs(adapted: Bundle, entries: Sequence[ManifestEntry], posteriors: Posteriors):
     """(entries, their 16 kHz waves, the adapted model's log-probabilities)."""
-    from ..evaluate import entry_logprobs
-
     entries = list(entries)
     if not entries:
         return [], [], []
-    return entries, [load_entry(e, adapted.sampling_rate) for e in entries], entry_logprobs(adapted, entries)
+    return entries, [load_entry(e, adapted.sampling_rate) for e in entries], posteriors(entries)
