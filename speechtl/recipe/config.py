@@ -69,6 +69,7 @@ class RecipeConfig:
     seed: int = 0
     synth_workers: int = 2
     voices: str = ""  # comma-separated voice names; default every installed voice
+    engine_weights: str = ""  # how often an engine's voices speak training sentences, e.g. "kokoro=0.5" (1: as the others)
     dev_engines: str = "festival"  # engines whose voices speak the dev set only (never trained on)
     test_engines: str = "piper"  # engines whose voices speak the test sets only
     heldout_transcripts: str = "auto"  # folder of real transcripts for held-out sentences; auto: medical's shared interviews
@@ -77,6 +78,9 @@ class RecipeConfig:
     def __post_init__(self) -> None:
         if self.beam_width < 1:  # checked before any stage runs, not when the LM stage first decodes
             raise SpeechtlError(f"beam_width must be at least 1, not {self.beam_width}")
+        from .data import engine_weights
+
+        engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
 
     @property
     def work_path(self) -> Path:

@@ -42,8 +42,10 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
         return DataOut(train=c.train_manifest, dev=dev, test=c.test_manifest or dev)
     synth = SynthConfig(seed=c.seed, workers=c.synth_workers, dev_voices=0)
     split = split_voices(c.voices.split(",") if c.voices else None, c.dev_engines, c.test_engines)
+    # the weights shape the training corpus only: dev and test voices are one engine each
     report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.hours, general_share=c.general_share,
-                                 vocabulary=vocabulary, voices=split["train"], config=synth)
+                                 vocabulary=vocabulary, voices=split["train"],
+                                 config=dataclasses.replace(synth, engine_weights=engine_weights(c.engine_weights)))
     print(report.summary(), flush=True)
 
     def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
@@ -70,6 +72,25 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     return DataOut(dev=dev, test=test, generated_test=generated_test, **common,
                    heldout_sentences={"dev": len(dev_sentences), "test": len(test_sentences),
                                       "source": transcripts or "built-in"})
+
+
+def engine_weights(spec: str) -> tuple[tuple[str, float], ...]:
+    """``"kokoro=0.5,flite=2"`` -> (("kokoro", 0.5), ("flite", 2.0)); a bad item is a named error."""
+    from ..synth.engines import VOICES
+
+    engines = {v.engine for v in VOICES}
+    weights = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        engine, _, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if engine not in engines or weight < 0:
+            raise SpeechtlError(f"engine_weights: {item!r} is not ENGINE=WEIGHT with an engine of "
+                                f"{', '.join(sorted(engines))} and a weight of at least 0")
+        weights.append((engine, weight))
+    return tuple(weights)
 
 
 def heldout_transcripts(c: RecipeConfig) -> str | None:

@@ -55,6 +55,10 @@ class SynthConfig:
     telephone_prob: float = 0.1  # narrowband phone line (augment.telephone)
     dev_voices: int = 2  # voices held out for the dev manifest
     workers: int = 2
+    # how often an engine's voices are drawn, relative to 1 for the others: Kokoro
+    # speaks about 1x real time on one core, the other engines 10-40x, so a CPU corpus
+    # can draw it less (empty: every voice alike)
+    engine_weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,12 +123,20 @@ def plan_jobs(sentences: Sequence[str], voices: Sequence[Voice], vocabulary: Voc
     """Deterministic choices for each sentence: the same seed gives the same plan."""
     rng = np.random.default_rng(config.seed)
     hints = vocabulary.hints() if vocabulary is not None else {}
+    weights = dict(config.engine_weights)
+    if any(w < 0 for w in weights.values()):
+        raise SpeechtlError(f"engine weights must be at least 0: {config.engine_weights}")
+    odds = np.array([weights.get(v.engine, 1.0) for v in voices])
+    if weights and not odds.sum():
+        raise SpeechtlError(f"engine weights leave no voice to draw: {config.engine_weights}")
     jobs = []
     for i, sentence in enumerate(sentences):
         text = normalize(sentence)
         if not text:
             continue
-        voice = voices[int(rng.integers(len(voices)))]
+        # without weights, the draw (and so every cache key) is what it was before weights existed
+        pick = rng.choice(len(voices), p=odds / odds.sum()) if weights else rng.integers(len(voices))
+        voice = voices[int(pick)]
         rate = round(float(rng.uniform(*config.rate_range)), 3)
         pitch = round(float(rng.uniform(*config.pitch_range)), 3)
         snr = round(float(rng.uniform(*config.snr_range_db)), 1) if rng.random() < config.noise_prob else None

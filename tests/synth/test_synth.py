@@ -170,3 +170,16 @@ def test_telephone_option_changes_only_its_own_jobs():
     for a, b in zip(plain, phone):  # everything else drawn the same, and unchanged jobs keep their cache key
         assert a.voice == b.voice and a.rate == b.rate and a.snr_db == b.snr_db
         assert (a.key == b.key) == (not b.telephone)
+
+
+def test_engine_weights_shift_the_voice_draw_and_none_keep_the_old_plan():
+    voices = [engines.VOICES_BY_NAME[n] for n in ("espeak-en-us", "flite-slt", "kokoro-alpha", "kokoro-kumo")]
+    sentences = [f"sentence number {i}" for i in range(400)]
+    plain = plan_jobs(sentences, voices, None, SynthConfig(seed=0))
+    assert plan_jobs(sentences, voices, None, SynthConfig(seed=0, engine_weights=())) == plain
+    light = plan_jobs(sentences, voices, None, SynthConfig(seed=0, engine_weights=(("kokoro", 0.25),)))
+    kokoro = {k: sum(j.voice.startswith("kokoro") for j in jobs) / len(jobs) for k, jobs in
+              (("plain", plain), ("light", light))}
+    assert 0.4 < kokoro["plain"] < 0.6 and 0.1 < kokoro["light"] < 0.3  # 2 of 4 voices; 0.5 of 2.5 weights
+    none = plan_jobs(sentences, voices, None, SynthConfig(seed=0, engine_weights=(("kokoro", 0.0),)))
+    assert not any(j.voice.startswith("kokoro") for j in none)
