@@ -18,12 +18,14 @@ and ``terms.csv``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
 import multiprocessing
 import os
 import shutil
+import weakref
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -151,7 +153,7 @@ class BeamDecoder:
 
     def __init__(self, alphabet: Alphabet, lm_path: str | os.PathLike[str] | None = None,
                  vocabulary: Vocabulary | None = None, config: BeamConfig = BeamConfig(),
-                 unigrams: Sequence[str] | None = None, _kenlm_model=None) -> None:
+                 unigrams: Sequence[str] | None = None, _kenlm_model=None, _same_lm=None) -> None:
         from pyctcdecode.alphabet import Alphabet as PyAlphabet
         from pyctcdecode.decoder import BeamSearchDecoderCTC
 
@@ -166,16 +168,26 @@ class BeamDecoder:
             arpa_unigrams(self.lm_path) if self.lm_path and self.lm_path.suffix == ".arpa" else [])
         self._base_unigrams = tuple(base_unigrams)  # the LM's own words: kept whatever the terms
         self.unigrams = sorted(set(base_unigrams) | self.vocabulary.unigrams())
-        self._decoder = BeamSearchDecoderCTC(PyAlphabet.build_alphabet(list(alphabet.symbols)), self._language_model())
+        self._decoder = BeamSearchDecoderCTC(PyAlphabet.build_alphabet(list(alphabet.symbols)),
+                                             self._language_model(_same_lm))
+        # pyctcdecode keeps every decoder's LM in a class-level dict until cleanup(): without
+        # this, each tuned setting's LM (and its trie) would live as long as the process
+        weakref.finalize(self, self._decoder.cleanup)
         self._booster = TermBooster(self.vocabulary.phrases(), config.hotword_weight)
         self._spotter = (TermSpotter(self.vocabulary, alphabet, self.unigrams)
                          if config.spot_threshold is not None and len(self.vocabulary) else None)
 
-    def _language_model(self):
+    def _language_model(self, same: "BeamDecoder | None" = None):
+        """pyctcdecode's LM. Its character trie of the unigrams takes seconds to build for a
+        large word list; a decoder that differs from ``same`` only in weights shares it."""
         if self._kenlm is None:
             return None
         from pyctcdecode.language_model import LanguageModel
 
+        if same is not None and same._kenlm is self._kenlm and same.unigrams == self.unigrams:
+            lm = copy.copy(same._decoder._language_model)  # shares the unigram set and trie, never changed
+            lm.alpha, lm.beta, lm.unk_score_offset = self.config.alpha, self.config.beta, self.config.unk_score_offset
+            return lm
         return LanguageModel(self._kenlm, self.unigrams or None, alpha=self.config.alpha, beta=self.config.beta,
                              unk_score_offset=self.config.unk_score_offset)
 
@@ -186,7 +198,8 @@ class BeamDecoder:
     def with_changes(self, vocabulary: Vocabulary | None = None, **config_changes) -> "BeamDecoder":
         """A decoder with other terms or settings, sharing the loaded LM (no retraining, no reload)."""
         return BeamDecoder(self.alphabet, self.lm_path, self.vocabulary if vocabulary is None else vocabulary,
-                           replace(self.config, **config_changes), self._base_unigrams, _kenlm_model=self._kenlm)
+                           replace(self.config, **config_changes), self._base_unigrams, _kenlm_model=self._kenlm,
+                           _same_lm=self)
 
     def decode(self, logprobs: np.ndarray, frame_shift: float, time_offset: float = 0.0) -> Hypothesis:
         """Best hypothesis for one utterance's log-probabilities (frames, vocab)."""

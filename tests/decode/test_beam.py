@@ -216,3 +216,28 @@ print(decoder.decode_batch([lp] * 4, 0.02, processes=2)[0].text)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "nolo contendere" in done.stdout
+
+
+def test_weight_changes_share_the_lm_trie_decode_alike_and_release_their_lm(alphabet, lm_path):
+    import gc
+
+    from pyctcdecode.decoder import BeamSearchDecoderCTC
+
+    from speechtl.decode.beam import BeamConfig
+
+    text = "the patient takes metformin"
+    lp = peaky(alphabet, text, {text.index("form") + 1: "a"})
+    decoder = BeamDecoder(alphabet, lm_path, config=BeamConfig(beam_width=8))
+    gc.collect()
+    held = len(BeamSearchDecoderCTC.model_container)
+    for alpha in (0.0, 0.5, 2.0):
+        changed = decoder.with_changes(alpha=alpha)
+        trie = changed._decoder._language_model._char_trie
+        assert trie is decoder._decoder._language_model._char_trie  # built once for the LM's words
+        fresh = BeamDecoder(alphabet, lm_path, config=changed.config)  # its own trie
+        assert changed.decode(lp, 0.02) == fresh.decode(lp, 0.02)
+        assert changed._decoder._language_model.alpha == alpha  # its own weights on the shared words
+        del changed, fresh
+    assert decoder._decoder._language_model.alpha == decoder.config.alpha  # the original's left as it was
+    gc.collect()
+    assert len(BeamSearchDecoderCTC.model_container) == held  # pyctcdecode's registry does not grow
