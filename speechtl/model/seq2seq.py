@@ -25,6 +25,11 @@ from ..errors import SpeechtlError
 from .offline import WHISPER_TINY_EN, resolve_offline
 
 WHISPER_BEAM_SIZE = 5
+# one greedy-temperature beam search, no fallback to sampling at higher temperatures:
+# faster-whisper's fallback redecodes a clip up to five times whenever its average
+# log-probability is below -1 (common for a prompted clip full of rare terms), which cost
+# most of the two-pass time and made outputs differ between runs, for the same WER on dev
+WHISPER_TEMPERATURE = 0.0
 WHISPER_WINDOW_SAMPLES = 30 * 16_000  # one encoder window; score() takes no more
 DEFAULT_WHISPER = WHISPER_TINY_EN
 
@@ -83,6 +88,7 @@ class WhisperRecognizer:
 
     def transcribe(self, wave: np.ndarray, hotwords: str | None = None) -> WhisperResult:
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
+                                             temperature=WHISPER_TEMPERATURE,
                                              condition_on_previous_text=False, without_timestamps=True,
                                              vad_filter=False, hotwords=hotwords or None)
         segments = list(segments)
@@ -109,13 +115,17 @@ class WhisperRecognizer:
         encoded = model.encode(pad_or_trim(features[:, :frames]))
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         start = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
-        scores = []
-        for text in texts:
-            sentence = text.strip()
-            tokens = tokenizer.encode(" " + sentence[:1].upper() + sentence[1:] + ".") + [tokenizer.eot]
-            probs = model.model.align(encoded, start, [tokens], frames)[0].text_token_probs
-            scores.append(float(np.sum(np.log(np.maximum(probs, 1e-30)))))
-        return scores
+        if not texts:
+            return []
+        import ctranslate2
+
+        tokens = [tokenizer.encode(" " + t.strip()[:1].upper() + t.strip()[1:] + ".") + [tokenizer.eot] for t in texts]
+        if self._device == "cpu":  # one batch: the encoder output repeated per text (same numbers, less time)
+            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.array(encoded), len(texts), 0)))
+            results = model.model.align(batch, start, tokens, [frames] * len(texts))
+        else:  # on a GPU the encoder output stays on the device: a call per text
+            results = [model.model.align(encoded, start, [t], frames)[0] for t in tokens]
+        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-30)))) for r in results]
 
 
 def _whisper_model_class():

@@ -47,3 +47,13 @@ def test_score_prefers_what_was_said_and_reuses_the_encoder(recognizers, sample_
     assert calls == []  # the encoder output of the transcription above
     with pytest.raises(SpeechtlError, match="30 s"):
         cached.score(np.zeros(31 * 16_000, np.float32), [said])
+
+
+def test_texts_scored_in_one_batch_score_as_each_alone(recognizers, sample_entries, sample_waves):
+    plain, _ = recognizers
+    wave, said = sample_waves[2], sample_entries[2].text
+    texts = [said, "objection your honor", said.split()[0]]
+    together = plain.score(wave, texts, hotwords="hearsay")
+    alone = [plain.score(wave, [t], hotwords="hearsay")[0] for t in texts]
+    assert together == pytest.approx(alone, abs=1e-4) and len(set(together)) == 3
+    assert plain.score(wave, []) == []
