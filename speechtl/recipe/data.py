@@ -53,15 +53,18 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
                                  config=dataclasses.replace(synth, seed=c.seed + offset))
         return str(made.train_manifest)
 
-    seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
-    fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][: c.test_sentences]
-    common = dict(train=str(report.train_manifest), hours=report.hours, voices=len(report.seconds_per_voice),
-                  dev_voices=tuple(split["dev"]), test_voices=tuple(split["test"]))
-    generated_test = speak("test-generated", fresh, split["test"], 1, 1000)
     transcripts = heldout_transcripts(c)
     dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.dev_utterances]
     test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.test_sentences]
-    if not (test_sentences and dev_sentences):
+    heldout = bool(test_sentences and dev_sentences)
+    # new generator sentences: the second test beside the held-out one, or the only one
+    size = c.generated_test_sentences if heldout and c.generated_test_sentences is not None else c.test_sentences
+    seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
+    fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][:size]
+    common = dict(train=str(report.train_manifest), hours=report.hours, voices=len(report.seconds_per_voice),
+                  dev_voices=tuple(split["dev"]), test_voices=tuple(split["test"]))
+    generated_test = speak("test-generated", fresh, split["test"], 1, 1000)
+    if not heldout:
         print(f"no held-out sentences for {c.domain}: dev and test use generator sentences", flush=True)
         dev = speak("dev-generated", generate(c.domain, c.dev_utterances, c.seed + 500), split["dev"], 1, 500)
         return DataOut(dev=dev, test=generated_test, **common)
