@@ -129,10 +129,11 @@ class TwoPass:
     def _ctc(self, digests: Sequence[str], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
         keys = [("ctc", d) for d in digests]
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
-        # a recognizer that cannot say whether its threads run is taken to run them
-        ctc = self.ctc if not getattr(self.whisper, "loaded", True) else self.ctc.with_processes(None)
-        for i, hyp in zip(todo, ctc.decode([logprobs[i] for i in todo], frame_shift)):
-            self._memo[keys[i]] = hyp
+        if todo:
+            # a recognizer that cannot say whether its threads run is taken to run them
+            ctc = self.ctc if not getattr(self.whisper, "loaded", True) else self.ctc.with_processes(None)
+            for i, hyp in zip(todo, ctc.decode([logprobs[i] for i in todo], frame_shift)):
+                self._memo[keys[i]] = hyp
         return [self._memo[key] for key in keys]
 
     def _ctc_words(self, digests: Sequence[str], logprobs: Sequence[np.ndarray],

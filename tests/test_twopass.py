@@ -188,3 +188,25 @@ def test_long_audio_is_cut_at_pauses_and_each_piece_gets_its_own_prompt(alphabet
     assert starts == sorted(starts) and hyp.words[-1].end <= len(wave) / 16_000
     for piece, (the, court) in zip(pieces, zip(hyp.words[::2], hyp.words[1::2])):
         assert piece.start_s - 0.02 <= the.start and court.end <= piece.end_s + 0.02  # times in the recording
+
+
+def test_the_ctc_search_runs_once_for_every_prompt_setting_and_forks_only_before_whisper_loads(alphabet):
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
+    whisper.loaded = False
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    calls = []
+
+    class Counting(Decoding):
+        def decode(self, logprobs, frame_shift):
+            calls.append(self.processes)
+            return super().decode(logprobs, frame_shift)
+
+    tp = TwoPass(Counting(alphabet, tp.ctc.beam, processes=2), whisper, tp.vocabulary, tp.config)
+    first = tp.ctc_hypotheses([logprobs], 0.02)  # before Whisper loads: the decoding's own processes
+    whisper.loaded = True
+    for top_terms, gain in ((2, None), (3, None), (3, 0.0)):
+        assert tp.with_config(top_terms=top_terms, prompt_min_gain=gain).texts([np.zeros(16000)], [logprobs], 0.02)
+    other = posteriors(alphabet, list("the panel granted the motion"))
+    tp.texts([np.zeros(16000)], [other], 0.02)  # a new clip, once Whisper runs: in this process
+    assert calls == [2, None] and first[0].text == tp.ctc_hypotheses([logprobs], 0.02)[0].text

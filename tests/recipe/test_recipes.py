@@ -283,3 +283,21 @@ def test_pseudo_labelled_audio_is_mixed_in_at_its_share(tmp_path):
     assert len(entries) == 100 and mixed.pseudo_train_utterances == 20
     assert sum(e.id.startswith("p") for e in entries) == 20 and all(e.offset is not None for e in entries[80:])
     assert with_pseudo(dataclasses.replace(config, pseudo_manifest=""), data) == data
+
+
+def test_the_adapted_models_posteriors_are_computed_once_per_run(monkeypatch, sample_entries):
+    """The LM and two-pass stages both tune on dev: the acoustic model runs over it once."""
+    import speechtl.evaluate as evaluate
+    from speechtl.recipe.config import preset
+    from speechtl.recipe.outputs import TrainOut
+    from speechtl.recipe.runner import Recipe
+
+    calls = []
+    monkeypatch.setattr(evaluate, "entry_logprobs", lambda bundle, entries: calls.append(len(entries)) or
+                        [f"lp-{e.id}" for e in entries])
+    recipe = Recipe(preset("legal", "cpu"))
+    recipe._adapted_bundle = object()  # never loaded: the stub above stands for the model
+    posteriors = recipe._posteriors(TrainOut(model="unused", best_dev_wer=0.0, steps=0, stopped_early=False))
+    dev, other = list(sample_entries[:3]), list(sample_entries[3:])
+    assert posteriors(dev) == posteriors(dev) == [f"lp-{e.id}" for e in dev]
+    assert posteriors(other) and calls == [3, len(other)]
