@@ -41,7 +41,7 @@ class RecipeConfig:
     pseudo_manifest: str = ""  # pseudo-labelled domain audio (`speechtl pseudo-label`), mixed into training
     pseudo_share: float = 0.2  # its share of the training utterances (all of it when there is less)
     test_sentences: int = 150
-    generated_test_sentences: int | None = None  # the generated second test beside a held-out one (None: test_sentences)
+    generated_test_sentences: int | None = None  # at most this many in the generated test beside a held-out one (None: test_sentences)
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
     real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
     evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)

@@ -58,7 +58,8 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.test_sentences]
     heldout = bool(test_sentences and dev_sentences)
     # new generator sentences: the second test beside the held-out one, or the only one
-    size = c.generated_test_sentences if heldout and c.generated_test_sentences is not None else c.test_sentences
+    size = c.test_sentences if not heldout or c.generated_test_sentences is None else \
+        min(c.test_sentences, c.generated_test_sentences)
     seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
     fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][:size]
     common = dict(train=str(report.train_manifest), hours=report.hours, voices=len(report.seconds_per_voice),
