@@ -121,6 +121,9 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             entries, logprobs, skipped = decodable_logprobs(bundle, entries)
             for rejected in skipped:
                 print(f"skipping {rejected.id}: {rejected.reason}", flush=True)
+            if not entries:
+                print(f"{test_name}: no utterance could be decoded; the set has no rows", flush=True)
+                continue
             decoded = {}
             if model_name == "adapted" and two_pass:
                 # the two-pass rows start from the fullest CTC decoding: made once, for both
