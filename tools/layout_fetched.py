@@ -7,7 +7,7 @@ the end), so that ``speechtl prepare`` can read the corpus in its published layo
 
 Usage (the corpora the general recipe trains on):
 
-    python tools/layout_fetched.py --git-dir /work/.mirror/zhangrui0712+Voice-Age/repo \\
+    python tools/layout_fetched.py --git-dir MIRROR/zhangrui0712+Voice-Age/repo \\
         --folder LibriSpeech --output-dir data/raw/LibriSpeech
     python tools/layout_fetched.py --git-dir .../jimbozhang+speechocean762/repo \\
         --folder . --output-dir data/raw/speechocean762

@@ -79,9 +79,9 @@ class RecipeConfig:
     def __post_init__(self) -> None:
         if self.beam_width < 1:  # checked before any stage runs, not when the LM stage first decodes
             raise SpeechtlError(f"beam_width must be at least 1, not {self.beam_width}")
-        from .data import engine_weights
+        from ..synth.engines import parse_engine_weights
 
-        engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
+        parse_engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
 
     @property
     def work_path(self) -> Path:

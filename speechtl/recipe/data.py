@@ -34,6 +34,7 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     from ..domains import generate
     from ..domains.heldout import heldout_sentences
     from ..synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+    from ..synth.engines import parse_engine_weights
 
     if c.train_manifest:
         if not c.test_manifest:
@@ -45,7 +46,7 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     # the weights shape the training corpus only: dev and test voices are one engine each
     report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.hours, general_share=c.general_share,
                                  vocabulary=vocabulary, voices=split["train"],
-                                 config=dataclasses.replace(synth, engine_weights=engine_weights(c.engine_weights)))
+                                 config=dataclasses.replace(synth, engine_weights=parse_engine_weights(c.engine_weights)))
     print(report.summary(), flush=True)
 
     def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
@@ -76,25 +77,6 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     return DataOut(dev=dev, test=test, generated_test=generated_test, **common,
                    heldout_sentences={"dev": len(dev_sentences), "test": len(test_sentences),
                                       "source": transcripts or "built-in"})
-
-
-def engine_weights(spec: str) -> tuple[tuple[str, float], ...]:
-    """``"kokoro=0.5,flite=2"`` -> (("kokoro", 0.5), ("flite", 2.0)); a bad item is a named error."""
-    from ..synth.engines import VOICES
-
-    engines = {v.engine for v in VOICES}
-    weights = []
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        engine, _, value = item.partition("=")
-        try:
-            weight = float(value)
-        except ValueError:
-            weight = -1.0
-        if engine not in engines or weight < 0:
-            raise SpeechtlError(f"engine_weights: {item!r} is not ENGINE=WEIGHT with an engine of "
-                                f"{', '.join(sorted(engines))} and a weight of at least 0")
-        weights.append((engine, weight))
-    return tuple(weights)
 
 
 def heldout_transcripts(c: RecipeConfig) -> str | None:

@@ -84,6 +84,23 @@ VOICES: tuple[Voice, ...] = (
 VOICES_BY_NAME = {v.name: v for v in VOICES}
 
 
+def parse_engine_weights(spec: str) -> tuple[tuple[str, float], ...]:
+    """``"kokoro=0.5,flite=2"`` -> (("kokoro", 0.5), ("flite", 2.0)); a bad item is a named error."""
+    engines = {v.engine for v in VOICES}
+    weights = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        engine, _, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if engine not in engines or weight < 0:
+            raise SpeechtlError(f"engine_weights: {item!r} is not ENGINE=WEIGHT with an engine of "
+                                f"{', '.join(sorted(engines))} and a weight of at least 0")
+        weights.append((engine, weight))
+    return tuple(weights)
+
+
 def engine_available(engine: str) -> bool:
     if engine == "piper":
         try:
