@@ -22,14 +22,15 @@ class ScriptedWhisper:
     name = "scripted"
 
     def __init__(self, heard: str, prompted: str, likely: dict[str, float] | None = None) -> None:
-        self.heard, self.prompted, self.prompts = heard, prompted, []
+        self.heard, self.prompted, self.prompts, self.contexts = heard, prompted, [], []
         self.likely, self.scored = likely or {}, []  # log-probabilities by sentence (others: -20)
 
-    def transcribe(self, wave, hotwords=None):
+    def transcribe(self, wave, hotwords=None, previous=None):
         self.prompts.append(hotwords)
+        self.contexts.append(previous)
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.heard, -0.3, 0.01)
 
-    def score(self, wave, texts, hotwords=None):
+    def score(self, wave, texts, hotwords=None, previous=None):
         self.scored += texts
         return [self.likely.get(t, -20.0) for t in texts]
 
@@ -169,25 +170,31 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
         load_two_pass(Decoding(alphabet), tmp_path)
 
 
-def test_long_audio_is_cut_at_pauses_and_each_piece_gets_its_own_prompt(alphabet, sample_waves):
+def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_prompt_and_context(alphabet, sample_waves):
     pytest.importorskip("faster_whisper")
-    from speechtl.data.vad import speech_segments
+    from speechtl.data.vad import covering_windows
 
     gap = np.zeros(16_000, np.float32)
     wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])  # about 40 s
     assert len(wave) > 28 * 16_000
     frames = len(wave) // 320
     logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
-    whisper = ScriptedWhisper("the court", "the court")
+    whisper = ScriptedWhisper("the court", "The court.")
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
     hyp = tp.decode_long(wave, logprobs, 0.02)
-    pieces = speech_segments(wave, max_s=28.0)
-    assert len(pieces) > 1 and len(whisper.prompts) == len(pieces)  # one Whisper call per piece
-    assert hyp.text == " ".join(["the court"] * len(pieces))
+    windows = covering_windows(wave, 28.0)
+    assert len(windows) > 1 and len(whisper.prompts) == len(windows)  # one Whisper call per window
+    assert windows[0].start_s == 0 and windows[-1].end_s == len(wave) / 16_000  # every sample is in one
+    assert all(a.end_s == b.start_s for a, b in zip(windows, windows[1:]))
+    for w in windows[:-1]:  # cut in a pause, not in a word
+        assert not np.any(wave[round(w.end_s * 16_000) - 800: round(w.end_s * 16_000) + 800])
+    # each window reads what Whisper wrote for the one before, as its long-form decoding does
+    assert whisper.contexts == [None] + [w for w in ["The court."] * (len(windows) - 1)]
+    assert hyp.text == " ".join(["the court"] * len(windows))
     starts = [w.start for w in hyp.words]
     assert starts == sorted(starts) and hyp.words[-1].end <= len(wave) / 16_000
-    for piece, (the, court) in zip(pieces, zip(hyp.words[::2], hyp.words[1::2])):
-        assert piece.start_s - 0.02 <= the.start and court.end <= piece.end_s + 0.02  # times in the recording
+    for window, (the, court) in zip(windows, zip(hyp.words[::2], hyp.words[1::2])):
+        assert window.start_s - 0.02 <= the.start and court.end <= window.end_s + 0.02  # times in the recording
 
 
 def test_the_ctc_search_runs_once_for_every_prompt_setting_and_forks_only_before_whisper_loads(alphabet):

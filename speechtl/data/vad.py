@@ -1,6 +1,6 @@
 """Speech segments of a long recording, cut at pauses by a voice-activity detector:
-pseudo-labelling cuts recordings into utterances, two-pass decoding cuts long audio
-into pieces Whisper takes in one window.
+pseudo-labelling cuts recordings into utterances; two-pass decoding cuts long audio
+into windows Whisper takes whole, at pauses, keeping every sample (:func:`covering_windows`).
 
 Silero VAD as faster-whisper ships it (ONNX, no download); long stretches of speech are
 split at the quietest frame so no segment exceeds ``max_s``.
@@ -32,7 +32,7 @@ class Segment:
 
 
 def speech_segments(wave: np.ndarray, min_silence_s: float = MIN_SILENCE_S, max_s: float = MAX_SEGMENT_S,
-                    pad_s: float = SPEECH_PAD_S) -> list[Segment]:
+                    pad_s: float = SPEECH_PAD_S, min_segment_s: float = MIN_SEGMENT_S) -> list[Segment]:
     """Where ``wave`` (16 kHz mono) holds speech, as segments of at most ``max_s`` seconds."""
     try:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -41,7 +41,39 @@ def speech_segments(wave: np.ndarray, min_silence_s: float = MIN_SILENCE_S, max_
             from None
 
     options = VadOptions(min_silence_duration_ms=int(min_silence_s * 1000), speech_pad_ms=int(pad_s * 1000),
-                         max_speech_duration_s=max_s, min_speech_duration_ms=int(MIN_SEGMENT_S * 1000))
+                         max_speech_duration_s=max_s, min_speech_duration_ms=int(min_segment_s * 1000))
     spans = get_speech_timestamps(np.asarray(wave, np.float32), options, sampling_rate=SAMPLE_RATE)
     segments = [Segment(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in spans]
-    return [s for s in segments if s.duration_s >= MIN_SEGMENT_S]
+    return [s for s in segments if s.duration_s >= min_segment_s]
+
+
+def covering_windows(wave: np.ndarray, max_s: float, min_pause_s: float = 0.1) -> list[Segment]:
+    """``wave`` (16 kHz mono) cut into consecutive windows of at most ``max_s`` seconds
+    that together cover all of it: each cut in the middle of the last pause (at least
+    ``min_pause_s``, by the VAD) that keeps the window within ``max_s``; where speech runs
+    on longer than that, at the quietest 10 ms near the limit. Nothing is dropped, so a
+    word the VAD misses, or a short "yes" between turns, still reaches the recognizer."""
+    total = len(wave) / SAMPLE_RATE
+    if total <= max_s:
+        return [Segment(0.0, total)]
+    speech = speech_segments(wave, min_silence_s=min_pause_s, max_s=max(max_s, 1.0), pad_s=0.0, min_segment_s=0.0)
+    pauses = [(a.end_s + b.start_s) / 2 for a, b in zip(speech, speech[1:]) if b.start_s - a.end_s >= min_pause_s]
+    if speech:  # silence before the first and after the last speech is a pause too
+        pauses = [speech[0].start_s / 2] * (speech[0].start_s > min_pause_s) + pauses + \
+                 [(speech[-1].end_s + total) / 2] * (total - speech[-1].end_s > min_pause_s)
+    windows, start = [], 0.0
+    while total - start > max_s:
+        inside = [p for p in pauses if start + 1.0 < p <= start + max_s]
+        cut = inside[-1] if inside else _quietest(wave, start + max_s - 2.0, start + max_s)
+        windows.append(Segment(start, cut))
+        start = cut
+    windows.append(Segment(start, total))
+    return windows
+
+
+def _quietest(wave: np.ndarray, from_s: float, to_s: float) -> float:
+    """The middle of the lowest-energy 10 ms in [from_s, to_s)."""
+    hop = SAMPLE_RATE // 100
+    a, b = int(from_s * SAMPLE_RATE), int(to_s * SAMPLE_RATE)
+    frames = np.asarray(wave[a:b], np.float64)[: (b - a) // hop * hop].reshape(-1, hop)
+    return (a + (int(np.argmin((frames ** 2).sum(axis=1))) + 0.5) * hop) / SAMPLE_RATE

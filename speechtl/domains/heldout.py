@@ -29,7 +29,8 @@ MAX_PER_TERM = 3
 MIN_WORDS, MAX_WORDS = 5, 30
 
 
-def _split_of(key: str) -> str:
+def split_of(key: str) -> str:
+    """"dev" or "test": which held-out split a sentence or transcript file belongs to (by hash)."""
     return "dev" if int(hashlib.sha1(key.encode()).hexdigest(), 16) % DEV_SHARE == 0 else "test"
 
 
@@ -43,7 +44,7 @@ def heldout_sentences(domain: str, split: str, transcripts_dir: str | os.PathLik
     if not path.is_file():
         return []
     lines = [line.strip() for line in read_text_file(path, "held-out text").splitlines()]
-    return [line for line in lines if line and not line.startswith("#") and _split_of(line) == split]
+    return [line for line in lines if line and not line.startswith("#") and split_of(line) == split]
 
 
 def _from_transcripts(domain: str, split: str, folder: Path) -> list[str]:
@@ -57,7 +58,7 @@ def _from_transcripts(domain: str, split: str, folder: Path) -> list[str]:
     per_term: dict[str, int] = {}
     out = []
     for f in files:
-        if f.name == "SOURCE.md" or _split_of(f.name) != split:
+        if f.name == "SOURCE.md" or split_of(f.name) != split:
             continue
         for line in read_text_file(f, "transcript").splitlines():
             turn = line.split(":", 1)[1] if line[:3].rstrip().endswith(":") else line

@@ -65,6 +65,9 @@ class RecipeConfig:
     dev_manifest: str = ""
     test_manifest: str = ""
     general_test_manifest: str = "auto"  # "" for none
+    # long-form sets (one manifest line per long recording, tools/make_longform.py), comma-separated;
+    # "auto": ../shared's real-en-dev joined into one recording by the data stage; "" for none
+    longform: str = "auto"
     text: str = ""  # extra domain text (file or folder) for the LM
     terms: str = ""  # vocabulary file; default: the domain's built-in terms
     seed: int = 0

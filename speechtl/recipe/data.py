@@ -25,7 +25,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
-    return with_pseudo(c, with_real(c, domain_data(c, vocabulary)))
+    return with_longform(c, with_pseudo(c, with_real(c, domain_data(c, vocabulary))))
+
+
+def with_longform(c: RecipeConfig, data: DataOut) -> DataOut:
+    """The long-form sets: the manifests ``longform`` names; "auto": ../shared's real-en-dev
+    (44 real utterances) joined with pauses of 0.4-1.2 s into one ~5-minute recording."""
+    from ..data.longform import join_utterances
+
+    if c.longform != "auto":
+        return dataclasses.replace(data, longform=tuple(p.strip() for p in c.longform.split(",") if p.strip()))
+    shared = find_shared("data/real-en-dev/manifest.jsonl")
+    if shared is None:
+        return data
+    out = c.data_path / "longform" / "real-en-dev"
+    rec = join_utterances(read_manifest(shared), out / "real-en-dev.wav", (0.4, 1.2), c.seed, "real-en-dev-joined")
+    write_manifest(out / "recordings.jsonl", [rec])
+    return dataclasses.replace(data, longform=(str(out / "recordings.jsonl"),))
 
 
 def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:

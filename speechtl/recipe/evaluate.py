@@ -33,6 +33,9 @@ METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", 
                 "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting",
                 "whisper": "Whisper alone", "whisper-terms": "Whisper+heard terms",
                 "two-pass": "Whisper+heard terms+spotting"}
+# long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
+LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows, as tuned)",
+                  "whisper-terms": "Whisper+heard terms (windows)", "whisper-windows": "Whisper alone (windows)"}
 
 
 def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOut | None = None,
@@ -176,6 +179,17 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         test_set, model, method = key.split("/")
         report.rows.append(Row(test_set, model, METHOD_NAMES[method], r.wer, r.cer, r.term_recall,
                                r.term_precision, r.utterances))
+    # long recordings, measured by the two-pass stage's guard
+    for test_set, rows in (two_pass.longform if two_pass else {}).items():
+        for method, f in rows.items():
+            report.rows.append(Row(test_set, "adapted", LONGFORM_NAMES[method], f["wer"], f["cer"], f["term_recall"],
+                                   None, int(f.get("recordings") or 0)))
+    if two_pass and two_pass.longform:
+        report.facts["long-form real-time factor (two-pass: acoustic model, beam searches and Whisper)"] = "; ".join(
+            f"{name}: " + ", ".join(f"{LONGFORM_NAMES[m]} {f['rtf']}" for m, f in rows.items())
+            for name, rows in two_pass.longform.items())
+        report.facts["long-form guard (two-pass at most Whisper alone + 0.5 WER points)"] = (
+            two_pass.longform_fallback or "the tuned setting passed")
     report.worst = dict(ev.worst)
     report.term_misses = dict(ev.term_misses)
     paths = report.write(c.work_path / "report")

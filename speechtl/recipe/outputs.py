@@ -39,10 +39,12 @@ class DataOut:
     real_train_utterances: int = 0
     real_train_hours: float = 0.0
     pseudo_train_utterances: int = 0
+    longform: tuple[str, ...] = ()  # long-form sets: manifests of long recordings
 
     @property
     def paths(self) -> list[str]:
-        return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test, self.real_dev) if p]
+        return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test, self.real_dev,
+                            *self.longform) if p]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class TwoPassOut:
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
     settings: str = ""  # two-pass.json beside the model
     skipped: str = ""
+    # long-form sets: set -> row ("whisper": faster-whisper's own long-form decoding, "two-pass"
+    # as tuned, and the fallbacks tried) -> wer, term_recall, rtf, seconds
+    longform: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
+    longform_fallback: str = ""  # what the long-form guard did, when it had to step in
 
     @property
     def paths(self) -> list[str]:

@@ -4,22 +4,27 @@ term spotting over Whisper's words (:mod:`speechtl.twopass`).
 The prompt size, the spotting threshold and Whisper's judging margin are tuned on the
 held-out-engine dev set like the CTC decoder's settings, mild to strong, and under the
 same guard: on real general dev speech (when prepared) the two-pass output may not be
-more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. The chosen settings are saved
+more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. On the long-form sets
+(``longform``: minutes-long recordings) the choice is then decoded window by window and
+may not be more than that worse than Whisper's own long-form decoding, or the stage falls
+back (the prompt without spotting, then Whisper alone) and says so. The chosen settings are saved
 as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra)
 or with ``whisper=""`` the stage records that it did not run.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
-from ..data.manifest import ManifestEntry, load_entry
+from ..data.manifest import ManifestEntry, load_entry, read_manifest
 from ..fileio import write_json
-from ..metrics import score
+from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
@@ -48,6 +53,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     dev, real = _inputs(adapted, dev_entries, posteriors), _inputs(adapted, real_entries, posteriors)
     for _, _, logprobs in (dev, real):  # on every core, before Whisper's threads start
         two_pass.ctc_hypotheses(logprobs, adapted.frame_shift)
+    sets = _longform_sets(adapted, data.longform, posteriors, two_pass)
 
     def wer(tp: TwoPass, inputs) -> float | None:
         entries, waves, logprobs = inputs
@@ -94,6 +100,15 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     best = best_of([prompt, *spotted])
     unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
                      == (best["top_terms"], best["prompt_min_gain"], None))
+    # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding
+    longform, fallback = {}, ""
+    if sets:
+        safe = [best, unspotted, grid[0]]  # as tuned, its prompt without spotting, Whisper alone
+        best, longform, fallback = longform_guard(two_pass, safe, sets, vocabulary, adapted.frame_shift)
+        if fallback:
+            print(f"long-form guard: {fallback}", flush=True)
+        unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
+                         == (best["top_terms"], best["prompt_min_gain"], None))
     dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": unspotted["guard_wer"],
                                                "two_pass": best["guard_wer"]}
@@ -105,10 +120,80 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     write_json(settings_file, {
         "whisper": c.whisper, "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
         "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
-        "tuned_on": data.dev, "grid": grid})
+        "tuned_on": data.dev, "grid": grid, "longform": longform, "longform_fallback": fallback})
     return TwoPassOut(whisper=c.whisper, top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
                       spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
-                      dev_wer=dev_wer, general_dev_wer=general, settings=settings_file)
+                      dev_wer=dev_wer, general_dev_wer=general, settings=settings_file, longform=longform,
+                      longform_fallback=fallback)
+
+
+LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], float]  # entries, waves, logprobs, CTC s
+
+
+def longform_guard(two_pass, candidates: Sequence[dict], sets: dict[str, LongformSet], vocabulary: Vocabulary,
+                   frame_shift: float) -> tuple[dict, dict, str]:
+    """The first of ``candidates`` (two-pass settings, safest last) whose long-form WER is
+    at most Whisper's own long-form decoding's + ``MAX_TERMS_WER_COST`` on every set;
+    the last when none is. Returns it, the rows measured (set -> row -> figures) and what
+    the guard did ("" when the first passed)."""
+    rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
+    for name, (entries, waves, _, _) in sets.items():
+        t0 = time.perf_counter()
+        hyps = [two_pass.whisper.transcribe_long(w) for w in waves]
+        rows[name]["whisper"] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0)
+    keys = ("top_terms", "prompt_min_gain", "spot_threshold", "whisper_margin")
+    unique = list({tuple(c[k] for k in keys): c for c in reversed(candidates)}.values())[::-1]  # first of each
+    first = _label(unique[0])
+    for i, setting in enumerate(unique):
+        tp = two_pass.with_config(**{k: setting[k] for k in keys})
+        label, lost = _label(setting), []
+        for name, (entries, waves, logprobs, ctc_s) in sets.items():
+            t0 = time.perf_counter()
+            hyps = [tp.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
+            rows[name][label] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0 + ctc_s)
+            alone = rows[name]["whisper"]["wer"]
+            if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
+                lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
+        if not lost:
+            return setting, rows, "" if i == 0 else f"{first} lost on long recordings; fell back to {label}"
+        if i == len(unique) - 1:
+            return setting, rows, f"every setting lost on long recordings ({'; '.join(lost)}); kept {label}"
+    raise ValueError("no candidate settings")
+
+
+def _label(setting: dict) -> str:
+    if setting["spot_threshold"] is not None:
+        return "two-pass"
+    return "whisper-terms" if setting["top_terms"] else "whisper-windows"
+
+
+def _figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,
+             seconds: float) -> dict[str, float | None]:
+    result = score([e.id for e in entries], [e.text for e in entries], hyps)
+    terms = term_accuracy(result, vocabulary.phrases()) if len(vocabulary) else None
+    audio = sum(e.duration for e in entries)
+    return {"wer": result.wer, "cer": result.cer, "term_recall": terms.recall if terms else None,
+            "recordings": len(entries),
+            "seconds": round(seconds, 2), "rtf": round(seconds / audio, 4) if audio else None}
+
+
+def _longform_sets(adapted: Bundle, manifests: Sequence[str], posteriors: Posteriors,
+                   two_pass) -> dict[str, LongformSet]:
+    """Each long-form manifest's recordings, named by its folder, with their CTC
+    log-probabilities and the time the acoustic model and the windows' beam searches
+    took (part of the two-pass cost; the searches run before Whisper loads, on every core)."""
+    sets = {}
+    for path in manifests:
+        entries = read_manifest(path)
+        if not entries:
+            continue
+        t0 = time.perf_counter()
+        logprobs = posteriors(entries)
+        waves = [load_entry(e, adapted.sampling_rate) for e in entries]
+        two_pass.prompts_long(waves, logprobs, adapted.frame_shift)
+        name = Path(path).parent.name if Path(path).name == "recordings.jsonl" else Path(path).stem
+        sets[f"long-{name}"] = (entries, waves, logprobs, time.perf_counter() - t0)
+    return sets
 
 
 def _inputs(adapted: Bundle, entries: Sequence[ManifestEntry], posteriors: Posteriors):

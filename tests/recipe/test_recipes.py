@@ -12,7 +12,7 @@ TINY = ["--set", "hours=0.01", "--set", "test_sentences=5", "--set", "dev_uttera
         "--set", "tune_alphas=0.5", "--set", "tune_betas=1", "--set", "tune_term_weights=3",
         "--set", "tune_unk_offsets=-10", "--set", "tune_spot_thresholds=0", "--set", "lm_mix_weights=0,1",
         "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,festival-kal,flite-slt", "--set", "dev_engines=festival",
-        "--set", "test_engines=flite", "--set", "whisper="]
+        "--set", "test_engines=flite", "--set", "whisper=", "--set", "longform="]
 
 
 def test_recipes_are_found():
@@ -57,9 +57,17 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
              for a in TINY] + ["--set", "hours=0.003", "--set", "lm_mix_weights=1", "--set", "evaluate_base=false",
                                "--set", "lm_general=false", "--set", "lm_lexicon=false", "--set", "beam_width=4",
                                "--set", f"real_dir={real}"]
-    if name == "legal":  # the two-pass stage with the real Whisper tiny.en, on the debug run's few utterances
+    if name == "legal":  # the two-pass stage with the real Whisper tiny.en, on the debug run's few utterances,
+        # and a long-form set: the sample clips joined into one 40-second recording
+        from speechtl.data.longform import join_utterances
+        from speechtl.samples import SAMPLE_MANIFEST
+
+        samples = read_manifest(SAMPLE_MANIFEST)
+        rec = join_utterances(samples + samples, tmp_path / "long" / "rec.wav", (0.4, 1.2))
+        write_manifest(tmp_path / "long" / "recordings.jsonl", [rec])
         debug += ["--set", "whisper=whisper-tiny.en", "--set", "tune_two_pass_thresholds=0.25",
-                  "--set", "tune_two_pass_top_terms=8", "--set", "tune_two_pass_whisper_margins=none,-2"]
+                  "--set", "tune_two_pass_top_terms=8", "--set", "tune_two_pass_whisper_margins=none,-2",
+                  "--set", f"longform={tmp_path / 'long' / 'recordings.jsonl'}"]
     monkeypatch.chdir(tmp_path)
     assert run_recipe_file(RECIPES / name / "train.py", ["--preset", "cpu", "--base", str(base), *debug]) == 0
     report = json.loads((tmp_path / "runs" / name / "report" / "report.json").read_text())
@@ -90,6 +98,11 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert [g[2:] for g in grid[3:]] == [(0.25, -2.0), (0.25, None)] and len({g[:2] for g in grid[3:]}) == 1
             assert (saved["spot_threshold"], saved["whisper_margin"]) == (two_pass["spot_threshold"],
                                                                            two_pass["whisper_margin"])
+            # the long recording: Whisper's own long-form decoding and the settings the guard tried
+            long_rows = {r["method"]: r for r in report["rows"] if r["test_set"] == "long-long"}
+            assert "Whisper alone (its long-form decoding)" in long_rows and len(long_rows) >= 2
+            assert set(two_pass["longform"]) == {"long-long"} and saved["longform"] == two_pass["longform"]
+            assert all(f["rtf"] > 0 and f["recordings"] == 1 for f in two_pass["longform"]["long-long"].values())
         else:
             assert two_pass["skipped"]
     else:

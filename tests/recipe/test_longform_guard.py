@@ -1,0 +1,75 @@
+"""The long-form guard: on long recordings the two-pass may not lose to Whisper alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechtl.data.manifest import ManifestEntry
+from speechtl.decode.beam import BeamConfig, BeamDecoder
+from speechtl.decode.policy import Decoding
+from speechtl.model.seq2seq import WhisperResult
+from speechtl.recipe.twopass import longform_guard
+from speechtl.twopass import TwoPass, TwoPassConfig
+from speechtl.vocabulary import Vocabulary
+from tests.decode.test_spotting import posteriors
+
+TUNED = {"top_terms": 2, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None}
+ALONE = {"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None}
+
+
+class ScriptedLongWhisper:
+    """Each window: ``prompted`` when its prompt holds "en banc", else "the court";
+    its own long-form decoding: ``own`` once per window."""
+
+    name = "scripted"
+
+    def __init__(self, prompted: str, own: str, windows: int) -> None:
+        self.prompted, self.own, self.windows = prompted, own, windows
+
+    def transcribe(self, wave, hotwords=None, previous=None):
+        return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else "the court", -0.3, 0.01)
+
+    def transcribe_long(self, wave):
+        return " ".join([self.own] * self.windows)
+
+
+def recording(alphabet, sample_waves):
+    pytest.importorskip("faster_whisper")
+    from speechtl.data.vad import covering_windows
+
+    gap = np.zeros(16_000, np.float32)
+    wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])  # about 40 s
+    frames = len(wave) // 320
+    logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
+    windows = len(covering_windows(wave, 28.0))
+    entry = ManifestEntry("rec", "/x/rec.wav", len(wave) / 16_000, " ".join(["the court"] * windows))
+    return {"long-test": ([entry], [wave], [logprobs], 0.0)}, windows
+
+
+def two_pass(alphabet, whisper) -> TwoPass:
+    vocab = Vocabulary(["en banc", "voir dire"])
+    beam = BeamDecoder(alphabet, None, vocab, BeamConfig(beam_width=8, spot_threshold=None))
+    return TwoPass(Decoding(alphabet, beam), whisper, vocab, TwoPassConfig(**TUNED))
+
+
+def test_the_guard_falls_back_to_whisper_alone_when_the_two_pass_loses_on_long_recordings(alphabet, sample_waves):
+    sets, windows = recording(alphabet, sample_waves)
+    # prompted with the heard term, this Whisper writes it where it was not said
+    tp = two_pass(alphabet, ScriptedLongWhisper("the court en banc", "the court", windows))
+    chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
+    assert chosen is ALONE and said == "whisper-terms lost on long recordings; fell back to whisper-windows"
+    assert rows["long-test"]["whisper"]["wer"] == 0.0
+    assert rows["long-test"]["whisper-terms"]["wer"] == pytest.approx(1.0)  # "en banc" inserted after every "the court"
+    assert rows["long-test"]["whisper-windows"]["wer"] == 0.0
+    assert rows["long-test"]["whisper-terms"]["recordings"] == 1 and rows["long-test"]["whisper-terms"]["rtf"] is not None
+
+
+def test_the_guard_keeps_the_tuned_setting_when_it_holds(alphabet, sample_waves):
+    sets, windows = recording(alphabet, sample_waves)
+    # Whisper alone mishears a word per window; the prompted windows do not
+    tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
+    chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
+    assert chosen is TUNED and said == ""
+    assert rows["long-test"]["whisper-terms"]["wer"] == 0.0 < rows["long-test"]["whisper"]["wer"]
+    assert "whisper-windows" not in rows["long-test"]  # the safe setting is not run when not needed
