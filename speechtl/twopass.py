@@ -104,6 +104,11 @@ class TwoPass:
         """Same models and the same memo of Whisper's outputs, other settings."""
         return TwoPass(self.ctc, self.whisper, self.vocabulary, replace(self.config, **changes), self._memo)
 
+    def with_whisper(self, whisper: WhisperRecognizer) -> "TwoPass":
+        """Another writer over the same CTC model, terms, settings and memo (its texts are
+        kept apart by the writer's name; the CTC searches and alignments are shared)."""
+        return TwoPass(self.ctc, whisper, self.vocabulary, self.config, self._memo)
+
     def prompts(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         """Each utterance's Whisper prompt: the terms its CTC posteriors support most."""
         return self._prompts(logprobs, [_digest(lp) for lp in logprobs], frame_shift)
@@ -210,7 +215,7 @@ class TwoPass:
 
     def _whisper_text(self, clip: _Clip, prompt: str, previous: str = "") -> tuple[str, str]:
         """Whisper's text for a clip, normalized to the CTC alphabet, and as Whisper wrote it."""
-        key = ("whisper", clip.wave_key, prompt, previous)
+        key = ("whisper", self.whisper.name, clip.wave_key, prompt, previous)
         if key not in self._memo:
             raw = self.whisper.transcribe(clip.wave, prompt or None, previous or None).text
             text = normalize(raw)
@@ -256,7 +261,7 @@ class TwoPass:
         if not subs or len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
             return []  # (decode_long's pieces are always short enough)
         texts = [" ".join(words)] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in subs]
-        key = clip.wave_key
+        key = (self.whisper.name, clip.wave_key)
         todo = [t for t in dict.fromkeys(texts) if ("score", key, prompt, previous, t) not in self._memo]
         if todo:
             for t, logprob in zip(todo, self.whisper.score(clip.wave, todo, prompt or None, previous or None)):

@@ -53,7 +53,10 @@ class RecipeConfig:
     tune_term_weights: tuple[float, ...] = TUNE_TERM_WEIGHTS  # term boosts tried (with the best alpha and beta)
     tune_unk_offsets: tuple[float, ...] = TUNE_UNK_OFFSETS  # OOV penalties tried
     tune_spot_thresholds: tuple[float, ...] = TUNE_SPOT_THRESHOLDS  # besides spotting off ("" for off only)
-    whisper: str = WHISPER_TINY_EN  # the two-pass rows' first pass (offline name or CTranslate2 folder; "" for none)
+    # the two-pass writer (offline name or CTranslate2 folder; "" for none); several, comma-separated,
+    # are each tuned and the one with the lowest dev WER within two_pass_max_rtf is kept
+    whisper: str = WHISPER_TINY_EN
+    two_pass_max_rtf: float = 0.0  # Whisper's seconds per second of dev audio a writer may take (0: no bound)
     tune_two_pass_top_terms: tuple[int, ...] = TUNE_TWO_PASS_TOP_TERMS  # prompt sizes tried (heard terms)
     tune_two_pass_prompt_gains: tuple[float | None, ...] = TUNE_TWO_PASS_PROMPT_GAINS  # evidence a prompted term needs
     tune_two_pass_thresholds: tuple[float, ...] = TUNE_TWO_PASS_THRESHOLDS  # two-pass spotting, besides off
@@ -125,9 +128,10 @@ def preset(domain: str, name: str) -> RecipeConfig:
             max_steps=200, batch_size=8, warmup_steps=40, eval_every=100, patience=3, max_duration=15.0,
             anchor_weight=ANCHOR_WEIGHT, freeze=FreezePolicy(trainable_layers=2, lr_head=5e-4, lr_layers=1e-4)))
     if name == "gpu":
-        # wav2vec2-base-960h on one modern GPU, mixed precision
+        # wav2vec2-base-960h on one modern GPU, mixed precision; both writers tuned, base
+        # kept where it is better on dev (on a GPU either takes a small share of real time)
         return RecipeConfig(domain=domain, preset="gpu", hours=10.0, test_sentences=500, dev_utterances=400,
-                            synth_workers=8, train=TrainConfig(
+                            synth_workers=8, whisper=f"{WHISPER_TINY_EN},{WHISPER_BASE}", train=TrainConfig(
                                 max_steps=6000, batch_size=16, warmup_steps=500, eval_every=500, patience=4,
                                 precision="auto", num_workers=4,
                                 freeze=FreezePolicy(trainable_layers=4, lr_head=1e-4, lr_layers=3e-5)))

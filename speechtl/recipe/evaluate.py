@@ -164,6 +164,9 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
             if lm.general_dev_wer else "no real dev speech prepared: no guard"),
         "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
+        "two-pass writers tried (dev WER, Whisper's real-time factor on dev)": (
+            "; ".join(f"{w} {100 * v['dev_wer']['two_pass']:.2f}% {v['dev_rtf']}" for w, v in two_pass.writers.items())
+            + f"; budget {c.two_pass_max_rtf or 'none'}" if two_pass and two_pass.writers else "one"),
         "two-pass decoding (tuned on dev)": (
             f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt (acoustic gain at least "
             f"{two_pass.prompt_min_gain}), spotting threshold {two_pass.spot_threshold}, Whisper's margin "
@@ -181,12 +184,12 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                r.term_precision, r.utterances))
     # long recordings, measured by the two-pass stage's guard
     for test_set, rows in (two_pass.longform if two_pass else {}).items():
-        for method, f in rows.items():
-            report.rows.append(Row(test_set, "adapted", LONGFORM_NAMES[method], f["wer"], f["cer"], f["term_recall"],
+        for key, f in rows.items():
+            report.rows.append(Row(test_set, "adapted", longform_name(key), f["wer"], f["cer"], f["term_recall"],
                                    None, int(f.get("recordings") or 0)))
     if two_pass and two_pass.longform:
         report.facts["long-form real-time factor (two-pass: acoustic model, beam searches and Whisper)"] = "; ".join(
-            f"{name}: " + ", ".join(f"{LONGFORM_NAMES[m]} {f['rtf']}" for m, f in rows.items())
+            f"{name}: " + ", ".join(f"{longform_name(k)} {f['rtf']}" for k, f in rows.items())
             for name, rows in two_pass.longform.items())
         report.facts["long-form guard (two-pass at most Whisper alone + 0.5 WER points)"] = (
             two_pass.longform_fallback or "the tuned setting passed")
@@ -196,6 +199,12 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
     print(report.markdown({}).split("\n## ")[0], flush=True)
     print(f"report: {paths['html']}", flush=True)
     return ReportOut(tuple(str(p) for p in paths.values()))
+
+
+def longform_name(key: str) -> str:
+    """A long-form row's method name: "whisper-base/two-pass" -> "two-pass (windows, as tuned) [whisper-base]"."""
+    writer, _, label = key.rpartition("/")
+    return f"{LONGFORM_NAMES[label]} [{writer}]" if writer else LONGFORM_NAMES[label]
 
 
 def terms_cost(ev: EvalOut, off_method: str = "lm", on_methods: tuple[str, ...] = ("lm-terms-spot", "lm-terms")) -> str:

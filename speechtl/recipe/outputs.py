@@ -108,10 +108,11 @@ class TwoPassOut:
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
     settings: str = ""  # two-pass.json beside the model
     skipped: str = ""
-    # long-form sets: set -> row ("whisper": faster-whisper's own long-form decoding, "two-pass"
-    # as tuned, and the fallbacks tried) -> wer, term_recall, rtf, seconds
+    # long-form sets: set -> "{writer}/{row}" ("whisper": faster-whisper's own long-form
+    # decoding, "two-pass" as tuned, and the fallbacks tried) -> wer, term_recall, rtf, seconds
     longform: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     longform_fallback: str = ""  # what the long-form guard did, when it had to step in
+    writers: dict[str, dict[str, Any]] = field(default_factory=dict)  # each writer tried: dev WER, Whisper's RTF
 
     @property
     def paths(self) -> list[str]:

@@ -33,33 +33,80 @@ from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
                    evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> TwoPassOut:
+    """Tune the two-pass with each writer ``c.whisper`` names (comma-separated), then keep
+    the one with the lowest dev WER among those within ``c.two_pass_max_rtf`` (Whisper's
+    time per second of dev audio; the fastest when none is)."""
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
-    from ..decode.tune import choose
     from ..model.seq2seq import WhisperRecognizer
     from ..twopass import TWO_PASS_FILE, TwoPass, TwoPassConfig
 
-    if not c.whisper:
+    writers = [w.strip() for w in c.whisper.split(",") if w.strip()]
+    if not writers:
         return TwoPassOut(whisper="")
     dev_entries = evaluation_sets["dev"][: c.dev_utterances]
     real_entries = evaluation_sets.get("real_dev", [])
-    try:  # each clip is encoded once, whatever the prompts tried
-        whisper = WhisperRecognizer(c.whisper, encoder_cache=len(dev_entries) + len(real_entries))
-    except Exception as exc:  # faster-whisper missing, weights not installed: the CTC rows still stand
-        print(f"two-pass decoding skipped: {exc}", flush=True)
-        return TwoPassOut(whisper="", skipped=str(exc))
-    two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whisper,
+    whispers, skipped = [], []
+    for writer in writers:
+        try:  # each clip is encoded once, whatever the prompts tried
+            whispers.append(WhisperRecognizer(writer, encoder_cache=len(dev_entries) + len(real_entries)))
+        except Exception as exc:  # faster-whisper missing, weights not installed: the CTC rows still stand
+            print(f"two-pass decoding with {writer} skipped: {exc}", flush=True)
+            skipped.append(f"{writer}: {exc}")
+    if not whispers:
+        return TwoPassOut(whisper="", skipped="; ".join(skipped))
+    # one memo for every writer: the CTC searches, prompts and alignments are shared
+    two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whispers[0],
                        vocabulary, TwoPassConfig(spot_threshold=None))
     dev, real = _inputs(adapted, dev_entries, posteriors), _inputs(adapted, real_entries, posteriors)
     for _, _, logprobs in (dev, real):  # on every core, before Whisper's threads start
         two_pass.ctc_hypotheses(logprobs, adapted.frame_shift)
     sets = _longform_sets(adapted, data.longform, posteriors, two_pass)
+    tuned = [tune_writer(c, two_pass.with_whisper(w), vocabulary, dev, real, sets, adapted.frame_shift)
+             for w in whispers]
+    chosen = choose_writer(tuned, c.two_pass_max_rtf)
+    best = chosen["best"]
+    writers_seen = {t["whisper"]: {"dev_wer": t["dev_wer"], "dev_rtf": t["dev_rtf"]} for t in tuned}
+    if len(tuned) > 1:
+        print(f"two-pass writer: {chosen['whisper']} (dev WER and Whisper's real-time factor: " + "; ".join(
+            f"{w} {100 * v['dev_wer']['two_pass']:.2f}% {v['dev_rtf']:.3f}" for w, v in writers_seen.items())
+            + f"; budget {c.two_pass_max_rtf})", flush=True)
+    settings_file = f"{trained.model}/{TWO_PASS_FILE}"
+    longform = {name: {f"{t['whisper']}/{label}": f for t in tuned for label, f in t["longform"].get(name, {}).items()}
+                for name in sets}
+    write_json(settings_file, {
+        "whisper": chosen["whisper"], "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
+        "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
+        "tuned_on": data.dev, "grid": chosen["grid"], "writers": writers_seen, "longform": longform,
+        "longform_fallback": chosen["fallback"]})
+    return TwoPassOut(whisper=chosen["whisper"], top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
+                      spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
+                      dev_wer=chosen["dev_wer"], general_dev_wer=chosen["general"], settings=settings_file,
+                      skipped="; ".join(skipped), longform=longform, longform_fallback=chosen["fallback"],
+                      writers=writers_seen)
 
-    def wer(tp: TwoPass, inputs) -> float | None:
+
+def choose_writer(tuned: Sequence[dict], max_rtf: float) -> dict:
+    """The tuned writer with the lowest dev WER among those whose Whisper pass took at most
+    ``max_rtf`` seconds per second of dev audio (0: any); the fastest when none did. Ties
+    go to the one listed first."""
+    within = [t for t in tuned if max_rtf <= 0 or t["dev_rtf"] <= max_rtf]
+    if not within:
+        return min(tuned, key=lambda t: t["dev_rtf"])
+    return min(within, key=lambda t: t["dev_wer"]["two_pass"])
+
+
+def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, "LongformSet"],
+                frame_shift: float) -> dict:
+    """The two-pass settings for one writer, tuned on dev under the real-speech guard and
+    the long-form guard, with what it measured."""
+    from ..decode.tune import choose
+
+    def wer(tp, inputs) -> float | None:
         entries, waves, logprobs = inputs
         if not entries:
             return None
-        hyps = tp.texts(waves, logprobs, adapted.frame_shift)
+        hyps = tp.texts(waves, logprobs, frame_shift)
         return score([e.id for e in entries], [e.text for e in entries], hyps).wer
 
     alone = two_pass.with_config(top_terms=0, spot_threshold=None)
@@ -84,7 +131,11 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     # pass over dev; everything after reuses its texts (memoized in ``two_pass``).
     gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
     off = {"spot_threshold": None, "whisper_margin": None}
+    t0 = time.perf_counter()
     grid = [{"top_terms": 0, "prompt_min_gain": None, **off, "wer": wer(alone, dev), "guard_wer": real_alone}]
+    # the writer's cost: one Whisper pass over dev (prompts cost about the same each)
+    dev_audio = sum(e.duration for e in dev[0]) or 1.0
+    dev_rtf = round((time.perf_counter() - t0) / dev_audio, 4)
     grid += measure([{"top_terms": top_terms, "prompt_min_gain": gain, **off} for gain in gains
                      for top_terms in sorted(c.tune_two_pass_top_terms)])
     prompt = best_of(grid)
@@ -98,33 +149,28 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                        for m in (*margins, None) for t in thresholds])
     grid += spotted
     best = best_of([prompt, *spotted])
-    unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
-                     == (best["top_terms"], best["prompt_min_gain"], None))
+
+    def unspotted_of(setting: dict) -> dict:
+        return next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
+                    == (setting["top_terms"], setting["prompt_min_gain"], None))
+
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding
     longform, fallback = {}, ""
     if sets:
-        safe = [best, unspotted, grid[0]]  # as tuned, its prompt without spotting, Whisper alone
-        best, longform, fallback = longform_guard(two_pass, safe, sets, vocabulary, adapted.frame_shift)
+        safe = [best, unspotted_of(best), grid[0]]  # as tuned, its prompt without spotting, Whisper alone
+        best, longform, fallback = longform_guard(two_pass, safe, sets, vocabulary, frame_shift)
         if fallback:
-            print(f"long-form guard: {fallback}", flush=True)
-        unspotted = next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
-                         == (best["top_terms"], best["prompt_min_gain"], None))
+            print(f"long-form guard ({two_pass.whisper.name}): {fallback}", flush=True)
+    unspotted = unspotted_of(best)
     dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": unspotted["guard_wer"],
                                                "two_pass": best["guard_wer"]}
-    print(f"two-pass ({c.whisper}): {best['top_terms']} heard terms in the prompt (acoustic gain at least "
-          f"{best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}, Whisper's margin "
+    print(f"two-pass ({two_pass.whisper.name}): {best['top_terms']} heard terms in the prompt (acoustic gain at "
+          f"least {best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}, Whisper's margin "
           f"{best['whisper_margin']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
           flush=True)
-    settings_file = f"{trained.model}/{TWO_PASS_FILE}"
-    write_json(settings_file, {
-        "whisper": c.whisper, "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
-        "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
-        "tuned_on": data.dev, "grid": grid, "longform": longform, "longform_fallback": fallback})
-    return TwoPassOut(whisper=c.whisper, top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
-                      spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
-                      dev_wer=dev_wer, general_dev_wer=general, settings=settings_file, longform=longform,
-                      longform_fallback=fallback)
+    return {"whisper": two_pass.whisper.name, "best": best, "grid": grid, "dev_wer": dev_wer, "general": general,
+            "dev_rtf": dev_rtf, "longform": longform, "fallback": fallback}
 
 
 LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], float]  # entries, waves, logprobs, CTC s

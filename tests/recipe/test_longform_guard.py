@@ -73,3 +73,14 @@ def test_the_guard_keeps_the_tuned_setting_when_it_holds(alphabet, sample_waves)
     assert chosen is TUNED and said == ""
     assert rows["long-test"]["whisper-terms"]["wer"] == 0.0 < rows["long-test"]["whisper"]["wer"]
     assert "whisper-windows" not in rows["long-test"]  # the safe setting is not run when not needed
+
+
+def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
+    from speechtl.recipe.twopass import choose_writer
+
+    tiny = {"whisper": "whisper-tiny.en", "dev_wer": {"two_pass": 0.12}, "dev_rtf": 0.08}
+    base = {"whisper": "whisper-base", "dev_wer": {"two_pass": 0.09}, "dev_rtf": 0.21}
+    assert choose_writer([tiny, base], 0.0) is base  # no bound: the more accurate
+    assert choose_writer([tiny, base], 0.25) is base
+    assert choose_writer([tiny, base], 0.1) is tiny  # base is over the budget
+    assert choose_writer([tiny, base], 0.05) is tiny  # none within: the fastest

@@ -100,8 +100,9 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
                                                                            two_pass["whisper_margin"])
             # the long recording: Whisper's own long-form decoding and the settings the guard tried
             long_rows = {r["method"]: r for r in report["rows"] if r["test_set"] == "long-long"}
-            assert "Whisper alone (its long-form decoding)" in long_rows and len(long_rows) >= 2
+            assert "Whisper alone (its long-form decoding) [whisper-tiny.en]" in long_rows and len(long_rows) >= 2
             assert set(two_pass["longform"]) == {"long-long"} and saved["longform"] == two_pass["longform"]
+            assert set(two_pass["writers"]) == {"whisper-tiny.en"} and saved["writers"] == two_pass["writers"]
             assert all(f["rtf"] > 0 and f["recordings"] == 1 for f in two_pass["longform"]["long-long"].values())
         else:
             assert two_pass["skipped"]
