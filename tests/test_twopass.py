@@ -22,15 +22,15 @@ class ScriptedWhisper:
     name = "scripted"
 
     def __init__(self, heard: str, prompted: str, likely: dict[str, float] | None = None) -> None:
-        self.heard, self.prompted, self.prompts, self.contexts = heard, prompted, [], []
+        self.heard, self.prompted, self.prompts, self.timestamps = heard, prompted, [], []
         self.likely, self.scored = likely or {}, []  # log-probabilities by sentence (others: -20)
 
-    def transcribe(self, wave, hotwords=None, previous=None):
+    def transcribe(self, wave, hotwords=None, timestamps=False):
         self.prompts.append(hotwords)
-        self.contexts.append(previous)
+        self.timestamps.append(timestamps)
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.heard, -0.3, 0.01)
 
-    def score(self, wave, texts, hotwords=None, previous=None):
+    def score(self, wave, texts, hotwords=None):
         self.scored += texts
         return [self.likely.get(t, -20.0) for t in texts]
 
@@ -170,7 +170,7 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
         load_two_pass(Decoding(alphabet), tmp_path)
 
 
-def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_prompt_and_context(alphabet, sample_waves):
+def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_prompt(alphabet, sample_waves):
     pytest.importorskip("faster_whisper")
     from speechtl.data.vad import covering_windows
 
@@ -188,8 +188,8 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     assert all(a.end_s == b.start_s for a, b in zip(windows, windows[1:]))
     for w in windows[:-1]:  # cut in a pause, not in a word
         assert not np.any(wave[round(w.end_s * 16_000) - 800: round(w.end_s * 16_000) + 800])
-    # each window reads what Whisper wrote for the one before, as its long-form decoding does
-    assert whisper.contexts == [None] + [w for w in ["The court."] * (len(windows) - 1)]
+    # each window decoded with timestamps: Whisper goes on where it stops early
+    assert whisper.timestamps == [True] * len(windows)
     assert hyp.text == " ".join(["the court"] * len(windows))
     starts = [w.start for w in hyp.words]
     assert starts == sorted(starts) and hyp.words[-1].end <= len(wave) / 16_000

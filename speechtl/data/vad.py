@@ -54,16 +54,15 @@ def covering_windows(wave: np.ndarray, max_s: float, min_pause_s: float = 0.1) -
     on longer than that, at the quietest 10 ms near the limit. Nothing is dropped, so a
     word the VAD misses, or a short "yes" between turns, still reaches the recognizer."""
     total = len(wave) / SAMPLE_RATE
-    if total <= max_s:
-        return [Segment(0.0, total)]
     speech = speech_segments(wave, min_silence_s=min_pause_s, max_s=max(max_s, 1.0), pad_s=0.0, min_segment_s=0.0)
-    pauses = [(a.end_s + b.start_s) / 2 for a, b in zip(speech, speech[1:]) if b.start_s - a.end_s >= min_pause_s]
-    if speech:  # silence before the first and after the last speech is a pause too
-        pauses = [speech[0].start_s / 2] * (speech[0].start_s > min_pause_s) + pauses + \
-                 [(speech[-1].end_s + total) / 2] * (total - speech[-1].end_s > min_pause_s)
+    # the middle of each pause; silence before the first and after the last speech counts
+    gaps = [(a.end_s, b.start_s) for a, b in zip(speech, speech[1:])]
+    if speech:
+        gaps = [(0.0, speech[0].start_s)] + gaps + [(speech[-1].end_s, total)]
+    pauses = [(a + b) / 2 for a, b in gaps if b - a >= min_pause_s]
     windows, start = [], 0.0
     while total - start > max_s:
-        inside = [p for p in pauses if start + 1.0 < p <= start + max_s]
+        inside = [m for m in pauses if start + 1.0 < m <= start + max_s]
         cut = inside[-1] if inside else _quietest(wave, start + max_s - 2.0, start + max_s)
         windows.append(Segment(start, cut))
         start = cut

@@ -86,14 +86,14 @@ class WhisperRecognizer:
             self._loaded.encoder_cache_size = self._encoder_cache
         return self._loaded
 
-    def transcribe(self, wave: np.ndarray, hotwords: str | None = None, previous: str | None = None) -> WhisperResult:
-        """``previous``: the text said before this audio (a long recording's last window),
-        which Whisper reads as context the way its own long-form decoding does."""
+    def transcribe(self, wave: np.ndarray, hotwords: str | None = None, timestamps: bool = False) -> WhisperResult:
+        """``timestamps``: decode with timestamp tokens, so that where Whisper ends before
+        the audio does (after a turn of a conversation, say) it goes on from its last
+        timestamp, as its long-form decoding does; without them the rest is lost."""
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
                                              temperature=WHISPER_TEMPERATURE,
-                                             condition_on_previous_text=False, without_timestamps=True,
-                                             vad_filter=False, hotwords=hotwords or None,
-                                             initial_prompt=previous.strip() if previous and previous.strip() else None)
+                                             condition_on_previous_text=False, without_timestamps=not timestamps,
+                                             vad_filter=False, hotwords=hotwords or None)
         segments = list(segments)
         if not segments:
             return WhisperResult(text="", avg_logprob=float("-inf"), no_speech_prob=1.0)
@@ -110,10 +110,9 @@ class WhisperRecognizer:
                                              vad_filter=False)
         return " ".join(s.text.strip() for s in segments).strip()
 
-    def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None,
-              previous: str | None = None) -> list[float]:
+    def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
         """Whisper's log-probability of each text (its tokens and the end of text) for this
-        audio, under the same prompt as :meth:`transcribe` with these ``hotwords`` and ``previous`` text: forced
+        audio, under the same prompt as :meth:`transcribe` with these ``hotwords``: forced
         decoding, one decoder pass per text, the encoder run once (or taken from the
         cache). Texts are scored as sentences ("Rehearing en banc."), the way Whisper writes."""
         from faster_whisper.audio import pad_or_trim
@@ -126,8 +125,7 @@ class WhisperRecognizer:
         frames = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)  # as transcribe() cuts them
         encoded = model.encode(pad_or_trim(features[:, :frames]))
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
-        context = tokenizer.encode(" " + previous.strip()) if previous and previous.strip() else []
-        start = model.get_prompt(tokenizer, context, without_timestamps=True, hotwords=hotwords or None)
+        start = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
         if not texts:
             return []
         import ctranslate2

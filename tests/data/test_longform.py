@@ -76,7 +76,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
     class TurnHearingWhisper:  # writes the turns wholly inside the audio it is given
         name = "scripted"
 
-        def transcribe(self, wave, hotwords=None, previous=None):
+        def transcribe(self, wave, hotwords=None, timestamps=False):
             from speechtl.model.seq2seq import WhisperResult
 
             start = _offset(audio, wave) / SR

@@ -27,7 +27,7 @@ class ScriptedLongWhisper:
     def __init__(self, prompted: str, own: str, windows: int) -> None:
         self.prompted, self.own, self.windows = prompted, own, windows
 
-    def transcribe(self, wave, hotwords=None, previous=None):
+    def transcribe(self, wave, hotwords=None, timestamps=False):
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else "the court", -0.3, 0.01)
 
     def transcribe_long(self, wave):
