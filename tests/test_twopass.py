@@ -183,18 +183,48 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
     hyp = tp.decode_long(wave, logprobs, 0.02)
     windows = covering_windows(wave, 28.0)
-    assert len(windows) > 1 and len(whisper.prompts) == len(windows)  # one Whisper call per window
+    # Whisper wrote 2 words where the CTC model heard dozens: it stopped early, and each
+    # window was decoded again with timestamps
+    assert len(windows) > 1 and whisper.timestamps == [False, True] * len(windows)
     assert windows[0].start_s == 0 and windows[-1].end_s == len(wave) / 16_000  # every sample is in one
     assert all(a.end_s == b.start_s for a, b in zip(windows, windows[1:]))
     for w in windows[:-1]:  # cut in a pause, not in a word
         assert not np.any(wave[round(w.end_s * 16_000) - 800: round(w.end_s * 16_000) + 800])
-    # each window decoded with timestamps: Whisper goes on where it stops early
-    assert whisper.timestamps == [True] * len(windows)
     assert hyp.text == " ".join(["the court"] * len(windows))
     starts = [w.start for w in hyp.words]
     assert starts == sorted(starts) and hyp.words[-1].end <= len(wave) / 16_000
     for window, (the, court) in zip(windows, zip(hyp.words[::2], hyp.words[1::2])):
         assert window.start_s - 0.02 <= the.start and court.end <= window.end_s + 0.02  # times in the recording
+
+
+def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_early(alphabet, sample_waves):
+    pytest.importorskip("faster_whisper")
+    gap = np.zeros(16_000, np.float32)
+    wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])
+    frames = len(wave) // 320
+    logprobs = posteriors(alphabet, list("the court held a hearing " * (frames // 50)))[:frames]
+    heard = len(Decoding(alphabet).decode([logprobs[:frames // 2]], 0.02)[0].words)
+
+    class StopsEarly:
+        name = "scripted"
+        calls: list = []
+
+        def transcribe(self, wave, hotwords=None, timestamps=False):
+            self.calls.append(timestamps)
+            said = " ".join(["the court held a hearing"] * 40).split()[: len(wave) // 16_000 * 2]
+            return WhisperResult(" ".join(said if timestamps else said[:2]), -0.3, 0.0)
+
+    full = ScriptedWhisper("", "")
+    full.transcribe = lambda wave, hotwords=None, timestamps=False: (
+        full.timestamps.append(timestamps) or WhisperResult(" ".join(["the court held a hearing"] * 40), -0.3, 0.0))
+    assert heard > 10
+    for whisper, redone in ((StopsEarly(), True), (full, False)):
+        tp = TwoPass(Decoding(alphabet), whisper, Vocabulary(["en banc"]),
+                     TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None))
+        hyp = tp.decode_long(wave, logprobs, 0.02)
+        calls = whisper.calls if redone else whisper.timestamps
+        assert calls.count(True) == (calls.count(False) if redone else 0) and calls.count(False) >= 2
+        assert len(hyp.words) > 20  # the redone windows' words, not the two of the early stop
 
 
 def test_the_ctc_search_runs_once_for_every_prompt_setting_and_forks_only_before_whisper_loads(alphabet):
