@@ -254,7 +254,7 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     assert len(read_manifest(mixed.real_test)) == 10 and mixed.dev == str(synth)
     # real dev speakers guard the term settings: a seeded sample of dev_utterances, from every corpus
     guard = read_manifest(mixed.real_dev)
-    assert len(guard) == config.dev_utterances == 100 and {e.id.split("-")[0] for e in guard} == {"a", "b"}
+    assert len(guard) == config.dev_utterances == 150 and {e.id.split("-")[0] for e in guard} == {"a", "b"}
     # none prepared: synthetic only, nothing changes
     none = with_real(dataclasses.replace(config, real_dir=str(tmp_path / "nothing")), data)
     assert none == data
