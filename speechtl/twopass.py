@@ -48,7 +48,7 @@ from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
 from .vocabulary import Vocabulary
 
-WHISPER_WINDOW_S = 28.0  # longer audio is cut at pauses into pieces one Whisper window holds
+WHISPER_WINDOW_S = 28.0  # longer audio is cut in pauses into windows of at most this (decode_long)
 DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen terms fill Whisper's prompt)
 # without a recipe's tuned settings: spotting proposes terms whose letters come near
 # (per character within 1 of Whisper's words), Whisper accepts a changed sentence up to
