@@ -40,7 +40,7 @@ import numpy as np
 
 from .constants import SAMPLE_RATE
 from .decode.align import align_words
-from .decode.greedy import Hypothesis, Word
+from .decode.greedy import Hypothesis, Word, greedy_decode
 from .decode.policy import Decoding
 from .decode.spotting import FrameWord, Substitution, TermSpotter
 from .errors import SpeechtlError
@@ -189,9 +189,14 @@ class TwoPass:
         words: list[Word] = []
         for (first, last), clip, prompt in zip(spans, clips, prompts):
             text = self._whisper_text(clip, prompt)
-            heard = len(self._ctc([clip.logprobs_key], [clip.logprobs], frame_shift)[0].words)
+            # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
+            heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
             if len(text.split()) < EARLY_STOP_RATIO * heard:
                 text = self._whisper_text(clip, prompt, timestamps=True)
+                if prompt and len(text.split()) < EARLY_STOP_RATIO * heard:
+                    # still short: the terms in its prompt made Whisper skip speech; the window unprompted
+                    prompt = ""
+                    text = self._whisper_text(clip, prompt, timestamps=True)
             hyp = self._finish(clip, text, prompt, frame_shift)
             if hyp.text and not hyp.words:  # not alignable: the window's words share its span
                 hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))

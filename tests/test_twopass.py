@@ -184,8 +184,9 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     hyp = tp.decode_long(wave, logprobs, 0.02)
     windows = covering_windows(wave, 28.0)
     # Whisper wrote 2 words where the CTC model heard dozens: it stopped early, and each
-    # window was decoded again with timestamps
-    assert len(windows) > 1 and whisper.timestamps == [False, True] * len(windows)
+    # window was decoded again with timestamps, then (still short) without its prompt
+    assert len(windows) > 1 and whisper.timestamps == [False, True, True] * len(windows)
+    assert whisper.prompts[2::3] == [None] * len(windows) and all(p for p in whisper.prompts[0::3])
     assert windows[0].start_s == 0 and windows[-1].end_s == len(wave) / 16_000  # every sample is in one
     assert all(a.end_s == b.start_s for a, b in zip(windows, windows[1:]))
     for w in windows[:-1]:  # cut in a pause, not in a word
