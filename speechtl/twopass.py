@@ -237,9 +237,7 @@ class TwoPass:
         """Whisper's text for a clip, normalized to the CTC alphabet."""
         key = ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps)
         if key not in self._memo:
-            result = self.whisper.transcribe(clip.wave, prompt or None, timestamps=True) if timestamps else \
-                self.whisper.transcribe(clip.wave, prompt or None)
-            text = normalize(result.text)
+            text = normalize(self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text)
             # the normalizer's alphabet can exceed the model's (a checkpoint without digits' words, say)
             self._memo[key] = " ".join(w for w in text.split() if not self.ctc.alphabet.unknown_characters(w))
         return self._memo[key]

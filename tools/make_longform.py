@@ -73,19 +73,17 @@ def cmd_librispeech(args) -> None:
           f"recordings of {min(r.duration for r in recordings) / 60:.1f}-{max(r.duration for r in recordings) / 60:.1f} min")
 
 
-def short_answers(entries: list[ManifestEntry], model: str, limit: int) -> list[ManifestEntry]:
+def short_answers(entries: list[ManifestEntry], bundle, limit: int) -> list[ManifestEntry]:
     """Single short words (at most 0.5 s) cut from ``entries`` where a CTC model's
     alignment of their own transcript puts them: real short turns by the same voice."""
     from speechtl.data.manifest import load_entry
     from speechtl.decode.align import align_words
-    from speechtl.model.loader import load_pretrained
     from speechtl.text import normalize
     from speechtl.transcribe import Transcriber
 
     candidates = [e for e in entries if any(w in SHORT_WORDS for w in normalize(e.text).split())][: 4 * limit]
     if not candidates:
         return []
-    bundle = load_pretrained(model)
     transcriber = Transcriber(bundle)
     logprobs = transcriber.logits([load_entry(e, bundle.sampling_rate) for e in candidates])
     out = []
@@ -104,7 +102,10 @@ def short_answers(entries: list[ManifestEntry], model: str, limit: int) -> list[
 
 
 def cmd_conversations(args) -> None:
+    from speechtl.model.loader import load_pretrained
+
     out = Path(args.output_dir)
+    bundle = load_pretrained(args.model)  # once: it finds the short answers of every speaker
     by_speaker: dict[str, list[ManifestEntry]] = {}
     for e in librispeech_entries(Path(args.source)):
         by_speaker.setdefault(e.speaker, []).append(e)
@@ -123,7 +124,7 @@ def cmd_conversations(args) -> None:
             main = [e for e in by_speaker[s] if e.id.split("-")[1] == chapters[0]]
             rest = [e for e in by_speaker[s] if e.id.split("-")[1] != chapters[0]] or main
             turns.append(_take_minutes(main, args.minutes / 2))
-            answers += short_answers(rest, args.model, limit=8)
+            answers += short_answers(rest, bundle, limit=8)
         rec_id = f"conv{i:02d}-{pair[0]}-{pair[1]}"
         plan = plan_conversation(turns, answers, seed=args.seed + i)
         recordings.append(join_utterances(plan, out / "audio" / f"{rec_id}.wav", (0.2, 2.0), args.seed + i, rec_id))

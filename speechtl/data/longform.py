@@ -108,12 +108,12 @@ def chapter_groups(entries: Sequence[ManifestEntry], min_s: float = CHAPTER_MIN_
         ordered = sorted(by_speaker[speaker], key=lambda e: tuple(int(p) for p in e.id.split("-")))
         mine: list[list[ManifestEntry]] = []
         current: list[ManifestEntry] = []
-        for e in ordered:
+        for e, after in zip(ordered, ordered[1:] + [None]):
             if current and sum(x.duration for x in current) + e.duration > max_s:
                 mine.append(current)
                 current = []
             current.append(e)
-            chapter_ends = e is ordered[-1] or ordered[ordered.index(e) + 1].id.split("-")[1] != e.id.split("-")[1]
+            chapter_ends = after is None or after.id.split("-")[1] != e.id.split("-")[1]
             if chapter_ends and sum(x.duration for x in current) >= min_s:
                 mine.append(current)
                 current = []
