@@ -25,23 +25,29 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
-    return with_longform(c, with_pseudo(c, with_real(c, domain_data(c, vocabulary))))
+    longform = longform_sets(c)  # first: a wrong path is said before minutes of synthesis
+    return dataclasses.replace(with_pseudo(c, with_real(c, domain_data(c, vocabulary))), longform=longform)
 
 
-def with_longform(c: RecipeConfig, data: DataOut) -> DataOut:
-    """The long-form sets: the manifests ``longform`` names; "auto": ../shared's real-en-dev
-    (44 real utterances) joined with pauses of 0.4-1.2 s into one ~5-minute recording."""
+def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
+    """The long-form sets' manifests: those ``longform`` names; "auto": ../shared's
+    real-en-dev (44 real utterances) joined with pauses of 0.4-1.2 s into one ~5-minute
+    recording."""
     from ..data.longform import join_utterances
 
     if c.longform != "auto":
-        return dataclasses.replace(data, longform=tuple(p.strip() for p in c.longform.split(",") if p.strip()))
+        paths = tuple(p.strip() for p in c.longform.split(",") if p.strip())
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise SpeechtlError(f"longform: no such manifest: {', '.join(missing)} (tools/make_longform.py builds them)")
+        return paths
     shared = find_shared("data/real-en-dev/manifest.jsonl")
     if shared is None:
-        return data
+        return ()
     out = c.data_path / "longform" / "real-en-dev"
     rec = join_utterances(read_manifest(shared), out / "real-en-dev.wav", (0.4, 1.2), c.seed, "real-en-dev-joined")
     write_manifest(out / "recordings.jsonl", [rec])
-    return dataclasses.replace(data, longform=(str(out / "recordings.jsonl"),))
+    return (str(out / "recordings.jsonl"),)
 
 
 def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:

@@ -86,3 +86,15 @@ def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
     assert choose_writer([tiny, base], 0.25) is base
     assert choose_writer([tiny, base], 0.1) is tiny  # base is over the budget
     assert choose_writer([tiny, base], 0.05) is tiny  # none within: the fastest
+
+
+def test_a_missing_long_form_manifest_is_named_before_any_work(tmp_path):
+    import dataclasses
+
+    from speechtl.errors import SpeechtlError
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.recipe.data import longform_sets
+
+    config = dataclasses.replace(RecipeConfig(), longform=f"{tmp_path / 'nope.jsonl'}")
+    with pytest.raises(SpeechtlError, match="nope.jsonl"):
+        longform_sets(config)
