@@ -57,9 +57,16 @@ DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen te
 DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
 DEFAULT_WHISPER_MARGIN = -2.0
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
+# Whisper encoder outputs kept (2.3-3 MB each): a clip or window transcribed again (the
+# timestamp and unprompted redos of decode_long) and scored by the judge is encoded once
+WHISPER_ENCODER_CACHE = 16
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
 # model's is decoded again with timestamps (Whisper stopped early; see decode_long)
 EARLY_STOP_RATIO = 0.9
+# how a recording longer than one window is decoded: window by window as above, or by
+# Whisper's own long-form decoding (the long-form guard's last fallback; no terms)
+LONG_FORM_WINDOWS = "windows"
+LONG_FORM_WHISPER = "whisper"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,12 @@ class TwoPassConfig:
     prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
     # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
     whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
+    long_form: str = LONG_FORM_WINDOWS
+
+    def __post_init__(self) -> None:
+        if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
+            raise SpeechtlError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
+                                f"not {self.long_form!r}")
 
     def __post_init__(self) -> None:
         if self.top_terms < 0:
@@ -183,6 +196,8 @@ class TwoPass:
         skipped whole turns after it), so windows are decoded without it."""
         if len(wave) <= WHISPER_WINDOW_S * sampling_rate:
             return self.decode([wave], [logprobs], frame_shift)[0]
+        if self.config.long_form == LONG_FORM_WHISPER:
+            return self._whisper_long(wave, np.asarray(logprobs, dtype=np.float32), frame_shift)
         spans, clips = self._windows(wave, logprobs, frame_shift, sampling_rate)
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
@@ -203,6 +218,27 @@ class TwoPass:
                                                  for w in hyp.text.split()))
             offset = first * frame_shift
             words += [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3)) for w in hyp.words]
+        return Hypothesis(" ".join(w.word for w in words), tuple(words))
+
+    def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
+        """Whisper's own long-form decoding, each segment's words aligned to the CTC frames
+        of its span for their times (spread over the span where they do not fit it)."""
+        key = ("whisper-long", self.whisper.name, _digest(wave))
+        if key not in self._memo:
+            self._memo[key] = self.whisper.long_segments(wave)
+        words: list[Word] = []
+        for segment in self._memo[key]:
+            text = self._normalized(segment.text)
+            if not text:
+                continue
+            first = min(len(logprobs) - 1, max(0, int(segment.start / frame_shift)))
+            last = min(len(logprobs), max(first + 1, int(np.ceil(segment.end / frame_shift))))
+            aligned = align_words(logprobs[first:last], text, self.ctc.alphabet)
+            if not aligned:
+                step = (last - first) / len(text.split())
+                aligned = [(w, (round(i * step), round((i + 1) * step))) for i, w in enumerate(text.split())]
+            words += [Word(w, round((first + s) * frame_shift, 3), round((first + e) * frame_shift, 3))
+                      for w, (s, e) in aligned]
         return Hypothesis(" ".join(w.word for w in words), tuple(words))
 
     def prompts_long(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float,
@@ -237,10 +273,14 @@ class TwoPass:
         """Whisper's text for a clip, normalized to the CTC alphabet."""
         key = ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps)
         if key not in self._memo:
-            text = normalize(self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text)
-            # the normalizer's alphabet can exceed the model's (a checkpoint without digits' words, say)
-            self._memo[key] = " ".join(w for w in text.split() if not self.ctc.alphabet.unknown_characters(w))
+            self._memo[key] = self._normalized(self.whisper.transcribe(clip.wave, prompt or None,
+                                                                       timestamps=timestamps).text)
         return self._memo[key]
+
+    def _normalized(self, text: str) -> str:
+        """Whisper's text in the CTC alphabet: normalized, and the words the alphabet
+        cannot spell left out (the normalizer's alphabet can exceed the model's)."""
+        return " ".join(w for w in normalize(text).split() if not self.ctc.alphabet.unknown_characters(w))
 
     def _finish(self, clip: _Clip, text: str, prompt: str, frame_shift: float) -> Hypothesis:
         key = ("aligned", clip.logprobs_key, text)  # (settings tried on one dev set share the alignments)
@@ -306,8 +346,10 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
                            spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
                            prompt_min_gain=saved.get("prompt_min_gain"),
                            # settings saved before the judge existed were tuned without it
-                           whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN)
-    return TwoPass(decoding, WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER)), terms, config)
+                           whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN,
+                           long_form=saved.get("long_form", LONG_FORM_WINDOWS))
+    writer = WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER), encoder_cache=WHISPER_ENCODER_CACHE)
+    return TwoPass(decoding, writer, terms, config)
 
 
 def _digest(array: np.ndarray) -> str:

@@ -41,7 +41,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         bundle = load_pretrained(args.model)
         decoding = _decoding(args, bundle)
         transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, decoding=decoding,
-                                  int8=args.int8, half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
+                                  int8=_int8(args), half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
                                   **kwargs)
         for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
             if result.error:
@@ -118,7 +118,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     decoding = _two_pass(args, decoding, vocabulary) or decoding
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
-                                       progress=not args.no_progress, int8=args.int8, strict=args.strict)
+                                       progress=not args.no_progress, int8=_int8(args), strict=args.strict)
     skipped = report_rejected(list(validation.rejected) + list(ev.skipped))
     line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
     if ev.terms is not None and ev.terms.recall is not None:
@@ -304,6 +304,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.output_dir, steps=args.steps)
     return EXIT_OK
+
+
+def _int8(args: argparse.Namespace) -> bool:
+    """int8 CTC layers as asked; by default on the CPU under --two-pass, where the CTC pass
+    supplies terms and word times and Whisper the words: on real-en-dev joined (5 min)
+    2.89% WER with it against 3.18% without, 11% less time (tools/bench_longform.py)."""
+    if args.int8 is not None:
+        return args.int8
+    return getattr(args, "two_pass", None) is not None and not _on_gpu(args.device)
 
 
 def _on_gpu(device: str | None) -> bool:

@@ -41,6 +41,13 @@ class WhisperResult:
     no_speech_prob: float
 
 
+@dataclass(frozen=True)
+class WhisperSegment:
+    start: float  # seconds
+    end: float  # seconds
+    text: str
+
+
 def require_faster_whisper(purpose: str = "this") -> None:
     try:
         import faster_whisper  # noqa: F401
@@ -106,9 +113,13 @@ class WhisperRecognizer:
         """faster-whisper's own long-form decoding as a user runs it: 30-second windows,
         each conditioned on the text before, its temperature fallback on: the baseline a
         long-form two-pass must match."""
+        return " ".join(s.text for s in self.long_segments(wave)).strip()
+
+    def long_segments(self, wave: np.ndarray) -> list[WhisperSegment]:
+        """:meth:`transcribe_long`'s segments, with their times."""
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
                                              vad_filter=False)
-        return " ".join(s.text.strip() for s in segments).strip()
+        return [WhisperSegment(float(s.start), float(s.end), s.text.strip()) for s in segments if s.text.strip()]
 
     def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
         """Whisper's log-probability of each text (its tokens and the end of text) for this

@@ -7,7 +7,8 @@ same guard: on real general dev speech (when prepared) the two-pass output may n
 more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. On the long-form sets
 (``longform``: minutes-long recordings) the choice is then decoded window by window and
 may not be more than that worse than Whisper's own long-form decoding, or the stage falls
-back (the prompt without spotting, then Whisper alone) and says so. The chosen settings are saved
+back (the prompt without spotting, then Whisper alone over the windows, then Whisper's
+own long-form decoding, ``long_form="whisper"``) and says so. The chosen settings are saved
 as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra)
 or with ``whisper=""`` the stage records that it did not run.
 """
@@ -39,7 +40,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
-    from ..twopass import TWO_PASS_FILE, TwoPass, TwoPassConfig
+    from ..twopass import LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPass, TwoPassConfig
 
     writers = [w.strip() for w in c.whisper.split(",") if w.strip()]
     if not writers:
@@ -77,7 +78,8 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     write_json(settings_file, {
         "whisper": chosen["whisper"], "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
         "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
-        "tuned_on": data.dev, "grid": chosen["grid"], "writers": writers_seen, "longform": longform,
+        "long_form": best.get("long_form", LONG_FORM_WINDOWS), "tuned_on": data.dev, "grid": chosen["grid"],
+        "writers": writers_seen, "longform": longform,
         "longform_fallback": chosen["fallback"]})
     return TwoPassOut(whisper=chosen["whisper"], top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
                       spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
@@ -179,17 +181,24 @@ LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], flo
 def longform_guard(two_pass, candidates: Sequence[dict], sets: dict[str, LongformSet], vocabulary: Vocabulary,
                    frame_shift: float) -> tuple[dict, dict, str]:
     """The first of ``candidates`` (two-pass settings, safest last) whose long-form WER is
-    at most Whisper's own long-form decoding's + ``MAX_TERMS_WER_COST`` on every set;
-    the last when none is. Returns it, the rows measured (set -> row -> figures) and what
-    the guard did ("" when the first passed)."""
+    at most Whisper's own long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when
+    none is, the last one with ``long_form`` set to Whisper's own long-form decoding
+    (which holds by definition). Returns it, the rows measured (set -> row -> figures) and
+    what the guard did ("" when the first passed)."""
+    from ..twopass import LONG_FORM_WHISPER, LONG_FORM_WINDOWS
+
+    own = {"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None,
+           "long_form": LONG_FORM_WHISPER}
     rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
-    for name, (entries, waves, _, _) in sets.items():
+    whisper_long = two_pass.with_config(**own)
+    for name, (entries, waves, logprobs, _) in sets.items():
         t0 = time.perf_counter()
-        hyps = [two_pass.whisper.transcribe_long(w) for w in waves]
+        hyps = [whisper_long.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
         rows[name]["whisper"] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0)
-    keys = ("top_terms", "prompt_min_gain", "spot_threshold", "whisper_margin")
+    keys = ("top_terms", "prompt_min_gain", "spot_threshold", "whisper_margin", "long_form")
+    candidates = [{"long_form": LONG_FORM_WINDOWS, **c} for c in candidates]
     unique = list({tuple(c[k] for k in keys): c for c in reversed(candidates)}.values())[::-1]  # first of each
-    first = _label(unique[0])
+    first, lost = _label(unique[0]), []
     for i, setting in enumerate(unique):
         tp = two_pass.with_config(**{k: setting[k] for k in keys})
         label, lost = _label(setting), []
@@ -202,12 +211,17 @@ def longform_guard(two_pass, candidates: Sequence[dict], sets: dict[str, Longfor
                 lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
         if not lost:
             return setting, rows, "" if i == 0 else f"{first} lost on long recordings; fell back to {label}"
-        if i == len(unique) - 1:
-            return setting, rows, f"every setting lost on long recordings ({'; '.join(lost)}); kept {label}"
-    raise ValueError("no candidate settings")
+    # none held: Whisper's own long-form decoding for long recordings (the rows above)
+    fallback = {**unique[-1], **own}
+    return fallback, rows, (f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
+                            f"fell back to Whisper's own long-form decoding")
 
 
 def _label(setting: dict) -> str:
+    from ..twopass import LONG_FORM_WHISPER
+
+    if setting.get("long_form") == LONG_FORM_WHISPER:
+        return "whisper-long"
     if setting["spot_threshold"] is not None:
         return "two-pass"
     return "whisper-terms" if setting["top_terms"] else "whisper-windows"

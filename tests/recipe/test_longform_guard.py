@@ -8,7 +8,7 @@ import pytest
 from speechtl.data.manifest import ManifestEntry
 from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
-from speechtl.model.seq2seq import WhisperResult
+from speechtl.model.seq2seq import WhisperResult, WhisperSegment
 from speechtl.recipe.twopass import longform_guard
 from speechtl.twopass import TwoPass, TwoPassConfig
 from speechtl.vocabulary import Vocabulary
@@ -19,19 +19,20 @@ ALONE = {"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisp
 
 
 class ScriptedLongWhisper:
-    """Each window: ``prompted`` when its prompt holds "en banc", else "the court";
-    its own long-form decoding: ``own`` once per window."""
+    """Each window: ``prompted`` when its prompt holds "en banc", else ``unprompted``;
+    its own long-form decoding: ``own`` once per window, in segments of equal length."""
 
     name = "scripted"
 
-    def __init__(self, prompted: str, own: str, windows: int) -> None:
-        self.prompted, self.own, self.windows = prompted, own, windows
+    def __init__(self, prompted: str, own: str, windows: int, unprompted: str = "the court") -> None:
+        self.prompted, self.own, self.windows, self.unprompted = prompted, own, windows, unprompted
 
     def transcribe(self, wave, hotwords=None, timestamps=False):
-        return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else "the court", -0.3, 0.01)
+        return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.unprompted, -0.3, 0.01)
 
-    def transcribe_long(self, wave):
-        return " ".join([self.own] * self.windows)
+    def long_segments(self, wave):
+        step = len(wave) / 16_000 / self.windows
+        return [WhisperSegment(i * step, (i + 1) * step, self.own) for i in range(self.windows)]
 
 
 def recording(alphabet, sample_waves):
@@ -60,7 +61,8 @@ def test_the_guard_falls_back_to_whisper_alone_when_the_two_pass_loses_on_long_r
     # prompted with the heard term, this Whisper writes it where it was not said
     tp = two_pass(alphabet, ScriptedLongWhisper("the court en banc", "the court", windows))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen is ALONE and said == "whisper-terms lost on long recordings; fell back to whisper-windows"
+    assert chosen == {**ALONE, "long_form": "windows"}
+    assert said == "whisper-terms lost on long recordings; fell back to whisper-windows"
     assert rows["long-test"]["whisper"]["wer"] == 0.0
     assert rows["long-test"]["whisper-terms"]["wer"] == pytest.approx(2 / (2 * windows))  # "en banc" inserted once
     assert rows["long-test"]["whisper-windows"]["wer"] == 0.0
@@ -72,9 +74,29 @@ def test_the_guard_keeps_the_tuned_setting_when_it_holds(alphabet, sample_waves)
     # Whisper alone mishears a word per window; the prompted windows do not
     tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen is TUNED and said == ""
+    assert chosen == {**TUNED, "long_form": "windows"} and said == ""
     assert rows["long-test"]["whisper-terms"]["wer"] == 0.0 < rows["long-test"]["whisper"]["wer"]
     assert "whisper-windows" not in rows["long-test"]  # the safe setting is not run when not needed
+
+
+def test_the_last_fallback_is_whisper_s_own_long_form_decoding(alphabet, sample_waves):
+    sets, windows = recording(alphabet, sample_waves)
+    # over windows this Whisper mishears a word whatever the prompt; its own long-form decoding does not
+    tp = two_pass(alphabet, ScriptedLongWhisper("the quart en banc", "the court", windows, unprompted="the quart"))
+    chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
+    assert chosen["long_form"] == "whisper" and chosen["top_terms"] == 0 and chosen["spot_threshold"] is None
+    assert said.startswith("every windowed setting lost") and said.endswith("Whisper's own long-form decoding")
+    assert rows["long-test"]["whisper-windows"]["wer"] == pytest.approx(0.5)
+    # what the fallback decodes: Whisper's own text, each word timed inside its segment
+    entries, waves, logprobs, _ = sets["long-test"]
+    hyp = tp.with_config(**{k: chosen[k] for k in ("top_terms", "prompt_min_gain", "spot_threshold",
+                                                   "whisper_margin", "long_form")}).decode_long(
+        waves[0], logprobs[0], 0.02)
+    assert hyp.text == entries[0].text
+    step = len(waves[0]) / 16_000 / windows
+    for i, w in enumerate(hyp.words):  # two words per segment, within a frame of its span
+        segment = i // 2
+        assert segment * step - 0.02 <= w.start < w.end <= (segment + 1) * step + 0.02
 
 
 def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
