@@ -179,7 +179,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..training import TrainConfig, train
 
     _check_output_dir(args.output_dir)
-    config = apply_overrides(TrainConfig(output_dir=args.output_dir), args.set)
+    config = apply_overrides(TrainConfig(output_dir=args.output_dir, strict=args.strict), args.set)
+    config.check()  # before the manifests and the model are read
     alphabet = Alphabet.default()
     train_set = load_valid(args.train_manifest, alphabet, args.strict)
     dev_set = load_valid(args.dev_manifest, alphabet, args.strict) if args.dev_manifest else None
@@ -188,6 +189,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(bundle, train_set.kept, dev_set.kept if dev_set else [], config)
     quality = (f"best dev WER {100 * result.best_wer:.2f}%" if dev_set else
                f"no dev set: the model with the lowest training loss ({result.best_wer:.3f})")
+    for utterance in result.skipped:
+        print(f"speechtl: skipped {utterance} in training (too long, or its audio failed to load)", file=sys.stderr)
+    skipped += len(result.skipped)
     print(f"{quality} after {result.steps} steps; model: {result.best_dir}"
           + (f"; {skipped} utterances skipped" if skipped else ""))
     return EXIT_PARTIAL if skipped else EXIT_OK

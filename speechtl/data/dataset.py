@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..alphabet import Alphabet
-from ..errors import AudioError
+from ..errors import AudioError, SpeechtlError
 from .audio import DEFAULT_SAMPLING_RATE, normalize_waveform
 from .manifest import ManifestEntry, load_entry
 
@@ -33,15 +33,18 @@ class Example:
 
 class SpeechDataset(Dataset):
     """Entries must be validated (normalized text). An audio file that fails to
-    decode at training time yields None, is logged, and :func:`collate` skips it.
+    decode at training time yields None, is logged and noted in ``failed`` (in this
+    process), and :func:`collate` skips it; with ``strict`` it is an error instead.
     ``normalize``: each waveform at zero mean and unit variance (Wav2Vec2)."""
 
     def __init__(self, entries: Sequence[ManifestEntry], alphabet: Alphabet,
-                 sampling_rate: int = DEFAULT_SAMPLING_RATE, normalize: bool = True) -> None:
+                 sampling_rate: int = DEFAULT_SAMPLING_RATE, normalize: bool = True, strict: bool = False) -> None:
         self.entries = list(entries)
         self.alphabet = alphabet
         self.sampling_rate = sampling_rate
         self.normalize = normalize
+        self.strict = strict
+        self.failed: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -51,7 +54,11 @@ class SpeechDataset(Dataset):
         try:
             wave = load_entry(e, self.sampling_rate)
         except AudioError as exc:
-            log.warning("skipping %s: %s", e.id, exc)
+            if self.strict:
+                raise SpeechtlError(f"{e.id}: {exc}") from None
+            if e.id not in self.failed:
+                log.warning("skipping %s: %s", e.id, exc)
+                self.failed.add(e.id)
             return None
         return Example(e.id, normalize_waveform(wave) if self.normalize else wave, self.alphabet.encode(e.text))
 

@@ -26,7 +26,7 @@ from ..alphabet import Alphabet
 from ..constants import FRAMES_PER_SECOND
 from ..data.dataset import Example, pad_waveforms
 from ..data.manifest import ManifestEntry, load_entry
-from ..errors import AudioError
+from ..errors import AudioError, SpeechtlError
 from ..fileio import atomic_path
 from ..model.freeze import model_blocks
 from ..model.loader import Bundle
@@ -60,8 +60,10 @@ class PrefixCache:
         return self.estimated_bytes(entries) <= self.max_bytes
 
     @torch.no_grad()
-    def fill(self, entries: Sequence[ManifestEntry], batch_size: int = 8, progress: bool = True) -> int:
-        """Compute what is missing; return how many utterances were computed."""
+    def fill(self, entries: Sequence[ManifestEntry], batch_size: int = 8, progress: bool = True,
+             strict: bool = False) -> int:
+        """Compute what is missing; return how many utterances were computed. Audio that
+        fails to load is logged and left out (an error with ``strict``)."""
         missing = [e for e in entries if not self.has(e) and os.path.exists(e.audio_filepath)]
         if not missing:
             return 0
@@ -79,6 +81,8 @@ class PrefixCache:
                     waves.append(load_entry(e, self.bundle.sampling_rate))
                     batch.append(e)
                 except AudioError as exc:
+                    if strict:
+                        raise SpeechtlError(f"{e.id}: {exc}") from None
                     log.warning("skipping %s: %s", e.id, exc)
             if not batch:
                 continue

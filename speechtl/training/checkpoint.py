@@ -3,7 +3,9 @@
 A checkpoint (``last.pt``) carries the weights, optimizer, scheduler, data position,
 history and every RNG state, so a resumed run continues exactly as an unbroken one
 would; hashes of the base weights, the data and the settings make sure it is resumed
-only by the same run.
+only by the same run. It holds only tensors and plain values (the RNG states as lists),
+so it is read with ``torch.load(weights_only=True)``: a file that is not speechtl's
+cannot run code when a run resumes from it.
 """
 
 from __future__ import annotations
@@ -76,19 +78,19 @@ def save_checkpoint(path: Path, model, optimizer, scheduler, scaler, state: RunS
     payload = {"run": run,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
         "scaler": scaler.state_dict(), "state": asdict(state), "fingerprint": model_fingerprint(bundle),
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_state(), "python": random.getstate()},
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
 def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bundle, run: dict[str, str]) -> RunState:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-        payload["state"], payload["fingerprint"]
+    try:  # tensors and plain values only: unpickling cannot call anything
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload["state"], payload["fingerprint"], payload["rng"]["numpy"]
     except Exception as exc:
-        raise SpeechtlError(f"{path}: unreadable checkpoint ({type(exc).__name__}); delete it to start over, "
-                            f"or pass --set overwrite=true") from None
+        raise SpeechtlError(f"{path}: not a speechtl checkpoint, or a damaged one ({type(exc).__name__}); "
+                            f"delete it to start over, or pass --set overwrite=true") from None
     if payload["fingerprint"] != model_fingerprint(bundle):
         raise SpeechtlError(
             f"{path} belongs to a run with another model or alphabet; "
@@ -103,9 +105,21 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bun
     scheduler.load_state_dict(payload["scheduler"])
     scaler.load_state_dict(payload["scaler"])
     torch.set_rng_state(payload["rng"]["torch"])
-    np.random.set_state(payload["rng"]["numpy"])
-    random.setstate(payload["rng"]["python"])
+    name, keys, pos, has_gauss, cached = payload["rng"]["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    random.setstate(_tuples(payload["rng"]["python"]))
     return RunState(**payload["state"])
+
+
+def _numpy_state() -> list:
+    """numpy's global RNG state as plain values (its key array as a list of ints)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _tuples(value):
+    """Python's RNG state as ``random.setstate`` wants it (nested tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def config_dict(config: TrainConfig) -> dict[str, Any]:

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import SpeechtlError
 from ..model.freeze import FreezePolicy
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 
 @dataclass
@@ -37,10 +40,28 @@ class TrainConfig:
     freeze: FreezePolicy = field(default_factory=FreezePolicy)
     progress: bool = True
     overwrite: bool = False  # start over in an output_dir that holds another run
+    strict: bool = False  # an utterance whose audio fails to load stops the run (else it is skipped and counted)
+
+    def check(self) -> None:
+        """Every setting in its range, or one line naming those that are not (before any work)."""
+        at_least = {"max_steps": 1, "batch_size": 1, "grad_accum_steps": 1, "eval_every": 1, "eval_batch_size": 1,
+                    "warmup_steps": 0, "patience": 0, "num_workers": 0, "mask_time_length": 1,
+                    "mask_feature_length": 1, "weight_decay": 0.0, "anchor_weight": 0.0, "cache_max_gb": 0.0}
+        bad = [f"{k}={getattr(self, k)} (at least {v})" for k, v in at_least.items() if not getattr(self, k) >= v]
+        bad += [f"{k}={getattr(self, k)} (must be above 0)" for k in ("max_grad_norm", "max_duration")
+                if not getattr(self, k) > 0]
+        bad += [f"{k}={getattr(self, k)} (a probability, 0 to 1)" for k in ("mask_time_prob", "mask_feature_prob")
+                if not 0 <= getattr(self, k) <= 1]
+        if not 0 <= self.layerdrop < 1:
+            bad.append(f"layerdrop={self.layerdrop} (0 to below 1)")
+        if self.precision not in PRECISIONS:
+            bad.append(f"precision={self.precision!r} (one of {', '.join(PRECISIONS)})")
+        if bad:
+            raise SpeechtlError("bad training settings: " + "; ".join(bad))
 
 # Settings a resumed run may change: how long it goes on and how it shows progress.
 RESUMABLE_CHANGES = {"output_dir", "max_steps", "eval_every", "patience", "progress", "num_workers",
-                     "eval_batch_size", "cache_dir", "cache_max_gb", "overwrite"}
+                     "eval_batch_size", "cache_dir", "cache_max_gb", "overwrite", "strict"}
 
 
 @dataclass(frozen=True)
@@ -50,3 +71,4 @@ class TrainResult:
     steps: int
     history: tuple[dict[str, Any], ...]
     stopped_early: bool
+    skipped: tuple[str, ...] = ()  # ids of training utterances left out: too long, or audio that failed to load

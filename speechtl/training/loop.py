@@ -48,12 +48,17 @@ log = logging.getLogger(__name__)
 def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: Sequence[ManifestEntry],
           config: TrainConfig) -> TrainResult:
     """Fine-tune ``bundle.model`` in place; resume from ``output_dir/last.pt`` if present."""
+    config.check()
     out = Path(config.output_dir)
     rank, world, device = setup_distributed()
     seed_everything(config.seed + rank)
+    too_long = [e.id for e in train_entries if e.duration > config.max_duration]
     train_entries = [e for e in train_entries if e.duration <= config.max_duration]
     if not train_entries:
         raise SpeechtlError(f"no training utterances of at most {config.max_duration}s")
+    if too_long and rank == 0:
+        print(f"speechtl: {len(too_long)} training utterances longer than max_duration={config.max_duration}s "
+              f"left out (--set max_duration=SECONDS keeps them)", file=sys.stderr, flush=True)
 
     # The model: SpecAugment and a mean-reduced CTC loss live in its config.
     model = bundle.model
@@ -93,6 +98,8 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
 
     # The frozen prefix: computed once per utterance when it can be, then only the top trains.
     dataset, step_model = data_and_step(bundle, train_entries, config, rank, world, device)
+    if len(dataset) == 0:
+        raise SpeechtlError(f"none of the {len(train_entries)} training utterances' audio could be read")
     train_model = step_model
     if world > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(
@@ -163,7 +170,11 @@ def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: S
         dist.barrier()
     if not (out / "best").exists() and rank == 0:  # no evaluation ran: keep what we have
         save_bundle(bundle, out / "best")
-    return TrainResult(out / "best", state.best_wer, state.step, tuple(state.history), stopped_early)
+    # audio that failed to load: noted by the dataset as it went, or left out of the prefix cache
+    kept = {e.id for e in getattr(dataset, "entries", train_entries)}
+    unread = sorted(set(getattr(dataset, "failed", ())) | {e.id for e in train_entries if e.id not in kept})
+    return TrainResult(out / "best", state.best_wer, state.step, tuple(state.history), stopped_early,
+                       tuple(too_long + unread))
 
 
 class _CtrlC:
@@ -220,8 +231,11 @@ def _batches(dataset, config: TrainConfig, state: RunState, rank: int, world: in
     """Endless shuffled micro-batches, resumable: the order depends on (seed, epoch)
     only, so a resumed run skips the batches it already saw without loading them."""
     while True:
+        yielded, whole_epoch = False, state.batch_in_epoch == 0
         order = np.random.default_rng(config.seed + state.epoch).permutation(len(dataset))
         order = order[rank::world]  # each process takes its own share
+        if not len(order):
+            raise SpeechtlError(f"{len(dataset)} training utterances cannot feed {world} processes")
         batches = [order[i:i + config.batch_size].tolist() for i in range(0, len(order), config.batch_size)]
         batches = batches[state.batch_in_epoch:]
         # Its own generator: creating a loader must not draw from the global RNG,
@@ -231,7 +245,12 @@ def _batches(dataset, config: TrainConfig, state: RunState, rank: int, world: in
         for batch in loader:
             state.batch_in_epoch += 1
             if batch is not None:
+                yielded = True
                 yield batch
+        if not yielded and whole_epoch:
+            # a whole epoch without one batch: every utterance failed to load; going on would spin
+            raise SpeechtlError(f"no training batch could be formed: the audio of all {len(order)} utterances "
+                                f"failed to load")
         state.epoch += 1
         state.batch_in_epoch = 0
 

@@ -72,14 +72,15 @@ def data_and_step(bundle: Bundle, entries: Sequence[ManifestEntry], config: Trai
                             config.cache_max_gb)
         if cache.fits(entries):
             if rank == 0:
-                computed = cache.fill(entries, config.eval_batch_size, config.progress)
+                computed = cache.fill(entries, config.eval_batch_size, config.progress, config.strict)
                 log.info("frozen prefix (below layer %d) cached for %d utterances (%d new) in %s",
                          k, len(entries), computed, cache.dir)
             if world > 1:
                 dist.barrier()
             return CachedDataset(entries, cache, bundle.alphabet), SuffixStep(model, k)
         log.warning("prefix cache would exceed %.0f GB: training without it", config.cache_max_gb)
-    dataset = SpeechDataset(entries, bundle.alphabet, bundle.sampling_rate, normalize=bundle.normalize_audio)
+    dataset = SpeechDataset(entries, bundle.alphabet, bundle.sampling_rate, normalize=bundle.normalize_audio,
+                            strict=config.strict)
     return dataset, FullStep(model, bundle.uses_attention_mask)
 
 

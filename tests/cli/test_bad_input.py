@@ -174,7 +174,7 @@ def test_corrupt_checkpoint_and_bad_manifests_are_named_errors(tiny_model, tmp_p
     out.mkdir()
     (out / "last.pt").write_bytes(b"garbage")
     assert _train(tiny_model, manifest, out) == 2
-    assert "unreadable checkpoint" in capsys.readouterr().err
+    assert "not a speechtl checkpoint, or a damaged one" in capsys.readouterr().err
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(json.dumps({"audio_filepath": "a.wav", "duration": 1, "text": "café"},
                                   ensure_ascii=False).encode("latin-1"))

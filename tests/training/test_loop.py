@@ -61,7 +61,7 @@ def _train_cli(base, out, steps, eval_every, extra=()):
 
 
 def _final_weights(out):
-    return torch.load(Path(out) / "last.pt", weights_only=False)["model"]
+    return torch.load(Path(out) / "last.pt", weights_only=True)["model"]
 
 
 # Runs the training CLI, SIGKILLing itself right after the checkpoint of step KILL_AT is
@@ -96,7 +96,7 @@ def test_killed_run_resumes_where_it_stopped(tmp_path):
                             env={**os.environ, "KILL_AT": "15"})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     history = out / "history.json"
-    assert torch.load(out / "last.pt", weights_only=False)["state"]["step"] == 15
+    assert torch.load(out / "last.pt", weights_only=True)["state"]["step"] == 15
     assert [row["step"] for row in json.loads(history.read_text())] == [5, 10]  # written after the checkpoint
 
     resumed = subprocess.run(_train_cli(base, out, steps, every), capture_output=True, text=True)
@@ -208,5 +208,5 @@ def test_ctrl_c_says_what_was_kept(tmp_path):
     finally:
         proc.kill()
     assert proc.returncode == 130
-    kept = torch.load(out / "last.pt", weights_only=False)["state"]["step"]
+    kept = torch.load(out / "last.pt", weights_only=True)["state"]["step"]
     assert f"holds step {kept}" in err and "resumes" in err and "Traceback" not in err
