@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,9 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
 
     The folder reloads with ``Wav2Vec2ForCTC.from_pretrained`` and
     ``Wav2Vec2Processor.from_pretrained`` as well as with :func:`load_pretrained`.
+    Replacing a folder keeps what was attached to it and is not the model's own
+    (``build-lm --attach-to``'s ``language_model/`` and ``decoding.json``, the terms,
+    ``two-pass.json``): a better checkpoint from a longer run never deletes its LM.
     """
     from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor, WhisperFeatureExtractor
 
@@ -215,7 +219,19 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
                 "sampling_rate": bundle.sampling_rate}
         meta.update(extra_meta or {})
         (tmp / SPEECHTL_META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        _keep_attached(directory, tmp)
     return directory
+
+
+def _keep_attached(old: Path, new: Path) -> list[str]:
+    """Copy what ``old`` holds and ``new`` does not into ``new``; return the names."""
+    kept = []
+    for item in sorted(old.iterdir()) if old.is_dir() else []:
+        if item.name.startswith(".") or (new / item.name).exists():
+            continue
+        shutil.copytree(item, new / item.name) if item.is_dir() else shutil.copy2(item, new / item.name)
+        kept.append(item.name)
+    return kept
 
 
 def _is_speechtl(source: str) -> bool:

@@ -82,3 +82,20 @@ def test_what_training_leaves_out_is_named(tmp_path, sample_entries, alphabet, c
     with pytest.raises(SpeechtlError, match="broken"):  # strict: the first that fails stops the run
         train(random_wav2vec2(alphabet), entries, [], _config(tmp_path, batch_size=1, strict=True,
                                                                output_dir=str(tmp_path / "strict")))
+
+
+def test_a_longer_run_that_replaces_best_keeps_its_lm_and_decoding_settings(tmp_path, sample_entries, alphabet):
+    import json
+
+    config = _config(tmp_path, batch_size=2, max_steps=2, eval_every=2)
+    train(random_wav2vec2(alphabet), sample_entries[:4], [], config)
+    best = tmp_path / "run" / "best"
+    (best / "language_model").mkdir()
+    (best / "language_model" / "lm.arpa").write_text("\\data\\\n")
+    for name in ("decoding.json", "two-pass.json", "terms.csv"):
+        (best / name).write_text("{}\n" if name.endswith(".json") else "en banc\n")
+    result = train(random_wav2vec2(alphabet), sample_entries[:4], [], replace(config, max_steps=12))
+    assert json.loads((best / "speechtl.json").read_text())["step"] > 2  # best/ was replaced ...
+    assert result.best_wer < result.history[0]["dev_wer"]
+    assert (best / "language_model" / "lm.arpa").read_text() == "\\data\\\n"  # ... and kept what was attached
+    assert all((best / name).is_file() for name in ("decoding.json", "two-pass.json", "terms.csv"))
