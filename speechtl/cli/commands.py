@@ -10,6 +10,7 @@ from typing import Sequence
 
 from ..errors import SpeechtlError
 from .exits import EXIT_OK, EXIT_PARTIAL
+from .outputs import OutputIndex, Source, audio_sources, output_paths
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
@@ -19,15 +20,26 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..transcribe import Transcriber, to_json, to_srt
 
     _check_output_dir(args.output_dir)
-    inputs, problems = _audio_inputs(args.paths, "transcribe")
+    sources, problems = _audio_sources(args.paths, "transcribe")
+    inputs = [s.path for s in sources]
     failures = len(problems)
     if args.format == "srt" and not args.output_dir and len(inputs) > 1:
         raise SpeechtlError("srt output for several files needs --output-dir")
 
-    # Each input gets its own output, never overwritten unless asked: a rerun resumes.
-    outputs = output_paths(inputs, Path(args.output_dir), args.format) if args.output_dir else {}
-    existing = set() if args.overwrite else {f for f in inputs if f in outputs and outputs[f].exists()}
-    inputs = [f for f in inputs if f not in existing]
+    # Each input gets its own output, tied to it by a record: a rerun keeps the outputs of
+    # unchanged inputs, redoes the rest, and never overwrites a file it did not write.
+    outputs, existing, foreign, index = {}, set(), [], None
+    if args.output_dir:
+        outputs = output_paths(sources, Path(args.output_dir), args.format)
+        index = OutputIndex(Path(args.output_dir))
+        states = {s.path: "new" if args.overwrite else index.state(outputs[s.path], s) for s in sources}
+        existing = {f for f, state in states.items() if state == "done"}
+        foreign = [f for f, state in states.items() if state == "foreign"]
+        for f in foreign:
+            print(f"speechtl: skipped {f}: {outputs[f]} exists and speechtl has no record of writing it from "
+                  f"this input (--overwrite replaces it)", file=sys.stderr)
+    by_path = {s.path: s for s in sources}
+    inputs = [f for f in inputs if f not in existing and f not in foreign]
     for f in inputs:
         try:
             if audio_info(f).truncated:
@@ -52,55 +64,33 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
                     "srt": to_srt}[args.format](result)
             if args.output_dir:
                 write_text(outputs[Path(result.path)], body)
+                index.add(outputs[Path(result.path)], by_path[Path(result.path)])
             elif args.format == "txt" and len(inputs) > 1:
                 print(f"{result.path}\t{result.text}")
             else:
                 sys.stdout.write(body)
             sys.stdout.flush()
             done += 1
-    why = " (output exists; --overwrite redoes them)" if existing else ""
-    print(f"speechtl: {done} transcribed, {len(existing)} skipped{why}, {failures} failed", file=sys.stderr)
-    return EXIT_PARTIAL if failures else EXIT_OK
+    why = " (done before from the same input; --overwrite redoes them)" if existing else ""
+    print(f"speechtl: {done} transcribed, {len(existing)} kept{why}, "
+          + (f"{len(foreign)} not overwritten, " if foreign else "") + f"{failures} failed", file=sys.stderr)
+    return EXIT_PARTIAL if failures or foreign else EXIT_OK
 
 
-def _audio_inputs(paths: Sequence[str], what: str) -> tuple[list[Path], list[str]]:
+def _audio_sources(paths: Sequence[str], what: str) -> tuple[list[Source], list[str]]:
     """Audio files named or found under folders (each once), and the problems with the rest,
     each already reported on stderr as skipped; none at all is an error."""
-    from ..data.audio import find_audio_files
-
-    inputs: list[Path] = []
-    problems = []
-    for raw in paths:
-        root = Path(raw)
-        if not root.exists():
-            problems.append(f"{raw}: no such file or folder")
-            continue
-        found = find_audio_files(root)
-        if root.is_dir() and not found:
-            problems.append(f"{raw}: no audio files in folder")
-        inputs += found
-    inputs = list(dict.fromkeys(inputs))  # a file named twice is handled once
-    if not inputs:
+    sources, problems = audio_sources(paths)
+    if not sources:
         raise SpeechtlError(f"no audio to {what}" + (f" ({'; '.join(problems)})" if problems else ""))
     for problem in problems:
         print(f"speechtl: skipped {problem}", file=sys.stderr)
-    return inputs, problems
+    return sources, problems
 
 
-def output_paths(inputs: Sequence[Path], output_dir: Path, fmt: str) -> dict[Path, Path]:
-    """One output per input, mirroring the inputs' tree below their common folder;
-    inputs that would share a name (x.wav and x.flac) keep their extension (x.wav.txt)."""
-    import os
-
-    resolved = [f.resolve() for f in inputs]
-    root = Path(os.path.commonpath([str(f.parent) for f in resolved]))
-    rel = {f: r.relative_to(root) for f, r in zip(inputs, resolved)}
-    plain = {f: r.with_suffix("." + fmt) for f, r in rel.items()}
-    counts: dict[Path, int] = {}
-    for p in plain.values():
-        counts[p] = counts.get(p, 0) + 1
-    return {f: output_dir / (plain[f] if counts[plain[f]] == 1 else rel[f].with_name(rel[f].name + "." + fmt))
-            for f in inputs}
+def _audio_inputs(paths: Sequence[str], what: str) -> tuple[list[Path], list[str]]:
+    sources, problems = _audio_sources(paths, what)
+    return [s.path for s in sources], problems
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

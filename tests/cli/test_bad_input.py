@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from speechtl.cli import main, output_paths
+from speechtl.cli import main
+from speechtl.cli.outputs import audio_sources, output_paths
 from speechtl.data.manifest import ManifestEntry, read_manifest, validate, write_manifest
 from speechtl.errors import SpeechtlError
 from speechtl.model.tiny import write_random_checkpoint
@@ -36,8 +37,8 @@ def test_colliding_stems_get_their_own_outputs(tmp_path):
     for rel in ("x.wav", "x.flac", "a/y.wav", "b/y.wav", "c/z.wav"):
         (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "in" / rel).touch()
-    inputs = [tmp_path / "in" / rel for rel in ("x.wav", "x.flac", "a/y.wav", "b/y.wav", "c/z.wav")]
-    out = output_paths(inputs, tmp_path / "out", "txt")
+    sources, _ = audio_sources([str(tmp_path / "in")])
+    out = output_paths(sources, tmp_path / "out", "txt")
     assert len(set(out.values())) == 5
     assert {str(p.relative_to(tmp_path / "out")) for p in out.values()} == \
         {"x.wav.txt", "x.flac.txt", "a/y.txt", "b/y.txt", "c/z.txt"}
@@ -53,14 +54,47 @@ def test_existing_outputs_are_kept_and_a_rerun_resumes(tiny_model, tmp_path, cap
     (out / "0.txt").write_text("my corrected transcript\n")
     os.chmod(out / "0.txt", 0o644)
     args = ["transcribe", str(src), "--model", str(tiny_model), "--output-dir", str(out), "--no-progress"]
-    assert main(args) == 0
+    assert main(args) == 1  # a file it did not write is never overwritten: skipped, named, counted
     err = capsys.readouterr().err
     assert (out / "0.txt").read_text() == "my corrected transcript\n"  # not overwritten
-    assert (out / "1.txt").is_file() and "1 transcribed, 1 skipped" in err
+    assert (out / "1.txt").is_file() and "1 transcribed, 0 kept, 1 not overwritten" in err
+    assert "0.txt exists and speechtl has no record" in err
+    assert main(args) == 1 and "0 transcribed, 1 kept" in capsys.readouterr().err  # its own output: kept
     assert stat.S_IMODE((out / "1.txt").stat().st_mode) == 0o666 & ~_umask()  # not 0600
     assert main(args + ["--overwrite"]) == 0
     assert (out / "0.txt").read_text() != "my corrected transcript\n"
+    assert main(args) == 0 and "0 transcribed, 2 kept" in capsys.readouterr().err
     assert stat.S_IMODE((out / "0.txt").stat().st_mode) == 0o644  # the replaced file's mode is kept
+
+
+def test_an_output_belongs_to_its_input_not_to_a_folder_that_moves(tiny_model, tmp_path, capsys):
+    clips = [e.audio_filepath for e in _sample_entries()[:2]]
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "x").mkdir(parents=True)
+    shutil.copy(clips[0], src / "x" / "a.wav")
+    args = ["transcribe", str(src), "--model", str(tiny_model), "--output-dir", str(out), "--no-progress"]
+    assert main(args) == 0
+    first = (out / "x" / "a.txt").read_text()
+    shutil.copy(clips[1], src / "a.wav")  # a file higher up, with the same name
+    assert main(args) == 0
+    assert "1 transcribed, 1 kept" in capsys.readouterr().err
+    assert (out / "x" / "a.txt").read_text() == first and (out / "a.txt").is_file()
+    # a changed input is redone; an unchanged one kept
+    shutil.copy(clips[0], src / "a.wav")
+    os.utime(src / "a.wav", ns=(1, 1))
+    assert main(args) == 0 and "1 transcribed, 1 kept" in capsys.readouterr().err
+    assert (out / "a.txt").read_text() == first
+
+
+def test_two_inputs_that_would_share_an_output_are_refused_before_work(tiny_model, tmp_path, capsys):
+    clip = _sample_entries()[0].audio_filepath
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(clip, tmp_path / folder / "a.wav")
+    args = ["transcribe", str(tmp_path / "one"), str(tmp_path / "two"), "--model", str(tiny_model),
+            "--output-dir", str(tmp_path / "out"), "--no-progress"]
+    assert main(args) == 2 and "would both be written to" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "a.txt").exists()
 
 
 def _umask() -> int:
