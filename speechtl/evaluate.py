@@ -67,7 +67,7 @@ def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_s
         chunk, waves = [], []
         for e in order[i:i + batch_size]:
             try:
-                waves.append(load_entry(e, bundle.sampling_rate))
+                waves.append(transcriber.check_length(load_entry(e, bundle.sampling_rate), e.audio_filepath))
                 chunk.append(e)
             except AudioError as exc:
                 skipped.append(Rejected(e.id, str(exc)))

@@ -27,7 +27,7 @@ from .data.audio import audio_info, load_audio, normalize_waveform, prepare
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
 from .errors import AudioError
-from .model.inference import batch_logits
+from .model.inference import batch_logits, min_samples
 from .model.loader import Bundle
 
 if TYPE_CHECKING:
@@ -95,6 +95,15 @@ class Transcriber:
         self.stride_samples = max(1, round(stride_length_s * bundle.sampling_rate / hop)) * hop
         self.decoding = decoding or Decoding(bundle.alphabet)
         self.two_pass = two_pass
+        self.min_samples = min_samples(bundle)
+
+    def check_length(self, wave: np.ndarray, name: str) -> np.ndarray:
+        """``wave`` when the model can run on it; AudioError (the clip is skipped) when too short."""
+        if len(wave) < self.min_samples:
+            rate = self.bundle.sampling_rate
+            raise AudioError(f"{name}: {1000 * len(wave) / rate:.0f} ms of audio is too short for the model "
+                             f"(it needs at least {1000 * self.min_samples / rate:.0f} ms)")
+        return wave
 
     def plan(self, item: int, num_samples: int) -> list[_Piece]:
         """Chunk boundaries (multiples of the frame hop) for one waveform."""
@@ -194,7 +203,7 @@ class Transcriber:
                             hyp = self.decode([logprobs])[0]
                         streamed[path] = Transcript(path, hyp.text, hyp.words, seconds)
                     else:
-                        loaded.append((path, load_audio(path, self.bundle.sampling_rate)))
+                        loaded.append((path, self.check_length(load_audio(path, self.bundle.sampling_rate), path)))
                 except AudioError as exc:
                     failed[path] = str(exc)
             hyps = dict(zip([p for p, _ in loaded], self.transcribe_waveforms([w for _, w in loaded]) if loaded else []))

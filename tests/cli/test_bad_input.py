@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from speechtl.cli import main
@@ -95,6 +96,28 @@ def test_two_inputs_that_would_share_an_output_are_refused_before_work(tiny_mode
             "--output-dir", str(tmp_path / "out"), "--no-progress"]
     assert main(args) == 2 and "would both be written to" in capsys.readouterr().err
     assert not (tmp_path / "out" / "a.txt").exists()
+
+
+@pytest.mark.parametrize("samples", [16, 160, 399])  # 1 ms, 10 ms, just under 25 ms
+def test_a_clip_too_short_for_the_model_is_skipped_and_counted(tiny_model, tmp_path, capsys, samples):
+    import soundfile as sf
+
+    short = tmp_path / "in" / "short.wav"
+    short.parent.mkdir()
+    sf.write(short, np.full(samples, 0.1, np.float32), 16_000)
+    good = _sample_entries()[0]
+    shutil.copy(good.audio_filepath, tmp_path / "in" / "good.wav")
+    args = ["transcribe", str(tmp_path / "in"), "--model", str(tiny_model), "--output-dir", str(tmp_path / "out"),
+            "--no-progress", "--batch-size", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "too short for the model" in err and "1 transcribed" in err and "1 failed" in err
+    assert (tmp_path / "out" / "good.txt").is_file()
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(manifest, [ManifestEntry("short", str(short), samples / 16_000, "a"), good])
+    assert main(["evaluate", "--model", str(tiny_model), "--manifest", str(manifest), "--output-dir",
+                 str(tmp_path / "e"), "--no-progress", "--batch-size", "1"]) == 1
+    assert "skipped short" in capsys.readouterr().err
 
 
 def _umask() -> int:
