@@ -44,7 +44,10 @@ def _set(obj: Any, path: list[str], raw: str, full_key: str) -> Any:
         value = _set(current, path[1:], raw, full_key)
     else:
         value = _convert(raw, hints[name], full_key)
-    return dataclasses.replace(obj, **{name: value})
+    try:  # a dataclass that checks its own fields (FreezePolicy, say) says what is wrong
+        return dataclasses.replace(obj, **{name: value})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {full_key!r}: {exc}") from None
 
 
 def _convert(raw: str, annotation: Any, key: str) -> Any:

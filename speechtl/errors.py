@@ -21,5 +21,9 @@ class AlphabetError(SpeechtlError):
     """A transcript holds characters the model's alphabet cannot represent."""
 
 
+class SettingError(SpeechtlError, ValueError):
+    """A setting given to a library call is out of its range (also a ValueError)."""
+
+
 class ModelLoadError(SpeechtlError):
     """A checkpoint could not be found, downloaded or understood."""

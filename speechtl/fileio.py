@@ -36,6 +36,18 @@ def read_text_file(path: str | os.PathLike[str], what: str) -> str:
         raise SpeechtlError(f"{path}: the {what} file is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
 
 
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """A JSON file's value, or a named error saying which file is damaged and how."""
+    from .errors import SpeechtlError
+
+    text = read_text_file(path, what)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SpeechtlError(f"{path}: the {what} file is not valid JSON ({getattr(exc, 'msg', exc)}, line "
+                            f"{getattr(exc, 'lineno', '?')}); restore it or write it again") from None
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it over ``path`` on success."""

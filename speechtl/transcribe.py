@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .data.audio import audio_info, load_audio, normalize_waveform, prepare
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
-from .errors import AudioError
+from .errors import AudioError, SettingError
 from .model.inference import batch_logits, min_samples
 from .model.loader import Bundle
 
@@ -70,8 +70,10 @@ class Transcriber:
         ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
         The caller's ``bundle`` is left as it was: where the model must move, change
         precision or leave training mode, the transcriber works on its own copy."""
-        if chunk_length_s <= 2 * stride_length_s:
-            raise ValueError("chunk_length_s must exceed twice stride_length_s")
+        if not chunk_length_s > 2 * stride_length_s >= 0 or batch_size < 1:
+            raise SettingError(f"chunk length {chunk_length_s} s must exceed twice the stride length "
+                               f"{stride_length_s} s (each at least 0), and the batch size ({batch_size}) be "
+                               f"at least 1")
         self.device = torch.device(device) if device else (
             torch.device("cuda") if torch.cuda.is_available() and not int8 else next(bundle.model.parameters()).device)
         if int8:

@@ -30,7 +30,6 @@ With ``top_terms=0`` and no spotting it is Whisper alone: the baseline row.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +43,7 @@ from .decode.greedy import Hypothesis, Word, greedy_decode
 from .decode.policy import Decoding
 from .decode.spotting import FrameWord, Substitution, TermSpotter
 from .errors import SpeechtlError
+from .fileio import read_json
 from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
 from .vocabulary import Vocabulary
@@ -337,7 +337,10 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
     saved = {}
     path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
     if path is not None and path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = read_json(path, "two-pass settings")
+        if not isinstance(saved, dict):
+            raise SpeechtlError(f"{path}: the two-pass settings file holds no settings; run the recipe's "
+                                f"two-pass stage again, or delete it for the defaults")
     terms = vocabulary if vocabulary is not None and len(vocabulary) else (
         decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
     if not len(terms):

@@ -20,6 +20,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..transcribe import Transcriber, to_json, to_srt
 
     _check_output_dir(args.output_dir)
+    _check_device(args)
     sources, problems = _audio_sources(args.paths, "transcribe")
     inputs = [s.path for s in sources]
     failures = len(problems)
@@ -49,7 +50,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             pass  # reported as skipped below, when it fails to load
     done = 0
     if inputs:
-        kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v}
+        kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v is not None}
         bundle = load_pretrained(args.model)
         decoding = _decoding(args, bundle)
         transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, decoding=decoding,
@@ -100,6 +101,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..model.loader import load_pretrained
 
     _check_output_dir(args.output_dir)
+    _check_device(args)
     bundle = load_pretrained(args.model)
     if args.device:
         bundle.model.to(args.device)
@@ -130,18 +132,22 @@ def cmd_build_lm(args: argparse.Namespace) -> int:
     from ..lm.general import general_sentences, system_lexicon
     from ..vocabulary import Vocabulary
 
+    from ..model.loader import load_pretrained
+
+    # everything checked before the LM is built
+    if args.tune_manifest and not args.attach_to:
+        raise SpeechtlError("--tune-manifest needs --attach-to MODEL_DIR")
+    if len(args.prune) > args.order:
+        raise SpeechtlError(f"--prune gives {len(args.prune)} minimum counts for an order-{args.order} LM "
+                            f"(at most one per order)")
     vocabulary = Vocabulary.load(args.terms) if args.terms else None
+    bundle = load_pretrained(args.attach_to) if args.attach_to else None
     lines = list(read_lines(args.text)) + (general_sentences() if args.general_english else [])
     lexicon = system_lexicon(None if args.lexicon in (None, "auto") else args.lexicon) if args.lexicon else ()
     stats = build_lm(lines, args.output, args.order, args.prune, vocabulary, lexicon=lexicon)
     print(f"wrote {args.output}: order {stats.order}, n-grams {list(stats.ngrams)}, {stats.vocabulary} words")
-    if not args.attach_to:
-        if args.tune_manifest:
-            raise SpeechtlError("--tune-manifest needs --attach-to MODEL_DIR")
+    if bundle is None:
         return EXIT_OK
-    from ..model.loader import load_pretrained
-
-    bundle = load_pretrained(args.attach_to)
     decoder = BeamDecoder(bundle.alphabet, args.output, vocabulary)
     extra = {}
     if args.tune_manifest:
@@ -298,6 +304,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.output_dir, steps=args.steps)
     return EXIT_OK
+
+
+def _check_device(args: argparse.Namespace) -> None:
+    """--device names a device this machine has, and --int8 is not asked of a GPU: before any work."""
+    import torch
+
+    if args.device:
+        try:
+            device = torch.device(args.device)
+        except (RuntimeError, ValueError):
+            raise SpeechtlError(f"--device {args.device}: not a device (cpu, cuda, cuda:1, ...)") from None
+        if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+            raise SpeechtlError(f"--device {args.device}: this machine has "
+                                f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s)")
+        if device.type not in ("cpu", "cuda"):
+            raise SpeechtlError(f"--device {args.device}: speechtl runs on cpu or cuda")
+    if args.int8 and _on_gpu(args.device):
+        raise SpeechtlError("--int8 runs on the CPU; on a GPU speechtl uses half precision (add --device cpu)")
+    if getattr(args, "chunk_length", None) or getattr(args, "stride_length", None):
+        from ..transcribe import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S
+
+        chunk = args.chunk_length or DEFAULT_CHUNK_LENGTH_S
+        stride = DEFAULT_STRIDE_LENGTH_S if args.stride_length is None else args.stride_length
+        if chunk <= 2 * stride:
+            raise SpeechtlError(f"--chunk-length ({chunk} s) must exceed twice --stride-length ({stride} s)")
 
 
 def _int8(args: argparse.Namespace) -> bool:

@@ -15,6 +15,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"speechtl: error: {message} (see `{self.prog} --help`)\n")
 
 
+def _number(kind, low, name: str, above: bool = False, high=None):
+    """An argparse type: ``kind`` at least ``low`` (above it with ``above``), at most ``high``."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value != value or (value <= low if above else value < low) or (high is not None and value > high):
+            bounds = f"above {low}" if above else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({bounds}"
+                                             + (f", at most {high})" if high is not None else ")"))
+        return value
+    parse.__name__ = name
+    return parse
+
+
+COUNT = _number(int, 1, "count")  # 1, 2, ...
+NON_NEGATIVE = _number(int, 0, "non-negative integer")
+SECONDS = _number(float, 0.0, "seconds", above=True)
+NON_NEGATIVE_SECONDS = _number(float, 0.0, "seconds")
+PROBABILITY = _number(float, 0.0, "probability", high=1.0)
+LM_ORDER = _number(int, 2, "order", high=6)  # pyctcdecode loads bigram LMs and up; KenLM's build reads up to 6-grams
+
+
+def FINITE(text: str) -> float:  # noqa: N802 (an argparse type, named like the others)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="speechtl", description="Adapt pretrained speech recognizers to a domain.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -30,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inference_args(t)
     _add_decoding_args(t)
     _add_two_pass_arg(t)
-    t.add_argument("--chunk-length", type=float, default=None, help="seconds per chunk for long audio")
-    t.add_argument("--stride-length", type=float, default=None, help="seconds of context each side of a chunk")
+    t.add_argument("--chunk-length", type=SECONDS, default=None, help="seconds per chunk for long audio")
+    t.add_argument("--stride-length", type=NON_NEGATIVE_SECONDS, default=None, help="seconds of context each side of a chunk")
 
     e = sub.add_parser("evaluate", help="WER/CER of a model on a manifest, with results files")
     e.add_argument("--model", required=True)
@@ -48,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="text file or folder of .txt files (repeatable)")
     lm.add_argument("--terms", help="vocabulary file (.txt or .csv): its terms join the LM text")
     lm.add_argument("--output", required=True, help="ARPA file to write")
-    lm.add_argument("--order", type=int, default=DEFAULT_ORDER)
-    lm.add_argument("--prune", type=int, nargs="*", default=[],
+    lm.add_argument("--order", type=LM_ORDER, default=DEFAULT_ORDER, help="n-gram order, 2 to 6")
+    lm.add_argument("--prune", type=NON_NEGATIVE, nargs="*", default=[],
                     help="minimum count per order, e.g. 0 0 2 2 drops 3- and 4-grams seen once")
     lm.add_argument("--general-english", action="store_true",
                     help="mix speechtl's real-English sentences (LJ Speech, LibriSpeech, VCTK transcripts) into the text")
@@ -73,16 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--domain", choices=("medical", "legal", "general"), help="a built-in domain's sentences")
     src.add_argument("--text", action="append", help="text file(s) or folders: one sentence per line")
     sy.add_argument("--terms", help="vocabulary file: pronunciation hints and term coverage (default: the domain's)")
-    sy.add_argument("--hours", type=float, default=None, help="target hours of audio (built-in domains)")
-    sy.add_argument("--sentences", type=int, default=None, help="how many sentences (built-in domains)")
-    sy.add_argument("--general-share", type=float, default=0.2, help="share of everyday English mixed in")
+    sy.add_argument("--hours", type=_number(float, 0.0, "hours", above=True), default=None, help="target hours of audio (built-in domains)")
+    sy.add_argument("--sentences", type=COUNT, default=None, help="how many sentences (built-in domains)")
+    sy.add_argument("--general-share", type=PROBABILITY, default=0.2, help="share of everyday English mixed in")
     sy.add_argument("--voices", help="comma-separated voice names (default: every installed voice)")
     # defaults: SynthConfig's (synth/corpus.py), applied where a flag is left out
-    sy.add_argument("--dev-voices", type=int, help="voices held out for dev.jsonl")
+    sy.add_argument("--dev-voices", type=NON_NEGATIVE, help="voices held out for dev.jsonl")
     sy.add_argument("--seed", type=int)
-    sy.add_argument("--workers", type=int)
-    sy.add_argument("--noise-prob", type=float)
-    sy.add_argument("--reverb-prob", type=float)
+    sy.add_argument("--workers", type=COUNT)
+    sy.add_argument("--noise-prob", type=PROBABILITY)
+    sy.add_argument("--reverb-prob", type=PROBABILITY)
     sy.add_argument("--output-dir", required=True)
     sy.add_argument("--no-progress", action="store_true")
 
@@ -91,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--audio", required=True)
     sg.add_argument("--transcript", required=True, help="text file: the whole recording's transcript")
     sg.add_argument("--output-dir", required=True)
-    sg.add_argument("--min-confidence", type=float, default=None, help="drop segments below this log-probability")
+    sg.add_argument("--min-confidence", type=FINITE, default=None, help="drop segments below this log-probability")
 
     pr = sub.add_parser("prepare", help="turn a real corpus in its published layout into speaker-split manifests")
     pr.add_argument("corpus", choices=("mini-librispeech", "speechocean762", "vctk", "ljspeech"))
@@ -112,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="built-in default: build a tiny model on the shipped sample, then transcribe and evaluate it")
     d.add_argument("--output-dir", default="runs/demo")
-    d.add_argument("--steps", type=int, default=300)
+    d.add_argument("--steps", type=COUNT, default=300)
     return parser
 
 
@@ -127,15 +161,15 @@ def _add_decoding_args(p: argparse.ArgumentParser) -> None:
                    help="auto: beam search with the model's LM if it has one, else greedy")
     p.add_argument("--lm", help="ARPA/KenLM file to decode with (overrides the model's own)")
     p.add_argument("--terms", help="vocabulary file (.txt or .csv) of terms to boost, added at decode time")
-    p.add_argument("--beam-width", type=int, default=None)
-    p.add_argument("--spot-threshold", type=float, default=None,
+    p.add_argument("--beam-width", type=COUNT, default=None)
+    p.add_argument("--spot-threshold", type=FINITE, default=None,
                    help="term spotting after the search with this threshold (overrides the model's tuned one)")
     p.add_argument("--no-spotting", action="store_true", help="switch off term spotting the model was tuned with")
-    p.add_argument("--processes", type=int, default=None, help="beam-search worker processes")
+    p.add_argument("--processes", type=COUNT, default=None, help="beam-search worker processes")
 
 
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=COUNT, default=8)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None,

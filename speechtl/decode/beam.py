@@ -35,7 +35,7 @@ import numpy as np
 from ..alphabet import Alphabet
 from ..constants import DEFAULT_HOTWORD_WEIGHT
 from ..errors import SpeechtlError
-from ..fileio import atomic_dir, recover_dir, write_json, write_text
+from ..fileio import atomic_dir, read_json, recover_dir, write_json, write_text
 from ..vocabulary import Vocabulary
 from .greedy import Hypothesis, Word
 from .spotting import TermSpotter
@@ -255,10 +255,16 @@ class BeamDecoder:
         lm_files = [p for p in lm_dir.iterdir() if p.suffix in (".arpa", ".bin", ".binary")]
         if len(lm_files) != 1:
             raise SpeechtlError(f"{lm_dir}: expected one .arpa or .bin file, found {len(lm_files)}")
-        attrs = json.loads((lm_dir / "attrs.json").read_text())
-        saved = json.loads((model_dir / DECODING_FILE).read_text()).get("config", {}) if (model_dir / DECODING_FILE).is_file() else {}
-        config = BeamConfig(**{**saved, "alpha": attrs["alpha"], "beta": attrs["beta"],
-                               "unk_score_offset": attrs["unk_score_offset"]})
+        if not (lm_dir / "attrs.json").is_file():
+            raise SpeechtlError(f"{lm_dir}: attrs.json is missing; attach the LM again (speechtl build-lm --attach-to)")
+        attrs = read_json(lm_dir / "attrs.json", "LM settings")
+        saved = read_json(model_dir / DECODING_FILE, "decoding settings") if (model_dir / DECODING_FILE).is_file() else {}
+        try:
+            config = BeamConfig(**{**(saved.get("config") or {}), "alpha": float(attrs["alpha"]),
+                                   "beta": float(attrs["beta"]), "unk_score_offset": float(attrs["unk_score_offset"])})
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise SpeechtlError(f"{lm_dir}: attrs.json or {DECODING_FILE} lacks or garbles a setting ({exc}); "
+                                f"attach the LM again (speechtl build-lm --attach-to)") from None
         terms = Vocabulary.load(model_dir / TERMS_FILE) if (model_dir / TERMS_FILE).is_file() else Vocabulary()
         if vocabulary is not None:
             terms = terms.merge(vocabulary)

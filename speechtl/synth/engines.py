@@ -121,6 +121,9 @@ def engine_available(engine: str) -> bool:
 
 def available_voices(names: Sequence[str] | None = None) -> list[Voice]:
     """The requested voices (default: all) whose engine is installed; warn for the rest."""
+    unknown = [n for n in names or () if n not in VOICES_BY_NAME]
+    if unknown:
+        raise SpeechtlError(f"unknown voice(s) {', '.join(unknown)} (known: {', '.join(VOICES_BY_NAME)})")
     voices = [VOICES_BY_NAME[n] for n in names] if names else list(VOICES)
     missing = sorted({v.engine for v in voices if not engine_available(v.engine)})
     for engine in missing:

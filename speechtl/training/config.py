@@ -54,6 +54,8 @@ class TrainConfig:
                 if not 0 <= getattr(self, k) <= 1]
         if not 0 <= self.layerdrop < 1:
             bad.append(f"layerdrop={self.layerdrop} (0 to below 1)")
+        bad += [f"freeze.{k}={getattr(self.freeze, k)} (at least 0)" for k in ("lr_head", "lr_layers")
+                if not getattr(self.freeze, k) >= 0]
         if self.precision not in PRECISIONS:
             bad.append(f"precision={self.precision!r} (one of {', '.join(PRECISIONS)})")
         if bad:

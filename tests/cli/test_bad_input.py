@@ -367,3 +367,67 @@ def test_every_command_on_bad_input(name, tiny_model, tmp_path):
             assert len(lines) == 1 and lines[0].startswith("speechtl: error:"), (argv, run.stderr)
         for path, data in snapshot.items():
             assert path.read_bytes() == data, (argv, path)  # nothing that existed was changed
+
+
+# --- settings out of range: exit 2, one line, before any work -------------------------------
+
+def _settings_cases(d: Path, model: Path, wav: str, manifest: Path) -> dict[str, list[str]]:
+    text = d / "t.txt"
+    text.write_text("the court held a hearing\nthe witness said no\n")
+    tr = ["transcribe", wav, "--model", str(model), "--output-dir", str(d / "out")]
+    lm = ["build-lm", "--text", str(text), "--output", str(d / "o.arpa")]
+    train = ["train", "--base", str(model), "--train-manifest", str(manifest), "--output-dir", str(d / "r")]
+    return {
+        "batch size 0": tr + ["--batch-size", "0"], "batch size -1": tr + ["--batch-size", "-1"],
+        "chunk length -1": tr + ["--chunk-length", "-1"],
+        "chunk not over twice the stride": tr + ["--chunk-length", "1", "--stride-length", "1"],
+        "no such device": tr + ["--device", "nosuch"], "beam width 0": tr + ["--beam-width", "0"],
+        "spot threshold nan": tr + ["--spot-threshold", "nan"],
+        "unknown two-pass writer": tr + ["--two-pass", "nosuch", "--terms", str(text)],
+        "evaluate batch size 0": ["evaluate", "--model", str(model), "--manifest", str(manifest), "--output-dir",
+                                  str(d / "e"), "--batch-size", "0"],
+        "LM order 0": lm + ["--order", "0"], "LM order 1": lm + ["--order", "1"], "LM order 7": lm + ["--order", "7"],
+        "more prune counts than orders": lm + ["--prune", "0", "0", "0", "0", "0"],
+        "tune without attach": lm + ["--tune-manifest", str(manifest)],
+        "train batch size 0": train + ["--set", "batch_size=0"], "train batch size -1": train + ["--set", "batch_size=-1"],
+        "train trainable layers -3": train + ["--set", "freeze.trainable_layers=-3"],
+        "train negative learning rate": train + ["--set", "freeze.lr_head=-1"],
+        "synth workers 0": ["synth", "--text", str(text), "--output-dir", str(d / "s"), "--workers", "0"],
+        "synth unknown voice": ["synth", "--text", str(text), "--output-dir", str(d / "s"), "--voices", "nosuch"],
+        "demo steps 0": ["demo", "--steps", "0", "--output-dir", str(d / "demo")],
+    }
+
+
+def test_every_setting_out_of_range_is_a_one_line_error_before_work(tiny_model, tmp_path, capsys):
+    wav = _sample_entries()[0].audio_filepath
+    for name, argv in _settings_cases(tmp_path, tiny_model, wav, SAMPLE_MANIFEST).items():
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own checks
+            code = exc.code
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert code == 2, (name, err)
+        assert len(err) == 1 and err[0].startswith("speechtl: error:"), (name, err)
+        for made in ("out", "e", "o.arpa", "r", "s", "demo"):
+            assert not (tmp_path / made).exists(), (name, made)
+
+
+def test_damaged_decoding_files_beside_a_model_are_named(tiny_model, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    text = tmp_path / "t.txt"
+    text.write_text("the court held a hearing\n")
+    assert main(["build-lm", "--text", str(text), "--output", str(tmp_path / "lm.arpa"), "--attach-to",
+                 str(model)]) == 0
+    wav = _sample_entries()[0].audio_filepath
+    (model / "language_model" / "attrs.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["transcribe", wav, "--model", str(model)]) == 2
+    assert "attrs.json: the LM settings file is not valid JSON" in capsys.readouterr().err
+    (model / "language_model" / "attrs.json").write_text('{"alpha": 0.5}')
+    assert main(["transcribe", wav, "--model", str(model)]) == 2
+    assert "lacks or garbles a setting" in capsys.readouterr().err
+    shutil.rmtree(model / "language_model")
+    (model / "two-pass.json").write_text("[1, 2")
+    assert main(["transcribe", wav, "--model", str(model), "--two-pass", "--terms", str(text)]) == 2
+    assert "two-pass.json: the two-pass settings file is not valid JSON" in capsys.readouterr().err
