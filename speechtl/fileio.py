@@ -1,7 +1,9 @@
 """Atomic file writes: a reader never sees half a file, a crash never leaves one.
 
-Each helper writes to a temporary sibling and renames it into place; rename is
-atomic on POSIX file systems as long as both live in the same directory.
+Each helper writes to a temporary sibling, syncs it to disk and renames it into place;
+rename is atomic on POSIX file systems as long as both live in the same directory, and
+the sync makes sure that a power cut after the rename finds the new contents, not an
+empty file. Finished files get the usual permissions (0666 less the umask).
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.chmod(tmp_path, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask())
     try:
         yield tmp_path
+        _fsync(tmp_path)
         os.replace(tmp_path, target)
+        _fsync(target.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -90,6 +94,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
+        _settle(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -97,11 +102,37 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
                 shutil.rmtree(old)
             os.replace(target, old)
         os.replace(tmp, target)
+        _fsync(target.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # a file system without fsync for folders
+    finally:
+        os.close(fd)
+
+
+def _settle(folder: Path) -> None:
+    """Before a folder is renamed into place: every file in it synced and given the usual
+    permissions (libraries that write through temporary files leave them 0600)."""
+    file_mode, dir_mode = 0o666 & ~_umask(), 0o777 & ~_umask()
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(root) / name
+            os.chmod(path, file_mode)
+            _fsync(path)
+        for name in dirs:
+            os.chmod(Path(root) / name, dir_mode)
+        _fsync(Path(root))
 
 
 def recover_dir(path: str | os.PathLike[str]) -> bool:
@@ -115,10 +146,24 @@ def recover_dir(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-def clean_stale_temps(folder: str | os.PathLike[str]) -> int:
-    """Remove temporary files and folders that interrupted atomic writes left in ``folder``."""
+def clean_stale_temps(folder: str | os.PathLike[str], name: str = "*", recursive: bool = False,
+                      older_than_s: float = 0.0) -> int:
+    """Remove temporary files and folders that interrupted atomic writes of ``name`` (any
+    by default) left in ``folder`` (and below it, with ``recursive``). ``older_than_s``:
+    only those untouched that long, where another process may be writing there now."""
+    import time
+
     removed = 0
-    for tmp in Path(folder).glob(".*.tmp"):
+    if not Path(folder).is_dir():
+        return 0
+    pattern = f".{name}.*.tmp" if name != "*" else ".*.tmp"
+    now = time.time()
+    for tmp in list(Path(folder).rglob(pattern) if recursive else Path(folder).glob(pattern)):
+        try:
+            if older_than_s and now - tmp.stat().st_mtime < older_than_s:
+                continue
+        except FileNotFoundError:
+            continue
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
         removed += 1
     return removed

@@ -44,3 +44,31 @@ def test_text_files_in_utf8_utf16_and_with_an_excel_bom(tmp_path):
     (tmp_path / "c.txt").write_bytes(b"\xff\xfe\x00\xd8")  # a lone surrogate: not text
     with pytest.raises(SpeechtlError, match="c.txt"):
         read_text_file(tmp_path / "c.txt", "text")
+
+
+def test_a_file_is_synced_before_it_is_renamed_into_place(tmp_path, monkeypatch):
+    import os
+
+    from speechtl.fileio import write_text
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b))[1])
+    write_text(tmp_path / "a.txt", "hello")
+    assert events[:2] == ["fsync", "rename"] and (tmp_path / "a.txt").read_text() == "hello"
+
+
+def test_stale_temporary_files_are_cleaned_but_a_live_writer_s_are_not(tmp_path):
+    import os
+    import time
+
+    from speechtl.fileio import clean_stale_temps
+
+    (tmp_path / "x").mkdir()
+    old, fresh = tmp_path / "x" / ".a.txt.k3j.tmp", tmp_path / ".b.txt.z9.tmp"
+    old.write_text("half")
+    fresh.write_text("being written")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert clean_stale_temps(tmp_path, recursive=True, older_than_s=600) == 1
+    assert not old.exists() and fresh.exists()

@@ -120,10 +120,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 
+# a temporary file untouched this long was left by a run that died (a live one writes on)
+STALE_TEMP_S = 600.0
+
+
 def _check_output_dir(path: str | None) -> None:
-    """Fail before any work when an output folder cannot be one."""
+    """Fail before any work when an output folder cannot be one; clear what killed runs
+    left half-written there."""
+    from ..fileio import clean_stale_temps
+
     if path and Path(path).exists() and not Path(path).is_dir():
         raise SpeechtlError(f"--output-dir {path}: exists and is not a folder")
+    if path:
+        clean_stale_temps(path, recursive=True, older_than_s=STALE_TEMP_S)
 
 
 def cmd_build_lm(args: argparse.Namespace) -> int:
@@ -134,7 +143,12 @@ def cmd_build_lm(args: argparse.Namespace) -> int:
 
     from ..model.loader import load_pretrained
 
+    from ..fileio import clean_stale_temps
+
     # everything checked before the LM is built
+    clean_stale_temps(Path(args.output).parent, Path(args.output).name, older_than_s=STALE_TEMP_S)
+    if args.attach_to:
+        clean_stale_temps(args.attach_to, older_than_s=STALE_TEMP_S)
     if args.tune_manifest and not args.attach_to:
         raise SpeechtlError("--tune-manifest needs --attach-to MODEL_DIR")
     if len(args.prune) > args.order:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -60,6 +62,35 @@ def run_fingerprint(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_
     data += "\ndev\n" + "\n".join(f"{e.id}|{e.text}" for e in dev_entries)
     settings = {k: v for k, v in config_dict(config).items() if k not in RESUMABLE_CHANGES}
     return {"base": digest(",".join(weights)), "data": digest(data), "settings": digest(json.dumps(settings, sort_keys=True))}
+
+
+LOCK_FILE = ".train.lock"
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Hold ``out``'s training lock for the ``with`` block: a second run into the same
+    folder is refused while this one runs (the lock goes with the process, so a killed
+    run leaves none behind)."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise SpeechtlError(f"{out}: another training run (process {holder}) is writing there; wait for it "
+                                f"to finish, or choose another --output-dir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def prepare_output_dir(out: Path, overwrite: bool) -> None:

@@ -17,6 +17,7 @@ Files in ``output_dir``:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -36,7 +37,7 @@ from ..errors import SpeechtlError
 from ..evaluate import evaluate_entries
 from ..fileio import write_json
 from ..model.loader import Bundle, save_bundle
-from .checkpoint import (RunState, config_dict, load_checkpoint, prepare_output_dir, run_fingerprint,
+from .checkpoint import (RunState, config_dict, load_checkpoint, prepare_output_dir, run_fingerprint, run_lock,
                          save_checkpoint)
 from .config import TrainConfig, TrainResult
 from .distributed import broadcast_flag, maybe_no_sync, seed_everything, setup_distributed
@@ -47,8 +48,17 @@ log = logging.getLogger(__name__)
 
 def train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: Sequence[ManifestEntry],
           config: TrainConfig) -> TrainResult:
-    """Fine-tune ``bundle.model`` in place; resume from ``output_dir/last.pt`` if present."""
+    """Fine-tune ``bundle.model`` in place; resume from ``output_dir/last.pt`` if present.
+    One run per output folder at a time (a second is refused while the first runs)."""
     config.check()
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 holds the folder's lock
+        return _train(bundle, train_entries, dev_entries, config)
+    with run_lock(Path(config.output_dir)):
+        return _train(bundle, train_entries, dev_entries, config)
+
+
+def _train(bundle: Bundle, train_entries: Sequence[ManifestEntry], dev_entries: Sequence[ManifestEntry],
+           config: TrainConfig) -> TrainResult:
     out = Path(config.output_dir)
     rank, world, device = setup_distributed()
     seed_everything(config.seed + rank)

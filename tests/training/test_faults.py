@@ -99,3 +99,28 @@ def test_a_longer_run_that_replaces_best_keeps_its_lm_and_decoding_settings(tmp_
     assert result.best_wer < result.history[0]["dev_wer"]
     assert (best / "language_model" / "lm.arpa").read_text() == "\\data\\\n"  # ... and kept what was attached
     assert all((best / name).is_file() for name in ("decoding.json", "two-pass.json", "terms.csv"))
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path, sample_entries, alphabet):
+    from speechtl.training.checkpoint import run_lock
+
+    config = _config(tmp_path)
+    with run_lock(tmp_path / "run"):  # as a first run holds it while it trains
+        with pytest.raises(SpeechtlError, match="another training run"):
+            train(random_wav2vec2(alphabet), sample_entries[:2], [], config)
+    assert train(random_wav2vec2(alphabet), sample_entries[:2], [], config).steps == 2  # released: runs
+
+
+def test_a_saved_model_has_the_usual_permissions(tmp_path, alphabet):
+    import stat
+
+    from speechtl.model.loader import save_bundle
+
+    mask = os.umask(0o022)
+    try:
+        folder = save_bundle(random_wav2vec2(alphabet), tmp_path / "m")
+    finally:
+        os.umask(mask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+    assert modes["model.safetensors"] == 0o644 and set(modes.values()) == {0o644}
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
