@@ -254,10 +254,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from ..data.prepare import prepare_corpus
 
     prepared = prepare_corpus(args.corpus, args.source, args.output_dir, download=args.download)
+    for why in prepared.skipped:
+        print(f"speechtl: skipped {why}", file=sys.stderr)
     print(prepared.summary())
     for split, path in prepared.manifests.items():
         print(f"  {split}: {path}")
-    return EXIT_OK
+    return EXIT_PARTIAL if prepared.skipped else EXIT_OK
 
 
 def _terms(args: argparse.Namespace):

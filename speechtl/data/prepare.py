@@ -11,9 +11,11 @@
 Each corpus becomes ``{output_dir}/{corpus}/{train,dev,test}.jsonl`` (audio paths point
 into the source folder, nothing is copied) and a ``LICENSE.md`` with the attribution.
 Splits are by speaker, so dev and test voices are never heard in training; a corpus
-with too few speakers to split goes to train whole. Parsing uses lhotse's recipes
-(LibriSpeech, VCTK, LJ Speech); speechocean762 ships Kaldi data folders, read here.
-With ``download=True`` lhotse (or OpenSLR for speechocean762) fetches the corpus first.
+with too few speakers to split goes to train whole. Each corpus's metadata is read
+here; a clip that is missing or unreadable is left out and counted, malformed metadata
+is named with its file and line. The corpus's folder is written whole and atomically
+(a rerun leaves no split of an earlier one). With ``download=True`` lhotse (or OpenSLR
+for speechocean762) fetches the corpus first; a rerun finds it where the download put it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from ..errors import SpeechtlError
-from ..fileio import write_text
+from ..fileio import atomic_dir, write_text
 from .audio import audio_info
 from .manifest import ManifestEntry, write_manifest
 
@@ -58,7 +59,7 @@ class Corpus:
     name: str
     required: tuple[str, ...]  # paths (relative to the source) that must exist; "a|b": either
     licence: str
-    read: Callable[[Path], list[Utterance]]
+    read: Callable[[Path, list[str]], list[Utterance]]  # (source, skipped) -> utterances
     download: Callable[[Path], Path] | None = None
 
 
@@ -69,92 +70,115 @@ class PreparedCorpus:
     utterances: dict[str, int]
     hours: dict[str, float]
     speakers: dict[str, int]
+    skipped: tuple[str, ...] = ()  # clips left out, each with why
 
     def summary(self) -> str:
         parts = [f"{s} {self.utterances[s]} utts / {self.hours[s]:.2f} h / {self.speakers[s]} speakers"
                  for s in SPLITS if self.utterances.get(s)]
-        return f"{self.name}: " + "; ".join(parts)
+        return f"{self.name}: " + "; ".join(parts) + (f"; {len(self.skipped)} clips skipped" if self.skipped else "")
 
 
-# --- readers ----------------------------------------------------------------------
+# --- readers -----------------------------------------------------------------------
+# Each reads the corpus's own metadata and each clip's header: a clip that is missing or
+# unreadable is left out and noted in ``skipped`` (with why), a malformed metadata line is
+# named with its file and line number.
 
-def _from_lhotse(recordings, supervisions) -> list[Utterance]:
-    """Utterances from a lhotse RecordingSet + SupervisionSet (one supervision per recording)."""
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise CorpusLayoutError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def _clip(utt: str, path: Path, text: str, speaker: str, skipped: list[str]) -> Utterance | None:
+    """The utterance, or None (noted in ``skipped``) when its audio is missing or unreadable."""
+    if not path.is_file():
+        skipped.append(f"{utt}: audio missing ({path})")
+        return None
+    try:
+        duration = audio_info(path).duration
+    except SpeechtlError as exc:
+        skipped.append(f"{utt}: {exc}")
+        return None
+    return Utterance(utt, str(path.resolve()), duration, text.strip(), speaker)
+
+
+def read_librispeech(source: Path, skipped: list[str]) -> list[Utterance]:
+    """Every ``SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt`` below ``source`` (all parts)."""
     out = []
-    for sup in supervisions:
-        rec = recordings[sup.recording_id]
-        source = rec.sources[0].source
-        text = (sup.custom or {}).get("normalized_text") or sup.text or ""
-        out.append(Utterance(sup.id, str(Path(source).resolve()), float(sup.duration), text.strip(),
-                             str(sup.speaker or "unknown")))
+    for trans in sorted(source.glob("*/*/*/*.trans.txt")):
+        for lineno, line in enumerate(_read_lines(trans), start=1):
+            if not line.strip():
+                continue
+            utt, _, text = line.strip().partition(" ")
+            if not text or utt.count("-") != 2:
+                raise CorpusLayoutError(f"{trans}:{lineno}: expected 'SPEAKER-CHAPTER-NNNN TEXT', got {line[:60]!r}")
+            clip = _clip(utt, trans.parent / f"{utt}.flac", text, utt.split("-")[0], skipped)
+            if clip:
+                out.append(clip)
     return out
 
 
-@contextmanager
-def _quiet_logs() -> Iterator[None]:
-    """lhotse warns once per metadata line whose clip is absent (partial copies) and logs
-    through the root logger: silence both while it parses, then put them back."""
-    loggers = [logging.getLogger(), logging.getLogger("lhotse")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+def read_vctk(source: Path, skipped: list[str]) -> list[Utterance]:
+    """``txt/SPEAKER/ID.txt`` with ``wav48/SPEAKER/ID.wav`` (0.80) or
+    ``wav48_silence_trimmed/SPEAKER/ID_mic1.flac`` (0.92)."""
+    out = []
+    for txt in sorted((source / "txt").glob("*/*.txt")):
+        utt, speaker = txt.stem, txt.parent.name
+        lines = [line for line in _read_lines(txt) if line.strip()]
+        if len(lines) != 1:
+            raise CorpusLayoutError(f"{txt}: expected one line of transcript, found {len(lines)}")
+        audio = source / "wav48" / speaker / f"{utt}.wav"
+        if not audio.exists():
+            audio = source / "wav48_silence_trimmed" / speaker / f"{utt}_mic1.flac"
+        clip = _clip(utt, audio, lines[0], speaker, skipped)
+        if clip:
+            out.append(clip)
+    return out
 
 
-def read_librispeech(source: Path) -> list[Utterance]:
-    from lhotse.recipes import prepare_librispeech
-
-    with _quiet_logs():
-        parts = prepare_librispeech(source, dataset_parts="auto", num_jobs=1)
-    return [u for part in parts.values() for u in _from_lhotse(part["recordings"], part["supervisions"])]
-
-
-def read_vctk(source: Path) -> list[Utterance]:
-    from lhotse.recipes import prepare_vctk
-
-    with _quiet_logs():
-        parts = prepare_vctk(source)
-    return _from_lhotse(parts["recordings"], parts["supervisions"])
-
-
-def read_ljspeech(source: Path) -> list[Utterance]:
-    from lhotse.recipes import prepare_ljspeech
-
-    with _quiet_logs():
-        parts = prepare_ljspeech(source)
-    utts = _from_lhotse(parts["recordings"], parts["supervisions"])
-    return [Utterance(u.id, u.audio_filepath, u.duration, u.text, "LJ") for u in utts if u.id not in LJSPEECH_EXCLUDED]
+def read_ljspeech(source: Path, skipped: list[str]) -> list[Utterance]:
+    """``metadata.csv`` (ID|text|normalized text, the normalized one used) and ``wavs/ID.wav``;
+    the clips of the shared evaluation set are left out."""
+    out = []
+    metadata = source / "metadata.csv"
+    for lineno, line in enumerate(_read_lines(metadata), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != 3 or not fields[0].strip():
+            raise CorpusLayoutError(f"{metadata}:{lineno}: expected 'ID|text|normalized text', got {line[:60]!r}")
+        utt = fields[0].strip()
+        if utt in LJSPEECH_EXCLUDED:
+            continue
+        clip = _clip(utt, source / "wavs" / f"{utt}.wav", fields[2] or fields[1], "LJ", skipped)
+        if clip:
+            out.append(clip)
+    return out
 
 
 def _kaldi_table(path: Path) -> dict[str, str]:
     table = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _read_lines(path):
         fields = line.split(None, 1)
         if fields:
             table[fields[0]] = fields[1].strip() if len(fields) > 1 else ""
     return table
 
 
-def read_speechocean762(source: Path) -> list[Utterance]:
-    """speechocean762's Kaldi folders (train/ and test/: wav.scp, text, utt2spk); lhotse has no recipe for it."""
+def read_speechocean762(source: Path, skipped: list[str]) -> list[Utterance]:
+    """speechocean762's Kaldi folders (train/ and test/: wav.scp, text, utt2spk)."""
     out = []
     for split in ("train", "test"):
         folder = source / split
         wavs, texts, speakers = (_kaldi_table(folder / f) for f in ("wav.scp", "text", "utt2spk"))
         for utt, rel in sorted(wavs.items()):
             if utt not in texts:
+                skipped.append(f"{utt}: no transcript in {folder / 'text'}")
                 continue
-            path = (source / rel).resolve()
-            try:
-                duration = audio_info(path).duration
-            except SpeechtlError as exc:
-                log.warning("speechocean762: skipped %s: %s", utt, exc)
-                continue
-            out.append(Utterance(utt, str(path), duration, texts[utt], speakers.get(utt, utt[:4])))
+            clip = _clip(utt, source / rel, texts[utt], speakers.get(utt, utt[:4]), skipped)
+            if clip:
+                out.append(clip)
     return out
 
 
@@ -233,6 +257,27 @@ def split_speakers(speakers: Iterable[str], dev_share: float, test_share: float,
     return split
 
 
+def locate(corpus: Corpus, source: Path) -> Path:
+    """``source``, or the one folder below it that holds the corpus in its published layout
+    (where a download unpacked it: LibriSpeech/, LJSpeech-1.1/, ...)."""
+    try:
+        check_layout(corpus, source)
+        return source
+    except CorpusLayoutError:
+        if not source.is_dir():
+            raise
+        inside = []
+        for child in sorted(p for p in source.iterdir() if p.is_dir()):
+            try:
+                check_layout(corpus, child)
+                inside.append(child)
+            except CorpusLayoutError:
+                continue
+        if len(inside) == 1:
+            return inside[0]
+        raise
+
+
 def prepare_corpus(name: str, source: str | os.PathLike[str], output_dir: str | os.PathLike[str], *,
                    dev_share: float = DEFAULT_DEV_SHARE, test_share: float = DEFAULT_TEST_SHARE,
                    download: bool = False) -> PreparedCorpus:
@@ -245,26 +290,33 @@ def prepare_corpus(name: str, source: str | os.PathLike[str], output_dir: str | 
         if corpus.download is None:
             raise SpeechtlError(f"{name} cannot be downloaded automatically")
         source = corpus.download(source)
-    check_layout(corpus, source)
-    utterances = [u for u in corpus.read(source) if u.text and u.duration > 0]
+    source = locate(corpus, source)
+    skipped: list[str] = []
+    utterances = []
+    for u in corpus.read(source, skipped):
+        if u.text and u.duration > 0:
+            utterances.append(u)
+        else:
+            skipped.append(f"{u.id}: {'no transcript' if not u.text else 'no audio in the file'}")
     if not utterances:
-        raise CorpusLayoutError(f"{source}: the {name} layout is there but holds no transcribed audio")
+        raise CorpusLayoutError(f"{source}: the {name} layout is there but holds no transcribed audio"
+                                + (f" ({len(skipped)} clips skipped; first: {skipped[0]})" if skipped else ""))
     assignment = split_speakers((u.speaker for u in utterances), dev_share, test_share, salt=name)
     out = Path(output_dir) / name
     manifests, counts, hours, speakers = {}, {}, {}, {}
-    for split in SPLITS:
-        chosen = sorted((u for u in utterances if assignment[u.speaker] == split), key=lambda u: u.id)
-        if not chosen and split != "train":
-            continue
-        path = out / f"{split}.jsonl"
-        write_manifest(path, (ManifestEntry(u.id, u.audio_filepath, u.duration, u.text, u.speaker)
-                              for u in chosen))
-        manifests[split], counts[split] = path, len(chosen)
-        hours[split] = sum(u.duration for u in chosen) / 3600
-        speakers[split] = len({u.speaker for u in chosen})
-    prepared = PreparedCorpus(name, manifests, counts, hours, speakers)
-    write_text(out / "LICENSE.md", f"# {name}\n\n{corpus.licence}\n\nSource folder: {source.resolve()}\n\n"
-                                   f"{prepared.summary()}\n")
+    with atomic_dir(out) as tmp:  # every manifest afresh: a split an earlier run wrote cannot linger
+        for split in SPLITS:
+            chosen = sorted((u for u in utterances if assignment[u.speaker] == split), key=lambda u: u.id)
+            if not chosen and split != "train":
+                continue
+            write_manifest(tmp / f"{split}.jsonl", (ManifestEntry(u.id, u.audio_filepath, u.duration, u.text, u.speaker)
+                                                    for u in chosen))
+            manifests[split], counts[split] = out / f"{split}.jsonl", len(chosen)
+            hours[split] = sum(u.duration for u in chosen) / 3600
+            speakers[split] = len({u.speaker for u in chosen})
+        prepared = PreparedCorpus(name, manifests, counts, hours, speakers, tuple(skipped))
+        write_text(tmp / "LICENSE.md", f"# {name}\n\n{corpus.licence}\n\nSource folder: {source.resolve()}\n\n"
+                                       f"{prepared.summary()}\n")
     return prepared
 
 

@@ -133,3 +133,43 @@ def test_cli_prepare(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     rows = [json.loads(line) for line in (tmp_path / "out" / "mini-librispeech" / "train.jsonl").open()]
     assert all(r["speaker"] for r in rows)
+
+
+def test_a_rerun_with_fewer_speakers_leaves_no_stale_split(tmp_path):
+    many = fake_librispeech(tmp_path / "many", speakers=tuple(str(s) for s in range(10, 30)))
+    assert set(prepare_corpus("mini-librispeech", many, tmp_path / "out").manifests) == {"train", "dev", "test"}
+    few = fake_librispeech(tmp_path / "few", speakers=("11", "22"))
+    assert set(prepare_corpus("mini-librispeech", few, tmp_path / "out").manifests) == {"train"}
+    folder = tmp_path / "out" / "mini-librispeech"
+    assert sorted(p.name for p in folder.iterdir()) == ["LICENSE.md", "train.jsonl"]
+
+
+def test_unreadable_and_missing_clips_are_skipped_and_counted(tmp_path, capsys):
+    source = fake_ljspeech(tmp_path / "LJSpeech-1.1")
+    (source / "wavs" / "LJ001-0034.wav").write_bytes(b"RIFF, but no audio")
+    prepared = prepare_corpus("ljspeech", source, tmp_path / "out")
+    assert prepared.utterances["train"] == 1
+    assert [s.split(":")[0] for s in prepared.skipped] == ["LJ001-0034", "LJ002-0001"]
+    assert "audio missing" in prepared.skipped[1]
+    assert main(["prepare", "ljspeech", "--source", str(source), "--output-dir", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "skipped LJ001-0034" in err and "skipped LJ002-0001" in err
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda p: p.write_text(p.read_text() + "LJ003-0001 no pipes here\n"), r"metadata.csv:5: expected 'ID\|text"),
+    (lambda p: p.write_bytes(p.read_bytes() + "LJ003-0001|caf\xe9|caf\xe9\n".encode("latin-1")), "not UTF-8"),
+])
+def test_malformed_metadata_is_named_with_its_file_and_line(tmp_path, capsys, damage, named):
+    source = fake_ljspeech(tmp_path / "LJSpeech-1.1")
+    damage(source / "metadata.csv")
+    with pytest.raises(CorpusLayoutError, match=named):
+        prepare_corpus("ljspeech", source, tmp_path / "out")
+    assert main(["prepare", "ljspeech", "--source", str(source), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "metadata.csv" in capsys.readouterr().err
+
+
+def test_a_corpus_one_folder_down_is_found_as_a_download_leaves_it(tmp_path):
+    fake_librispeech(tmp_path / "raw" / "LibriSpeech")  # `--download --source raw` unpacks it there
+    prepared = prepare_corpus("mini-librispeech", tmp_path / "raw", tmp_path / "out")
+    assert sum(prepared.utterances.values()) == 15
