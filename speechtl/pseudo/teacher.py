@@ -41,6 +41,7 @@ class WhisperTeacher:
         require_faster_whisper()
         self.name = model
         self.hotwords = hotwords
+        self.settings = {"hotwords": hotwords}
         self._whisper = WhisperRecognizer(model, threads=threads, device="cpu")
 
     def label(self, wave: np.ndarray) -> Label:

@@ -77,8 +77,8 @@ def test_resume_labels_nothing_twice_and_the_manifest_holds_every_run(tmp_path, 
     from speechtl.pseudo import pseudo_label
 
     joined, _ = _joined(sample_waves, 2)
-    for name in ("a", "b"):
-        sf.write(tmp_path / f"{name}.wav", joined, 16_000)
+    for name, gain in (("a", 1.0), ("b", 0.9)):
+        sf.write(tmp_path / f"{name}.wav", gain * joined, 16_000)
     (tmp_path / "broken.wav").write_bytes(b"RIFF nothing")
     teacher = CountingTeacher()
     first = pseudo_label([tmp_path / "a.wav", tmp_path / "broken.wav"], tmp_path / "out", teacher, progress=False)
@@ -91,6 +91,43 @@ def test_resume_labels_nothing_twice_and_the_manifest_holds_every_run(tmp_path, 
     assert all(e.offset is not None and e.text == "the patient takes metformin" for e in entries)
     rejected = [json.loads(line) for line in open(tmp_path / "out" / "rejected.jsonl")]
     assert len(rejected) == 2 and all("repetition" in r["reason"] for r in rejected)
+
+
+@needs_vad
+def test_a_touched_or_renamed_recording_is_not_labelled_again(tmp_path, sample_waves):
+    import os
+
+    from speechtl.data.manifest import read_manifest
+    from speechtl.pseudo import pseudo_label
+
+    joined, _ = _joined(sample_waves, 2)
+    sf.write(tmp_path / "a.wav", joined, 16_000)
+    teacher = CountingTeacher()
+    pseudo_label([tmp_path / "a.wav"], tmp_path / "out", teacher, progress=False)
+    os.utime(tmp_path / "a.wav", (1, 1))
+    (tmp_path / "a.wav").rename(tmp_path / "renamed.wav")
+    again = pseudo_label([tmp_path / "renamed.wav"], tmp_path / "out", teacher, progress=False)
+    assert (again.labelled, again.done_before, teacher.calls) == (0, 1, 2)
+    entries = read_manifest(tmp_path / "out" / "manifest.jsonl")
+    assert len(entries) == 1 and entries[0].audio_filepath == str((tmp_path / "renamed.wav").resolve())
+
+
+@needs_vad
+def test_a_rerun_with_another_teacher_or_terms_is_refused(tmp_path, sample_waves):
+    from speechtl.pseudo import pseudo_label
+
+    joined, _ = _joined(sample_waves, 2)
+    sf.write(tmp_path / "a.wav", joined, 16_000)
+    pseudo_label([tmp_path / "a.wav"], tmp_path / "out", CountingTeacher(), progress=False)
+    other = CountingTeacher()
+    other.name = "whisper-base"
+    with pytest.raises(SpeechtlError, match="another teacher"):
+        pseudo_label([tmp_path / "a.wav"], tmp_path / "out", other, progress=False)
+    prompted = CountingTeacher()
+    prompted.settings = {"hotwords": "metformin"}
+    with pytest.raises(SpeechtlError, match="another teacher_settings"):
+        pseudo_label([tmp_path / "a.wav"], tmp_path / "out", prompted, progress=False)
+    assert other.calls == prompted.calls == 0
 
 
 def test_a_missing_teacher_extra_is_a_clear_message(monkeypatch, tmp_path, capsys):
