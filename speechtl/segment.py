@@ -68,7 +68,8 @@ def align(bundle: Bundle, audio: np.ndarray, sentences: Sequence[str], batch_siz
     texts = [normalize(s) for s in sentences]
     if not any(texts):
         raise SpeechtlError("the transcript has no words")
-    logprobs = Transcriber(bundle, batch_size=batch_size).logits([audio])[0]
+    transcriber = Transcriber(bundle, batch_size=batch_size)
+    logprobs = transcriber.logits([transcriber.check_length(audio, "the recording")])[0]
     symbols, spare = [], iter(_PLACEHOLDERS)
     for s in bundle.alphabet.symbols:  # ctc-segmentation wants one character per symbol
         symbols.append(s if len(s) == 1 else next(spare))

@@ -316,6 +316,7 @@ BAD_INPUTS = {
     "non-UTF-8 manifest": lambda d: _write(d / "latin.jsonl", '{"audio_filepath": "a.wav", "duration": 1, '
                                                              '"text": "caf\xe9"}'.encode("latin-1")),
     "output dir is a file": lambda d: _write(d / "taken", b"keep"),
+    "10 ms clip": lambda d: write_wav(d / "short.wav", seconds=0.01),
 }
 
 
