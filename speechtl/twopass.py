@@ -42,7 +42,7 @@ from .decode.align import align_words
 from .decode.greedy import Hypothesis, Word, greedy_decode
 from .decode.policy import Decoding
 from .decode.spotting import FrameWord, Substitution, TermSpotter
-from .errors import SpeechtlError
+from .errors import SettingError, SpeechtlError
 from .fileio import read_json
 from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
 from .text import normalize
@@ -79,13 +79,11 @@ class TwoPassConfig:
     long_form: str = LONG_FORM_WINDOWS
 
     def __post_init__(self) -> None:
-        if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
-            raise SpeechtlError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
-                                f"not {self.long_form!r}")
-
-    def __post_init__(self) -> None:
         if self.top_terms < 0:
-            raise ValueError(f"top_terms must be >= 0, not {self.top_terms}")
+            raise SettingError(f"top_terms must be >= 0, not {self.top_terms}")
+        if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
+            raise SettingError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
+                               f"not {self.long_form!r}")
 
 
 class _Clip:

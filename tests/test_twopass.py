@@ -248,3 +248,12 @@ def test_the_ctc_search_runs_once_for_every_prompt_setting_and_forks_only_before
     other = posteriors(alphabet, list("the panel granted the motion"))
     tp.texts([np.zeros(16000)], [other], 0.02)  # a new clip, once Whisper runs: in this process
     assert calls == [2, None] and first[0].text == tp.ctc_hypotheses([logprobs], 0.02)[0].text
+
+
+def test_two_pass_settings_out_of_range_are_refused():
+    from speechtl.errors import SpeechtlError
+
+    with pytest.raises(SpeechtlError, match="long_form"):
+        TwoPassConfig(long_form="sideways")
+    with pytest.raises(SpeechtlError, match="top_terms"):
+        TwoPassConfig(top_terms=-1)

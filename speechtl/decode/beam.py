@@ -163,7 +163,7 @@ class BeamDecoder:
         self.lm_path = Path(lm_path) if lm_path else None
         self._kenlm = _kenlm_model
         if self.lm_path is not None and self._kenlm is None:
-            self._kenlm = _load_kenlm(self.lm_path)
+            self._kenlm = load_kenlm(self.lm_path)
         base_unigrams = list(unigrams) if unigrams is not None else (
             arpa_unigrams(self.lm_path) if self.lm_path and self.lm_path.suffix == ".arpa" else [])
         self._base_unigrams = tuple(base_unigrams)  # the LM's own words: kept whatever the terms
@@ -299,7 +299,7 @@ def _decode_in_child(logprobs: np.ndarray) -> Hypothesis:
     return decoder.decode(logprobs, frame_shift)
 
 
-def _load_kenlm(path: Path):
+def load_kenlm(path: Path):
     try:
         import kenlm
     except ImportError:

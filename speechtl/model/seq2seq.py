@@ -122,10 +122,47 @@ class WhisperRecognizer:
         return [WhisperSegment(float(s.start), float(s.end), s.text.strip()) for s in segments if s.text.strip()]
 
     def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
-        """Whisper's log-probability of each text (its tokens and the end of text) for this
-        audio, under the same prompt as :meth:`transcribe` with these ``hotwords``: forced
-        decoding, one decoder pass per text, the encoder run once (or taken from the
-        cache). Texts are scored as sentences ("Rehearing en banc."), the way Whisper writes."""
+        """Whisper's log-probability of each text's tokens for this audio, under the same
+        prompt as :meth:`transcribe` with these ``hotwords``: forced decoding, one decoder
+        pass per text, the encoder run once (or taken from the cache). Texts are scored as
+        sentences ("Rehearing en banc."), the way Whisper writes. (CTranslate2's ``align``
+        reports 0 for the end-of-text token: it is left out, as it was a constant.)"""
+        if not texts:
+            return []
+        import ctranslate2
+
+        model = self._model
+        encoded, frames, tokenizer, start = self._encoded(wave, hotwords)
+        tokens = [tokenizer.encode(" " + t.strip()[:1].upper() + t.strip()[1:] + ".") + [tokenizer.eot] for t in texts]
+        if self._device == "cpu":  # one batch: the encoder output repeated per text (same numbers, less time)
+            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.array(encoded), len(texts), 0)))
+            results = model.model.align(batch, start, tokens, [frames] * len(texts))
+        else:  # on a GPU the encoder output stays on the device: a call per text
+            results = [model.model.align(encoded, start, [t], frames)[0] for t in tokens]
+        return [float(np.sum(np.log(np.maximum(r.text_token_probs[:-1], 1e-30)))) for r in results]
+
+    def nbest(self, wave: np.ndarray, n: int, hotwords: str | None = None) -> list[tuple[str, float]]:
+        """Whisper's ``n`` best transcriptions of a clip of at most 30 s (beam search of width
+        ``n``, no timestamps, the prompt :meth:`transcribe` would use), each with its
+        log-probability (summed over its tokens); the best first."""
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        model = self._model
+        encoded, _, tokenizer, start = self._encoded(wave, hotwords)
+        result = model.model.generate(encoded, [start], beam_size=max(n, WHISPER_BEAM_SIZE), num_hypotheses=n,
+                                      return_scores=True, max_length=model.max_length, suppress_blank=True,
+                                      suppress_tokens=get_suppressed_tokens(tokenizer, [-1]))[0]
+        out = []
+        for tokens, normalized in zip(result.sequences_ids, result.scores):
+            tokens = [t for t in tokens if t < tokenizer.eot]
+            # the beam ranks by the log-probability over the number of tokens it generated (length
+            # penalty 1), the end of text included: undo it
+            out.append((tokenizer.decode(tokens).strip(), float(normalized) * (len(tokens) + 1)))
+        return out
+
+    def _encoded(self, wave: np.ndarray, hotwords: str | None):
+        """A clip's encoder output (taken from the cache when there), its mel frames, the
+        tokenizer and the decoder prompt for these ``hotwords``."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
 
@@ -137,17 +174,7 @@ class WhisperRecognizer:
         encoded = model.encode(pad_or_trim(features[:, :frames]))
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en")
         start = model.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords or None)
-        if not texts:
-            return []
-        import ctranslate2
-
-        tokens = [tokenizer.encode(" " + t.strip()[:1].upper() + t.strip()[1:] + ".") + [tokenizer.eot] for t in texts]
-        if self._device == "cpu":  # one batch: the encoder output repeated per text (same numbers, less time)
-            batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.array(encoded), len(texts), 0)))
-            results = model.model.align(batch, start, tokens, [frames] * len(texts))
-        else:  # on a GPU the encoder output stays on the device: a call per text
-            results = [model.model.align(encoded, start, [t], frames)[0] for t in tokens]
-        return [float(np.sum(np.log(np.maximum(r.text_token_probs, 1e-30)))) for r in results]
+        return encoded, frames, tokenizer, start
 
 
 def _whisper_model_class():
