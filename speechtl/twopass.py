@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -78,6 +78,16 @@ class TwoPassConfig:
     whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
     long_form: str = LONG_FORM_WINDOWS
 
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TwoPassConfig":
+        """Settings as :meth:`to_json` wrote them (other keys, such as a grid row's WER, are ignored)."""
+        if not isinstance(data, dict):
+            raise SpeechtlError(f"two-pass settings must be an object of settings, not {data!r}")
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
     def __post_init__(self) -> None:
         if self.top_terms < 0:
             raise SettingError(f"top_terms must be >= 0, not {self.top_terms}")
@@ -114,9 +124,10 @@ class TwoPass:
     def name(self) -> str:
         return "whisper" if self.config.top_terms == 0 and self.config.spot_threshold is None else "two-pass"
 
-    def with_config(self, **changes) -> "TwoPass":
-        """Same models and the same memo of Whisper's outputs, other settings."""
-        return TwoPass(self.ctc, self.whisper, self.vocabulary, replace(self.config, **changes), self._memo)
+    def with_config(self, config: TwoPassConfig | None = None, **changes) -> "TwoPass":
+        """Same models and the same memo of Whisper's outputs, other settings: ``config``
+        (default: these), with ``changes``."""
+        return TwoPass(self.ctc, self.whisper, self.vocabulary, replace(config or self.config, **changes), self._memo)
 
     def with_whisper(self, whisper: WhisperRecognizer) -> "TwoPass":
         """Another writer over the same CTC model, terms, settings and memo (its texts are
@@ -343,12 +354,14 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
         decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
     if not len(terms):
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
-    config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
-                           spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
-                           prompt_min_gain=saved.get("prompt_min_gain"),
-                           # settings saved before the judge existed were tuned without it
-                           whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN,
-                           long_form=saved.get("long_form", LONG_FORM_WINDOWS))
+    if "config" in saved:  # the settings as one object (TwoPassConfig.to_json)
+        config = TwoPassConfig.from_json(saved["config"])
+    else:  # files written before that: the settings side by side, the judge's margin only when tuned with it
+        config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
+                               spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
+                               prompt_min_gain=saved.get("prompt_min_gain"),
+                               whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN,
+                               long_form=saved.get("long_form", LONG_FORM_WINDOWS))
     writer = WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER), encoder_cache=WHISPER_ENCODER_CACHE)
     return TwoPass(decoding, writer, terms, config)
 

@@ -163,6 +163,9 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     (tmp_path / TWO_PASS_FILE).write_text(json.dumps({"whisper": "whisper-tiny.en", "top_terms": 8,
                                                       "spot_threshold": -1.0, "whisper_margin": -6.0}))
     assert load_two_pass(decoding, tmp_path).config.whisper_margin == -6.0
+    tuned = TwoPassConfig(top_terms=4, spot_threshold=-0.5, whisper_margin=-3.0, long_form="whisper")
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps({"whisper": "whisper-tiny.en", "config": tuned.to_json()}))
+    assert load_two_pass(decoding, tmp_path).config == tuned  # the settings as one object, whole
     defaults = load_two_pass(decoding, tmp_path / "no-such-model")  # no recipe settings: judged spotting
     assert (defaults.config.spot_threshold, defaults.config.whisper_margin) == (-1.0, -2.0)
     assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms

@@ -62,16 +62,15 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         from ..twopass import TwoPassConfig
 
         whisper = WhisperRecognizer(two_pass.whisper, encoder_cache=TWO_PASS_ENCODER_CACHE)
+        chosen = two_pass.config or TwoPassConfig()
         first = TwoPass(methods[list(methods)[-1]], whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
-                        TwoPassConfig(top_terms=two_pass.top_terms, spot_threshold=None,
-                                      prompt_min_gain=two_pass.prompt_min_gain))
+                        dataclasses.replace(chosen, spot_threshold=None, whisper_margin=None))
         methods["whisper"] = first.with_config(top_terms=0)
-        if two_pass.top_terms:  # 0: the guard let no prompt through
+        if chosen.top_terms:  # 0: the guard let no prompt through
             methods["whisper-terms"] = first
-        if two_pass.spot_threshold is not None:
-            methods["two-pass"] = first.with_config(spot_threshold=two_pass.spot_threshold,
-                                                    whisper_margin=two_pass.whisper_margin)
+        if chosen.spot_threshold is not None:
+            methods["two-pass"] = first.with_config(chosen)
     return methods
 
 
@@ -168,9 +167,9 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
             "; ".join(f"{w} {100 * v['dev_wer']['two_pass']:.2f}% {v['dev_rtf']}" for w, v in two_pass.writers.items())
             + f"; budget {c.two_pass_max_rtf or 'none'}" if two_pass and two_pass.writers else "one"),
         "two-pass decoding (tuned on dev)": (
-            f"Whisper {two_pass.whisper}, {two_pass.top_terms} heard terms in its prompt (acoustic gain at least "
-            f"{two_pass.prompt_min_gain}), spotting threshold {two_pass.spot_threshold}, Whisper's margin "
-            f"{two_pass.whisper_margin}"
+            f"Whisper {two_pass.whisper}, {two_pass.config.top_terms} heard terms in its prompt (acoustic gain at "
+            f"least {two_pass.config.prompt_min_gain}), spotting threshold {two_pass.config.spot_threshold}, "
+            f"Whisper's margin {two_pass.config.whisper_margin}, long recordings by {two_pass.config.long_form}"
             if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
         "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (

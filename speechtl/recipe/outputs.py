@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
+from ..twopass import TwoPassConfig
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -100,10 +102,7 @@ class TwoPassOut:
     (``whisper`` empty: the stage did not run, ``skipped`` says why when it could not)."""
 
     whisper: str
-    top_terms: int = 0
-    prompt_min_gain: float | None = None
-    spot_threshold: float | None = None
-    whisper_margin: float | None = None  # spotted sentences judged by Whisper (None: by the CTC model alone)
+    config: TwoPassConfig | None = None  # the settings chosen (None: the stage did not run)
     dev_wer: dict[str, float | None] | None = None  # whisper alone, prompted, prompted + spotting as chosen
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
     settings: str = ""  # two-pass.json beside the model
@@ -171,5 +170,7 @@ def from_json(cls: type[T], data: dict[str, Any]) -> T:
             value = tuple(value)
         if name == "results" and cls is EvalOut:
             value = {k: Score(**v) for k, v in value.items()}
+        if name == "config" and cls is TwoPassOut and value is not None:
+            value = TwoPassConfig.from_json(value)
         values[name] = value
     return cls(**values)

@@ -16,8 +16,9 @@ or with ``whisper=""`` the stage records that it did not run.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -31,6 +32,9 @@ from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
 
+if TYPE_CHECKING:
+    from ..twopass import TwoPassConfig
+
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
                    evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> TwoPassOut:
@@ -40,7 +44,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
-    from ..twopass import LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPass, TwoPassConfig
+    from ..twopass import TWO_PASS_FILE, TwoPass, TwoPassConfig
 
     writers = [w.strip() for w in c.whisper.split(",") if w.strip()]
     if not writers:
@@ -76,16 +80,11 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     longform = {name: {f"{t['whisper']}/{label}": f for t in tuned for label, f in t["longform"].get(name, {}).items()}
                 for name in sets}
     write_json(settings_file, {
-        "whisper": chosen["whisper"], "top_terms": best["top_terms"], "prompt_min_gain": best["prompt_min_gain"],
-        "spot_threshold": best["spot_threshold"], "whisper_margin": best["whisper_margin"],
-        "long_form": best.get("long_form", LONG_FORM_WINDOWS), "tuned_on": data.dev, "grid": chosen["grid"],
-        "writers": writers_seen, "longform": longform,
-        "longform_fallback": chosen["fallback"]})
-    return TwoPassOut(whisper=chosen["whisper"], top_terms=best["top_terms"], prompt_min_gain=best["prompt_min_gain"],
-                      spot_threshold=best["spot_threshold"], whisper_margin=best["whisper_margin"],
-                      dev_wer=chosen["dev_wer"], general_dev_wer=chosen["general"], settings=settings_file,
-                      skipped="; ".join(skipped), longform=longform, longform_fallback=chosen["fallback"],
-                      writers=writers_seen)
+        "whisper": chosen["whisper"], "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
+        "writers": writers_seen, "longform": longform, "longform_fallback": chosen["fallback"]})
+    return TwoPassOut(whisper=chosen["whisper"], config=best, dev_wer=chosen["dev_wer"],
+                      general_dev_wer=chosen["general"], settings=settings_file, skipped="; ".join(skipped),
+                      longform=longform, longform_fallback=chosen["fallback"], writers=writers_seen)
 
 
 def choose_writer(tuned: Sequence[dict], max_rtf: float) -> dict:
@@ -101,107 +100,106 @@ def choose_writer(tuned: Sequence[dict], max_rtf: float) -> dict:
 def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, "LongformSet"],
                 frame_shift: float) -> dict:
     """The two-pass settings for one writer, tuned on dev under the real-speech guard and
-    the long-form guard, with what it measured."""
+    the long-form guard, with what it measured. Each grid row is a
+    :class:`~speechtl.twopass.TwoPassConfig` (``"config"``) with its dev and guard WER."""
     from ..decode.tune import choose
+    from ..twopass import LONG_FORM_WINDOWS, TwoPassConfig
 
-    def wer(tp, inputs) -> float | None:
+    def wer(config: TwoPassConfig, inputs) -> float | None:
         entries, waves, logprobs = inputs
         if not entries:
             return None
-        hyps = tp.texts(waves, logprobs, frame_shift)
+        hyps = two_pass.with_config(config).texts(waves, logprobs, frame_shift)
         return score([e.id for e in entries], [e.text for e in entries], hyps).wer
 
-    alone = two_pass.with_config(top_terms=0, spot_threshold=None)
-    # terms off on real speech: Whisper alone; each setting must stay near it
-    real_alone = wer(alone, real)
-    max_guard = None if real_alone is None else real_alone + MAX_TERMS_WER_COST
+    def measure(configs: list[TwoPassConfig]) -> list[dict]:
+        return [{"config": config, "wer": wer(config, dev), "guard_wer": wer(config, real)}
+                for config in tqdm(configs, desc="two-pass settings", disable=None, leave=False)]
 
-    def measure(settings: list[dict]) -> list[dict]:
-        rows = []
-        for setting in tqdm(settings, desc="two-pass settings", disable=None, leave=False):
-            tp = two_pass.with_config(**setting)
-            rows.append({**setting, "wer": wer(tp, dev), "guard_wer": wer(tp, real)})
-        return rows
+    # Whisper alone (terms off); on real speech each setting must stay near it
+    alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
+    t0 = time.perf_counter()
+    grid = measure([alone])
+    # the writer's cost: one Whisper pass over dev (prompts cost about the same each); the
+    # real-speech pass is in it too, so scale by both sets' audio
+    audio = sum(e.duration for e in (*dev[0], *real[0])) or 1.0
+    dev_rtf = round((time.perf_counter() - t0) / audio, 4)
+    real_alone = grid[0]["guard_wer"]
+    max_guard = None if real_alone is None else real_alone + MAX_TERMS_WER_COST
 
     def best_of(rows: list[dict]) -> dict:
         return rows[choose([r["wer"] for r in rows], [r["guard_wer"] for r in rows], max_guard,
                            TERMS_TUNE_TOLERANCE)]
 
+    def row_of(config: TwoPassConfig) -> dict:  # (the long-form mode does not change dev's short clips)
+        short = replace(config, long_form=LONG_FORM_WINDOWS)
+        return next(r for r in grid if r["config"] == short)
+
     # One setting at a time, each list mild to strong (the first within tolerance of the
-    # best wins). 1. The prompt, spotting off: Whisper alone (what the guard falls back
-    # to), then the prompt sizes, most evidence asked first. Each prompt is one Whisper
-    # pass over dev; everything after reuses its texts (memoized in ``two_pass``).
+    # best wins). 1. The prompt, spotting off: Whisper alone first (what the guard falls
+    # back to), then the prompt sizes, most evidence asked first. Each prompt is one
+    # Whisper pass over dev; everything after reuses its texts (memoized in ``two_pass``).
     gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
-    off = {"spot_threshold": None, "whisper_margin": None}
-    t0 = time.perf_counter()
-    grid = [{"top_terms": 0, "prompt_min_gain": None, **off, "wer": wer(alone, dev), "guard_wer": real_alone}]
-    # the writer's cost: one Whisper pass over dev (prompts cost about the same each)
-    dev_audio = sum(e.duration for e in dev[0]) or 1.0
-    dev_rtf = round((time.perf_counter() - t0) / dev_audio, 4)
-    grid += measure([{"top_terms": top_terms, "prompt_min_gain": gain, **off} for gain in gains
+    grid += measure([replace(alone, top_terms=top_terms, prompt_min_gain=gain) for gain in gains
                      for top_terms in sorted(c.tune_two_pass_top_terms)])
-    prompt = best_of(grid)
+    prompt = best_of(grid)["config"]
     # 2. Spotting over the chosen prompt's texts: judged by Whisper (strict margins
     # first), then by the CTC model alone; thresholds high to low. These settings share
     # the alignments, spotting gains and forced decodings, so they cost little each.
     thresholds = tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
     margins = tuple(sorted(m for m in c.tune_two_pass_whisper_margins if m is not None))[::-1]
-    chosen_prompt = {"top_terms": prompt["top_terms"], "prompt_min_gain": prompt["prompt_min_gain"]}
-    spotted = measure([{**chosen_prompt, "spot_threshold": t, "whisper_margin": m}
-                       for m in (*margins, None) for t in thresholds])
+    spotted = measure([replace(prompt, spot_threshold=t, whisper_margin=m) for m in (*margins, None)
+                       for t in thresholds])
     grid += spotted
-    best = best_of([prompt, *spotted])
+    best = best_of([row_of(prompt), *spotted])["config"]
 
-    def unspotted_of(setting: dict) -> dict:
-        return next(g for g in grid if (g["top_terms"], g["prompt_min_gain"], g["spot_threshold"])
-                    == (setting["top_terms"], setting["prompt_min_gain"], None))
+    def unspotted(config: TwoPassConfig) -> TwoPassConfig:
+        return replace(config, spot_threshold=None, whisper_margin=None)
 
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding
     longform, fallback = {}, ""
-    if sets:
-        safe = [best, unspotted_of(best), grid[0]]  # as tuned, its prompt without spotting, Whisper alone
-        best, longform, fallback = longform_guard(two_pass, safe, sets, vocabulary, frame_shift)
+    if sets:  # as tuned, its prompt without spotting, Whisper alone (then Whisper's own long-form)
+        best, longform, fallback = longform_guard(two_pass, [best, unspotted(best), alone], sets, vocabulary,
+                                                  frame_shift)
         if fallback:
             print(f"long-form guard ({two_pass.whisper.name}): {fallback}", flush=True)
-    unspotted = unspotted_of(best)
-    dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": unspotted["wer"], "two_pass": best["wer"]}
-    general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": unspotted["guard_wer"],
-                                               "two_pass": best["guard_wer"]}
-    print(f"two-pass ({two_pass.whisper.name}): {best['top_terms']} heard terms in the prompt (acoustic gain at "
-          f"least {best['prompt_min_gain']}), spotting threshold {best['spot_threshold']}, Whisper's margin "
-          f"{best['whisper_margin']}; dev WER " + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()),
-          flush=True)
-    return {"whisper": two_pass.whisper.name, "best": best, "grid": grid, "dev_wer": dev_wer, "general": general,
+    chosen, plain = row_of(best), row_of(unspotted(best))
+    dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": plain["wer"], "two_pass": chosen["wer"]}
+    general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": plain["guard_wer"],
+                                               "two_pass": chosen["guard_wer"]}
+    print(f"two-pass ({two_pass.whisper.name}): {best.top_terms} heard terms in the prompt (acoustic gain at "
+          f"least {best.prompt_min_gain}), spotting threshold {best.spot_threshold}, Whisper's margin "
+          f"{best.whisper_margin}, long recordings by {best.long_form}; dev WER "
+          + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()), flush=True)
+    return {"whisper": two_pass.whisper.name, "best": best, "dev_wer": dev_wer, "general": general,
+            "grid": [{**r["config"].to_json(), "wer": r["wer"], "guard_wer": r["guard_wer"]} for r in grid],
             "dev_rtf": dev_rtf, "longform": longform, "fallback": fallback}
 
 
 LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], float]  # entries, waves, logprobs, CTC s
 
 
-def longform_guard(two_pass, candidates: Sequence[dict], sets: dict[str, LongformSet], vocabulary: Vocabulary,
-                   frame_shift: float) -> tuple[dict, dict, str]:
-    """The first of ``candidates`` (two-pass settings, safest last) whose long-form WER is
-    at most Whisper's own long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when
-    none is, the last one with ``long_form`` set to Whisper's own long-form decoding
-    (which holds by definition). Returns it, the rows measured (set -> row -> figures) and
-    what the guard did ("" when the first passed)."""
-    from ..twopass import LONG_FORM_WHISPER, LONG_FORM_WINDOWS
+def longform_guard(two_pass, candidates: Sequence["TwoPassConfig"], sets: dict[str, LongformSet],
+                   vocabulary: Vocabulary, frame_shift: float) -> tuple["TwoPassConfig", dict, str]:
+    """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
+    long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the last one
+    with ``long_form`` set to Whisper's own long-form decoding (which holds by definition).
+    Returns it, the rows measured (set -> row -> figures) and what the guard did ("" when
+    the first passed)."""
+    from ..twopass import LONG_FORM_WHISPER, TwoPassConfig
 
-    own = {"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None,
-           "long_form": LONG_FORM_WHISPER}
+    own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
     rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
-    whisper_long = two_pass.with_config(**own)
+    whisper_long = two_pass.with_config(own)
     for name, (entries, waves, logprobs, _) in sets.items():
         t0 = time.perf_counter()
         hyps = [whisper_long.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
         rows[name]["whisper"] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0)
-    keys = ("top_terms", "prompt_min_gain", "spot_threshold", "whisper_margin", "long_form")
-    candidates = [{"long_form": LONG_FORM_WINDOWS, **c} for c in candidates]
-    unique = list({tuple(c[k] for k in keys): c for c in reversed(candidates)}.values())[::-1]  # first of each
+    unique = list(dict.fromkeys(candidates))  # each setting once, in order
     first, lost = _label(unique[0]), []
-    for i, setting in enumerate(unique):
-        tp = two_pass.with_config(**{k: setting[k] for k in keys})
-        label, lost = _label(setting), []
+    for i, config in enumerate(unique):
+        tp = two_pass.with_config(config)
+        label, lost = _label(config), []
         for name, (entries, waves, logprobs, ctc_s) in sets.items():
             t0 = time.perf_counter()
             hyps = [tp.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
@@ -210,21 +208,21 @@ def longform_guard(two_pass, candidates: Sequence[dict], sets: dict[str, Longfor
             if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
                 lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
         if not lost:
-            return setting, rows, "" if i == 0 else f"{first} lost on long recordings; fell back to {label}"
+            return config, rows, "" if i == 0 else f"{first} lost on long recordings; fell back to {label}"
     # none held: Whisper's own long-form decoding for long recordings (the rows above)
-    fallback = {**unique[-1], **own}
-    return fallback, rows, (f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
-                            f"fell back to Whisper's own long-form decoding")
+    return replace(unique[-1], long_form=LONG_FORM_WHISPER), rows, (
+        f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
+        f"fell back to Whisper's own long-form decoding")
 
 
-def _label(setting: dict) -> str:
+def _label(config: "TwoPassConfig") -> str:
     from ..twopass import LONG_FORM_WHISPER
 
-    if setting.get("long_form") == LONG_FORM_WHISPER:
+    if config.long_form == LONG_FORM_WHISPER:
         return "whisper-long"
-    if setting["spot_threshold"] is not None:
+    if config.spot_threshold is not None:
         return "two-pass"
-    return "whisper-terms" if setting["top_terms"] else "whisper-windows"
+    return "whisper-terms" if config.top_terms else "whisper-windows"
 
 
 def _figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,

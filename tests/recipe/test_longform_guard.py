@@ -14,8 +14,8 @@ from speechtl.twopass import TwoPass, TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 from tests.decode.test_spotting import posteriors
 
-TUNED = {"top_terms": 2, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None}
-ALONE = {"top_terms": 0, "prompt_min_gain": None, "spot_threshold": None, "whisper_margin": None}
+TUNED = TwoPassConfig(top_terms=2, spot_threshold=None, whisper_margin=None)
+ALONE = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
 
 
 class ScriptedLongWhisper:
@@ -53,7 +53,7 @@ def recording(alphabet, sample_waves):
 def two_pass(alphabet, whisper) -> TwoPass:
     vocab = Vocabulary(["en banc", "voir dire"])
     beam = BeamDecoder(alphabet, None, vocab, BeamConfig(beam_width=8, spot_threshold=None))
-    return TwoPass(Decoding(alphabet, beam), whisper, vocab, TwoPassConfig(**TUNED))
+    return TwoPass(Decoding(alphabet, beam), whisper, vocab, TUNED)
 
 
 def test_the_guard_falls_back_to_whisper_alone_when_the_two_pass_loses_on_long_recordings(alphabet, sample_waves):
@@ -61,7 +61,7 @@ def test_the_guard_falls_back_to_whisper_alone_when_the_two_pass_loses_on_long_r
     # prompted with the heard term, this Whisper writes it where it was not said
     tp = two_pass(alphabet, ScriptedLongWhisper("the court en banc", "the court", windows))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen == {**ALONE, "long_form": "windows"}
+    assert chosen == ALONE
     assert said == "whisper-terms lost on long recordings; fell back to whisper-windows"
     assert rows["long-test"]["whisper"]["wer"] == 0.0
     assert rows["long-test"]["whisper-terms"]["wer"] == pytest.approx(2 / (2 * windows))  # "en banc" inserted once
@@ -74,7 +74,7 @@ def test_the_guard_keeps_the_tuned_setting_when_it_holds(alphabet, sample_waves)
     # Whisper alone mishears a word per window; the prompted windows do not
     tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen == {**TUNED, "long_form": "windows"} and said == ""
+    assert chosen == TUNED and said == ""
     assert rows["long-test"]["whisper-terms"]["wer"] == 0.0 < rows["long-test"]["whisper"]["wer"]
     assert "whisper-windows" not in rows["long-test"]  # the safe setting is not run when not needed
 
@@ -84,14 +84,12 @@ def test_the_last_fallback_is_whisper_s_own_long_form_decoding(alphabet, sample_
     # over windows this Whisper mishears a word whatever the prompt; its own long-form decoding does not
     tp = two_pass(alphabet, ScriptedLongWhisper("the quart en banc", "the court", windows, unprompted="the quart"))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen["long_form"] == "whisper" and chosen["top_terms"] == 0 and chosen["spot_threshold"] is None
+    assert chosen == TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form="whisper")
     assert said.startswith("every windowed setting lost") and said.endswith("Whisper's own long-form decoding")
     assert rows["long-test"]["whisper-windows"]["wer"] == pytest.approx(0.5)
     # what the fallback decodes: Whisper's own text, each word timed inside its segment
     entries, waves, logprobs, _ = sets["long-test"]
-    hyp = tp.with_config(**{k: chosen[k] for k in ("top_terms", "prompt_min_gain", "spot_threshold",
-                                                   "whisper_margin", "long_form")}).decode_long(
-        waves[0], logprobs[0], 0.02)
+    hyp = tp.with_config(chosen).decode_long(waves[0], logprobs[0], 0.02)
     assert hyp.text == entries[0].text
     step = len(waves[0]) / 16_000 / windows
     for i, w in enumerate(hyp.words):  # two words per segment, within a frame of its span

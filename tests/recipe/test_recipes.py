@@ -87,7 +87,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         two_pass = json.loads((tmp_path / "runs" / name / "stages" / "two_pass.json").read_text())
         if two_pass["whisper"]:  # faster-whisper and the offline weights are installed
             methods = {r["method"] for r in report["rows"]}
-            assert "Whisper alone" in methods and ("Whisper+heard terms" in methods) == (two_pass["top_terms"] > 0)
+            assert "Whisper alone" in methods and ("Whisper+heard terms" in methods) == (two_pass["config"]["top_terms"] > 0)
             assert set(two_pass["general_dev_wer"]) == {"whisper", "whisper_terms", "two_pass"}
             saved = json.loads((tmp_path / "runs" / name / "model" / "best" / "two-pass.json").read_text())
             # one setting at a time: Whisper alone and each prompt with spotting off, then on the
@@ -96,8 +96,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
                     for g in saved["grid"]]
             assert grid[:3] == [(0, None, None, None), (8, 0.0, None, None), (8, None, None, None)]
             assert [g[2:] for g in grid[3:]] == [(0.25, -2.0), (0.25, None)] and len({g[:2] for g in grid[3:]}) == 1
-            assert (saved["spot_threshold"], saved["whisper_margin"]) == (two_pass["spot_threshold"],
-                                                                           two_pass["whisper_margin"])
+            assert saved["config"] == two_pass["config"]  # the settings, one object in both
             # the long recording: Whisper's own long-form decoding and the settings the guard tried
             long_rows = {r["method"]: r for r in report["rows"] if r["test_set"] == "long-long"}
             assert "Whisper alone (its long-form decoding) [whisper-tiny.en]" in long_rows and len(long_rows) >= 2
