@@ -32,5 +32,9 @@ TUNE_TWO_PASS_PROMPT_GAINS = (None, 0.0)
 # Whisper's verdict on a spotted sentence: its log-probability may fall at most this much
 # below Whisper's own sentence (None: the CTC gain alone decides, as over letter soup)
 TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
+# Whisper's N best rescored (decode/rescore.py): LM weights and term bonuses tried over the
+# chosen prompt (each pair but (0, 0); one N-best pass over dev serves them all)
+TUNE_TWO_PASS_LM_WEIGHTS = (0.0, 0.2, 0.5)
+TUNE_TWO_PASS_TERM_BONUSES = (0.0, 1.0, 2.0)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

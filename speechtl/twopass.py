@@ -41,6 +41,7 @@ from .constants import SAMPLE_RATE
 from .decode.align import align_words
 from .decode.greedy import Hypothesis, Word, greedy_decode
 from .decode.policy import Decoding
+from .decode.rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
 from .decode.spotting import FrameWord, Substitution, TermSpotter
 from .errors import SettingError, SpeechtlError
 from .fileio import read_json
@@ -77,6 +78,9 @@ class TwoPassConfig:
     # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
     whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
     long_form: str = LONG_FORM_WINDOWS
+    # Whisper's N best rescored with the CTC decoder's LM and the terms (decode/rescore.py;
+    # None: Whisper's own best). Windows redone with timestamps keep Whisper's own best.
+    rescore: RescoreConfig | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -86,7 +90,10 @@ class TwoPassConfig:
         """Settings as :meth:`to_json` wrote them (other keys, such as a grid row's WER, are ignored)."""
         if not isinstance(data, dict):
             raise SpeechtlError(f"two-pass settings must be an object of settings, not {data!r}")
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        if isinstance(values.get("rescore"), dict):
+            values["rescore"] = RescoreConfig(**values["rescore"])
+        return cls(**values)
 
     def __post_init__(self) -> None:
         if self.top_terms < 0:
@@ -279,12 +286,32 @@ class TwoPass:
         return [h.text for h in self.decode(waves, logprobs, frame_shift)]
 
     def _whisper_text(self, clip: _Clip, prompt: str, timestamps: bool = False) -> str:
-        """Whisper's text for a clip, normalized to the CTC alphabet."""
-        key = ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps)
+        """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
+        ``rescore`` the best of its N best under the domain LM and terms."""
+        rescore = self.config.rescore if self.config.rescore is not None and not self.config.rescore.is_off \
+            and not timestamps and len(clip.wave) <= WHISPER_WINDOW_S * SAMPLE_RATE else None
+        key = ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
         if key not in self._memo:
-            self._memo[key] = self._normalized(self.whisper.transcribe(clip.wave, prompt or None,
-                                                                       timestamps=timestamps).text)
+            if rescore is None:
+                text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text
+            else:
+                text = self._rescorer.with_config(rescore).best(self._nbest(clip, prompt))
+            self._memo[key] = self._normalized(text)
         return self._memo[key]
+
+    def _nbest(self, clip: _Clip, prompt: str) -> list[tuple[str, float]]:
+        key = ("nbest", self.whisper.name, clip.wave_key, prompt)  # (every weight setting shares them)
+        if key not in self._memo:
+            self._memo[key] = self.whisper.nbest(clip.wave, DEFAULT_NBEST, prompt or None)
+        return self._memo[key]
+
+    @property
+    def _rescorer(self) -> NBestRescorer:
+        """The CTC decoder's LM (when it has one) and the terms, loaded once per memo."""
+        if "rescorer" not in self._memo:
+            lm = self.ctc.beam.lm_path if self.ctc.beam is not None else None
+            self._memo["rescorer"] = NBestRescorer(lm, self.vocabulary)
+        return self._memo["rescorer"]
 
     def _normalized(self, text: str) -> str:
         """Whisper's text in the CTC alphabet: normalized, and the words the alphabet

@@ -260,3 +260,25 @@ def test_two_pass_settings_out_of_range_are_refused():
         TwoPassConfig(long_form="sideways")
     with pytest.raises(SpeechtlError, match="top_terms"):
         TwoPassConfig(top_terms=-1)
+
+
+class NBestWhisper(ScriptedWhisper):
+    """Ranks its mishearing first and the term second, as Whisper's beam often does."""
+
+    def nbest(self, wave, n, hotwords=None):
+        return [("The panel granted rehearing on bunk.", -4.0), ("The panel granted rehearing en banc.", -5.0)][:n]
+
+
+def test_rescoring_whisper_s_n_best_with_the_terms_changes_what_it_writes(alphabet):
+    from speechtl.decode.rescore import RescoreConfig
+
+    logprobs = posteriors(alphabet, list("silence only"))  # the CTC model hears no term: nothing prompted
+    whisper = NBestWhisper("the panel granted rehearing on bunk", "unused")
+    plain = two_pass(alphabet, whisper, top_terms=0, spot_threshold=None)
+    assert plain.texts([np.zeros(8)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    rescored = plain.with_config(rescore=RescoreConfig(term_bonus=2.0))
+    assert rescored.texts([np.zeros(8)], [logprobs], 0.02) == [SPOKEN]
+    weak = plain.with_config(rescore=RescoreConfig(term_bonus=0.5))  # one nat short of the gap
+    assert weak.texts([np.zeros(8)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    config = rescored.config
+    assert TwoPassConfig.from_json(config.to_json()) == config  # nested settings round-trip

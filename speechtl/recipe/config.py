@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..constants import (TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_TWO_PASS_THRESHOLDS,
-                         TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TOP_TERMS, TUNE_TWO_PASS_WHISPER_MARGINS,
+                         TUNE_TWO_PASS_LM_WEIGHTS, TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TERM_BONUSES,
+                         TUNE_TWO_PASS_TOP_TERMS, TUNE_TWO_PASS_WHISPER_MARGINS,
                          TUNE_UNK_OFFSETS)
 from ..decode.beam import DEFAULT_BEAM_WIDTH
 from ..errors import SpeechtlError
@@ -61,6 +62,9 @@ class RecipeConfig:
     tune_two_pass_prompt_gains: tuple[float | None, ...] = TUNE_TWO_PASS_PROMPT_GAINS  # evidence a prompted term needs
     tune_two_pass_thresholds: tuple[float, ...] = TUNE_TWO_PASS_THRESHOLDS  # two-pass spotting, besides off
     tune_two_pass_whisper_margins: tuple[float | None, ...] = TUNE_TWO_PASS_WHISPER_MARGINS  # None: the CTC model decides
+    # Whisper's N best rescored with the domain LM and terms ("" for either: no rescoring tried)
+    tune_two_pass_lm_weights: tuple[float, ...] = TUNE_TWO_PASS_LM_WEIGHTS
+    tune_two_pass_term_bonuses: tuple[float, ...] = TUNE_TWO_PASS_TERM_BONUSES
     lm_mix_weights: tuple[int, ...] = (0, 1)  # domain text repeated this often beside the real English (0: domain only)
     lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
     lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)

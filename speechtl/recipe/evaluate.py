@@ -31,7 +31,8 @@ GENERAL_REAL_EN, REAL_TEST = "general-real-en", "real-test"
 TWO_PASS_ENCODER_CACHE = 256
 METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
                 "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting",
-                "whisper": "Whisper alone", "whisper-terms": "Whisper+heard terms",
+                "whisper": "Whisper alone", "whisper-rescored": "Whisper+LM rescoring",
+                "whisper-terms": "Whisper+heard terms",
                 "two-pass": "Whisper+heard terms+spotting"}
 # long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
 LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows, as tuned)",
@@ -66,7 +67,9 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         first = TwoPass(methods[list(methods)[-1]], whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
                         dataclasses.replace(chosen, spot_threshold=None, whisper_margin=None))
-        methods["whisper"] = first.with_config(top_terms=0)
+        methods["whisper"] = first.with_config(top_terms=0, rescore=None)
+        if chosen.rescore is not None:  # Whisper alone, its N best rescored as tuned
+            methods["whisper-rescored"] = first.with_config(top_terms=0)
         if chosen.top_terms:  # 0: the guard let no prompt through
             methods["whisper-terms"] = first
         if chosen.spot_threshold is not None:
@@ -169,7 +172,8 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         "two-pass decoding (tuned on dev)": (
             f"Whisper {two_pass.whisper}, {two_pass.config.top_terms} heard terms in its prompt (acoustic gain at "
             f"least {two_pass.config.prompt_min_gain}), spotting threshold {two_pass.config.spot_threshold}, "
-            f"Whisper's margin {two_pass.config.whisper_margin}, long recordings by {two_pass.config.long_form}"
+            f"Whisper's margin {two_pass.config.whisper_margin}, long recordings by {two_pass.config.long_form}, "
+            f"N-best rescoring {two_pass.config.rescore or 'off'}"
             if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
         "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (

@@ -102,6 +102,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     """The two-pass settings for one writer, tuned on dev under the real-speech guard and
     the long-form guard, with what it measured. Each grid row is a
     :class:`~speechtl.twopass.TwoPassConfig` (``"config"``) with its dev and guard WER."""
+    from ..decode.rescore import RescoreConfig
     from ..decode.tune import choose
     from ..twopass import LONG_FORM_WINDOWS, TwoPassConfig
 
@@ -143,6 +144,13 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     grid += measure([replace(alone, top_terms=top_terms, prompt_min_gain=gain) for gain in gains
                      for top_terms in sorted(c.tune_two_pass_top_terms)])
     prompt = best_of(grid)["config"]
+    # 1b. Whisper's N best over the chosen prompt rescored with the LM and the terms (one
+    # N-best pass over dev serves every weight pair); kept only where it beats the prompt alone
+    pairs = [(a, t) for a in c.tune_two_pass_lm_weights for t in c.tune_two_pass_term_bonuses if a or t]
+    if pairs:
+        rescored = measure([replace(prompt, rescore=RescoreConfig(lm_weight=a, term_bonus=t)) for a, t in pairs])
+        grid += rescored
+        prompt = best_of([row_of(prompt), *rescored])["config"]
     # 2. Spotting over the chosen prompt's texts: judged by Whisper (strict margins
     # first), then by the CTC model alone; thresholds high to low. These settings share
     # the alignments, spotting gains and forced decodings, so they cost little each.
@@ -168,8 +176,8 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": plain["guard_wer"],
                                                "two_pass": chosen["guard_wer"]}
     print(f"two-pass ({two_pass.whisper.name}): {best.top_terms} heard terms in the prompt (acoustic gain at "
-          f"least {best.prompt_min_gain}), spotting threshold {best.spot_threshold}, Whisper's margin "
-          f"{best.whisper_margin}, long recordings by {best.long_form}; dev WER "
+          f"least {best.prompt_min_gain}), N-best rescoring {best.rescore}, spotting threshold "
+          f"{best.spot_threshold}, Whisper's margin {best.whisper_margin}, long recordings by {best.long_form}; dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()), flush=True)
     return {"whisper": two_pass.whisper.name, "best": best, "dev_wer": dev_wer, "general": general,
             "grid": [{**r["config"].to_json(), "wer": r["wer"], "guard_wer": r["guard_wer"]} for r in grid],

@@ -95,7 +95,10 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             grid = [(g["top_terms"], g["prompt_min_gain"], g["spot_threshold"], g["whisper_margin"])
                     for g in saved["grid"]]
             assert grid[:3] == [(0, None, None, None), (8, 0.0, None, None), (8, None, None, None)]
-            assert [g[2:] for g in grid[3:]] == [(0.25, -2.0), (0.25, None)] and len({g[:2] for g in grid[3:]}) == 1
+            # then the chosen prompt's N best rescored (8 weight pairs), then spotting over the choice
+            rescored = [g for g in saved["grid"][3:] if g["spot_threshold"] is None]
+            assert len(rescored) == 8 and all(g["rescore"] for g in rescored)
+            assert [g[2:] for g in grid[11:]] == [(0.25, -2.0), (0.25, None)] and len({g[:2] for g in grid[3:]}) == 1
             assert saved["config"] == two_pass["config"]  # the settings, one object in both
             # the long recording: Whisper's own long-form decoding and the settings the guard tried
             long_rows = {r["method"]: r for r in report["rows"] if r["test_set"] == "long-long"}
