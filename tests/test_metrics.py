@@ -74,3 +74,10 @@ def test_term_deleted_and_no_terms():
     assert report.misses[0].decoded == "" and report.recall == 0.0
     empty = term_accuracy(score(["a"], ["hello"], ["hello"]), [("warfarin",)])
     assert empty.recall is None and empty.precision is None
+
+
+def test_spellings_of_one_word_are_scored_as_one():
+    from speechtl.metrics import score_utterance
+
+    assert score_utterance("u", "OK, the knee hurts", "Okay the knee hurts").words.errors == 0
+    assert score_utterance("u", "ok the knee hurts", "oak the knee hurts").words.errors == 1

@@ -173,5 +173,4 @@ def _add_inference_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None,
-                   help="CPU: int8 encoder layers (faster, small WER cost); on by default with --two-pass, "
-                        "where the CTC model only supplies the terms and the word times")
+                   help="CPU: int8 encoder layers (faster, small WER cost)")
