@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -124,7 +125,8 @@ def _fsync(path: Path) -> None:
 def _settle(folder: Path) -> None:
     """Before a folder is renamed into place: every file in it synced and given the usual
     permissions (libraries that write through temporary files leave them 0600)."""
-    file_mode, dir_mode = 0o666 & ~_umask(), 0o777 & ~_umask()
+    mask = _umask()
+    file_mode, dir_mode = 0o666 & ~mask, 0o777 & ~mask
     for root, dirs, files in os.walk(folder):
         for name in files:
             path = Path(root) / name
@@ -151,8 +153,6 @@ def clean_stale_temps(folder: str | os.PathLike[str], name: str = "*", recursive
     """Remove temporary files and folders that interrupted atomic writes of ``name`` (any
     by default) left in ``folder`` (and below it, with ``recursive``). ``older_than_s``:
     only those untouched that long, where another process may be writing there now."""
-    import time
-
     removed = 0
     if not Path(folder).is_dir():
         return 0

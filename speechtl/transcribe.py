@@ -41,6 +41,13 @@ DEFAULT_STRIDE_LENGTH_S = 2.0  # seconds of context each side of a chunk, comput
 LONG_AUDIO_S = 120.0  # longer files are read chunk by chunk instead of whole
 
 
+def check_chunking(chunk_length_s: float, stride_length_s: float) -> None:
+    """Chunks must keep a middle between their two strides of context."""
+    if not chunk_length_s > 2 * stride_length_s >= 0:
+        raise SettingError(f"the chunk length ({chunk_length_s} s) must exceed twice the stride length "
+                           f"({stride_length_s} s, at least 0)")
+
+
 @dataclass(frozen=True)
 class Transcript:
     path: str
@@ -70,10 +77,9 @@ class Transcriber:
         ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
         The caller's ``bundle`` is left as it was: where the model must move, change
         precision or leave training mode, the transcriber works on its own copy."""
-        if not chunk_length_s > 2 * stride_length_s >= 0 or batch_size < 1:
-            raise SettingError(f"chunk length {chunk_length_s} s must exceed twice the stride length "
-                               f"{stride_length_s} s (each at least 0), and the batch size ({batch_size}) be "
-                               f"at least 1")
+        check_chunking(chunk_length_s, stride_length_s)
+        if batch_size < 1:
+            raise SettingError(f"the batch size must be at least 1, not {batch_size}")
         self.device = torch.device(device) if device else (
             torch.device("cuda") if torch.cuda.is_available() and not int8 else next(bundle.model.parameters()).device)
         if int8:

@@ -307,9 +307,9 @@ class TwoPass:
 
     @property
     def _rescorer(self) -> NBestRescorer:
-        """The CTC decoder's LM (when it has one) and the terms, loaded once per memo."""
+        """The CTC decoder's LM (already loaded; None without one) and the terms."""
         if "rescorer" not in self._memo:
-            lm = self.ctc.beam.lm_path if self.ctc.beam is not None else None
+            lm = self.ctc.beam.kenlm_model if self.ctc.beam is not None else None
             self._memo["rescorer"] = NBestRescorer(lm, self.vocabulary)
         return self._memo["rescorer"]
 

@@ -20,7 +20,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..transcribe import Transcriber, to_json, to_srt
 
     _check_output_dir(args.output_dir)
-    _check_device(args)
+    _check_inference_args(args)
     sources, problems = _audio_sources(args.paths, "transcribe")
     inputs = [s.path for s in sources]
     failures = len(problems)
@@ -54,7 +54,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         bundle = load_pretrained(args.model)
         decoding = _decoding(args, bundle)
         transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, decoding=decoding,
-                                  int8=_int8(args), half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
+                                  int8=args.int8, half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
                                   **kwargs)
         for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
             if result.error:
@@ -101,7 +101,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..model.loader import load_pretrained
 
     _check_output_dir(args.output_dir)
-    _check_device(args)
+    _check_inference_args(args)
     bundle = load_pretrained(args.model)
     if args.device:
         bundle.model.to(args.device)
@@ -110,7 +110,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     decoding = _two_pass(args, decoding, vocabulary) or decoding
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
-                                       progress=not args.no_progress, int8=_int8(args), strict=args.strict)
+                                       progress=not args.no_progress, int8=args.int8, strict=args.strict)
     skipped = report_rejected(list(validation.rejected) + list(ev.skipped))
     line = f"WER {100 * ev.score.wer:.2f}%  CER {100 * ev.score.cer:.2f}%"
     if ev.terms is not None and ev.terms.recall is not None:
@@ -139,11 +139,9 @@ def cmd_build_lm(args: argparse.Namespace) -> int:
     from ..decode.beam import BeamDecoder
     from ..lm.build import build_lm, read_lines
     from ..lm.general import general_sentences, system_lexicon
-    from ..vocabulary import Vocabulary
-
-    from ..model.loader import load_pretrained
-
     from ..fileio import clean_stale_temps
+    from ..model.loader import load_pretrained
+    from ..vocabulary import Vocabulary
 
     # everything checked before the LM is built
     clean_stale_temps(Path(args.output).parent, Path(args.output).name, older_than_s=STALE_TEMP_S)
@@ -322,8 +320,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_device(args: argparse.Namespace) -> None:
-    """--device names a device this machine has, and --int8 is not asked of a GPU: before any work."""
+def _check_inference_args(args: argparse.Namespace) -> None:
+    """--device names a device this machine has, --int8 is not asked of a GPU, and the
+    chunking is one the transcriber can do: before any work."""
     import torch
 
     if args.device:
@@ -338,20 +337,11 @@ def _check_device(args: argparse.Namespace) -> None:
             raise SpeechtlError(f"--device {args.device}: speechtl runs on cpu or cuda")
     if args.int8 and _on_gpu(args.device):
         raise SpeechtlError("--int8 runs on the CPU; on a GPU speechtl uses half precision (add --device cpu)")
-    if getattr(args, "chunk_length", None) or getattr(args, "stride_length", None):
-        from ..transcribe import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S
+    if getattr(args, "chunk_length", None) is not None or getattr(args, "stride_length", None) is not None:
+        from ..transcribe import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S, check_chunking
 
-        chunk = args.chunk_length or DEFAULT_CHUNK_LENGTH_S
-        stride = DEFAULT_STRIDE_LENGTH_S if args.stride_length is None else args.stride_length
-        if chunk <= 2 * stride:
-            raise SpeechtlError(f"--chunk-length ({chunk} s) must exceed twice --stride-length ({stride} s)")
-
-
-def _int8(args: argparse.Namespace) -> bool:
-    """int8 CTC layers only when asked: under --two-pass they saved 11% of the time on long
-    recordings but cost the term decisions 1.4 WER points on the doctor-patient interviews
-    (tools/bench_longform.py: 10.23% against 8.81% in float32)."""
-    return bool(args.int8)
+        check_chunking(DEFAULT_CHUNK_LENGTH_S if args.chunk_length is None else args.chunk_length,
+                       DEFAULT_STRIDE_LENGTH_S if args.stride_length is None else args.stride_length)
 
 
 def _on_gpu(device: str | None) -> bool:

@@ -172,5 +172,5 @@ def _add_inference_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=COUNT, default=8)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=None,
+    p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=False,
                    help="CPU: int8 encoder layers (faster, small WER cost)")

@@ -195,6 +195,11 @@ class BeamDecoder:
     def has_lm(self) -> bool:
         return self._kenlm is not None
 
+    @property
+    def kenlm_model(self):
+        """The loaded KenLM model (None without an LM): for others that score text with it."""
+        return self._kenlm
+
     def with_changes(self, vocabulary: Vocabulary | None = None, **config_changes) -> "BeamDecoder":
         """A decoder with other terms or settings, sharing the loaded LM (no retraining, no reload)."""
         return BeamDecoder(self.alphabet, self.lm_path, self.vocabulary if vocabulary is None else vocabulary,

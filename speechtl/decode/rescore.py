@@ -19,6 +19,7 @@ it is Whisper's own best.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import dataclass
@@ -50,16 +51,16 @@ class RescoreConfig:
 class NBestRescorer:
     """Picks the best of Whisper's hypotheses under the domain LM and terms."""
 
-    def __init__(self, lm: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,
-                 config: RescoreConfig = RescoreConfig()) -> None:
-        self._lm = load_kenlm(Path(lm)) if lm is not None else None
+    def __init__(self, lm, vocabulary: Vocabulary | None = None, config: RescoreConfig = RescoreConfig()) -> None:
+        """``lm``: a KenLM file, a model already loaded (a beam decoder's ``kenlm_model``) or None."""
+        self._lm = load_kenlm(Path(lm)) if isinstance(lm, (str, os.PathLike)) else lm
         self.config = config
         self._phrases = [tuple(p) for p in (vocabulary.phrases() if vocabulary is not None else {})]
 
     def with_config(self, config: RescoreConfig) -> "NBestRescorer":
         """The same LM and terms under other weights (tuning tries many)."""
-        other = object.__new__(NBestRescorer)
-        other._lm, other._phrases, other.config = self._lm, self._phrases, config
+        other = copy.copy(self)
+        other.config = config
         return other
 
     def score(self, text: str, whisper_logprob: float) -> float:

@@ -109,14 +109,10 @@ class WhisperRecognizer:
         return WhisperResult(text=text, avg_logprob=float(np.average([s.avg_logprob for s in segments], weights=weights)),
                              no_speech_prob=max(s.no_speech_prob for s in segments))
 
-    def transcribe_long(self, wave: np.ndarray) -> str:
-        """faster-whisper's own long-form decoding as a user runs it: 30-second windows,
-        each conditioned on the text before, its temperature fallback on: the baseline a
-        long-form two-pass must match."""
-        return " ".join(s.text for s in self.long_segments(wave)).strip()
-
     def long_segments(self, wave: np.ndarray) -> list[WhisperSegment]:
-        """:meth:`transcribe_long`'s segments, with their times."""
+        """faster-whisper's own long-form decoding as a user runs it (30-second windows, each
+        conditioned on the text before, its temperature fallback on: the baseline a long-form
+        two-pass must match), as segments with their times."""
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
                                              vad_filter=False)
         return [WhisperSegment(float(s.start), float(s.end), s.text.strip()) for s in segments if s.text.strip()]

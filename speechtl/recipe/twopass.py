@@ -18,22 +18,21 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
 from ..data.manifest import ManifestEntry, load_entry, read_manifest
+from ..decode.rescore import RescoreConfig
 from ..fileio import write_json
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
+from ..twopass import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPass, TwoPassConfig
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
-
-if TYPE_CHECKING:
-    from ..twopass import TwoPassConfig
 
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
@@ -44,7 +43,6 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
-    from ..twopass import TWO_PASS_FILE, TwoPass, TwoPassConfig
 
     writers = [w.strip() for w in c.whisper.split(",") if w.strip()]
     if not writers:
@@ -102,9 +100,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     """The two-pass settings for one writer, tuned on dev under the real-speech guard and
     the long-form guard, with what it measured. Each grid row is a
     :class:`~speechtl.twopass.TwoPassConfig` (``"config"``) with its dev and guard WER."""
-    from ..decode.rescore import RescoreConfig
     from ..decode.tune import choose
-    from ..twopass import LONG_FORM_WINDOWS, TwoPassConfig
 
     def wer(config: TwoPassConfig, inputs) -> float | None:
         entries, waves, logprobs = inputs
@@ -187,15 +183,13 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
 LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], float]  # entries, waves, logprobs, CTC s
 
 
-def longform_guard(two_pass, candidates: Sequence["TwoPassConfig"], sets: dict[str, LongformSet],
-                   vocabulary: Vocabulary, frame_shift: float) -> tuple["TwoPassConfig", dict, str]:
+def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str, LongformSet],
+                   vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str]:
     """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
     long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the last one
     with ``long_form`` set to Whisper's own long-form decoding (which holds by definition).
     Returns it, the rows measured (set -> row -> figures) and what the guard did ("" when
     the first passed)."""
-    from ..twopass import LONG_FORM_WHISPER, TwoPassConfig
-
     own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
     rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
     whisper_long = two_pass.with_config(own)
@@ -223,9 +217,7 @@ def longform_guard(two_pass, candidates: Sequence["TwoPassConfig"], sets: dict[s
         f"fell back to Whisper's own long-form decoding")
 
 
-def _label(config: "TwoPassConfig") -> str:
-    from ..twopass import LONG_FORM_WHISPER
-
+def _label(config: TwoPassConfig) -> str:
     if config.long_form == LONG_FORM_WHISPER:
         return "whisper-long"
     if config.spot_threshold is not None:

@@ -198,9 +198,8 @@ def test_two_pass_transcribe_and_evaluate(model_dir, pair_corpus, tmp_path, caps
 
 def test_int8_only_when_asked():
     from speechtl.cli import build_parser
-    from speechtl.cli.commands import _int8
 
     parse = build_parser().parse_args
-    assert _int8(parse(["transcribe", "a.wav", "--model", "general", "--two-pass"])) is False
-    assert _int8(parse(["transcribe", "a.wav", "--model", "general", "--int8"])) is True
-    assert _int8(parse(["transcribe", "a.wav", "--model", "general", "--no-int8"])) is False
+    assert parse(["transcribe", "a.wav", "--model", "general", "--two-pass"]).int8 is False
+    assert parse(["transcribe", "a.wav", "--model", "general", "--int8"]).int8 is True
+    assert parse(["transcribe", "a.wav", "--model", "general", "--no-int8"]).int8 is False
