@@ -19,13 +19,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.manifest import ManifestEntry, Rejected, ValidationReport, load_entry, load_valid
+from .decode.base import Decoder
 from .decode.greedy import Hypothesis
 from .decode.policy import Decoding
 from .errors import AudioError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
 from .model.loader import Bundle
 from .transcribe import Transcriber
-from .twopass import TwoPass
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_siz
 
 
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
-                     set_name: str, methods: Mapping[str, Decoding | TwoPass], vocabulary: Vocabulary | None = None,
+                     set_name: str, methods: Mapping[str, Decoder], vocabulary: Vocabulary | None = None,
                      batch_size: int = 8, progress: bool = False,
                      logprobs: Sequence[np.ndarray] | None = None, int8: bool = False,
                      hypotheses: Mapping[str, Sequence[Hypothesis]] | None = None) -> dict[str, Evaluation]:
@@ -108,11 +108,10 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
     for method, decoding in methods.items():
         if hypotheses is not None and method in hypotheses:
             hyps = [h.text for h in hypotheses[method]]
-        elif isinstance(decoding, Decoding):
-            hyps = decoding.texts(logprobs, bundle.frame_shift)
-        else:  # a two-pass decoding hears the audio too
-            waves = waves if waves is not None else [load_entry(e, bundle.sampling_rate) for e in entries]
-            hyps = decoding.texts(waves, logprobs, bundle.frame_shift)
+        else:
+            if decoding.needs_audio and waves is None:  # (a two-pass decoding hears the audio too)
+                waves = [load_entry(e, bundle.sampling_rate) for e in entries]
+            hyps = decoding.texts(logprobs, bundle.frame_shift, waves if decoding.needs_audio else None)
         result = score(ids, refs, hyps)
         files = write_results(output_dir, set_name, method, result)
         terms = None
@@ -124,7 +123,7 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 
 
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
-                      set_name: str | None = None, decoding: Decoding | TwoPass | None = None,
+                      set_name: str | None = None, decoding: Decoder | None = None,
                       method: str | None = None,
                       vocabulary: Vocabulary | None = None, batch_size: int = 8,
                       progress: bool = False, int8: bool = False, strict: bool = False

@@ -16,7 +16,7 @@ import copy
 import logging
 import os
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -24,14 +24,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.audio import audio_info, load_audio, normalize_waveform, prepare
+from .decode.base import Decoder
 from .decode.greedy import Hypothesis, Word
 from .decode.policy import Decoding
 from .errors import AudioError, SettingError
 from .model.inference import batch_logits, min_samples
 from .model.loader import Bundle
-
-if TYPE_CHECKING:
-    from .twopass import TwoPass
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +67,12 @@ class _Piece:
 class Transcriber:
     def __init__(self, bundle: Bundle, device: str | torch.device | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE, chunk_length_s: float = DEFAULT_CHUNK_LENGTH_S,
-                 stride_length_s: float = DEFAULT_STRIDE_LENGTH_S, decoding: Decoding | None = None,
-                 int8: bool = False, half: bool = False, two_pass: TwoPass | None = None) -> None:
-        """``decoding``: how log-probabilities become text (decode/policy.py; default greedy).
-        ``two_pass``: Whisper prompted with the terms this model hears, then term
-        spotting (twopass.py), instead of ``decoding``.
+                 stride_length_s: float = DEFAULT_STRIDE_LENGTH_S, decoding: Decoder | None = None,
+                 int8: bool = False, half: bool = False) -> None:
+        """``decoding``: how log-probabilities become text (decode/base.Decoder; default
+        greedy): beam search with an LM and terms (decode/policy.py), or the two-pass,
+        Whisper prompted with the terms this model hears (decode/twopass.py), which hears
+        the audio too.
         ``int8``: quantized encoder layers (CPU). ``half``: float16 weights (GPU).
         The caller's ``bundle`` is left as it was: where the model must move, change
         precision or leave training mode, the transcriber works on its own copy."""
@@ -101,8 +100,7 @@ class Transcriber:
         self.hop_samples = hop
         self.chunk_samples = max(1, round(chunk_length_s * bundle.sampling_rate / hop)) * hop
         self.stride_samples = max(1, round(stride_length_s * bundle.sampling_rate / hop)) * hop
-        self.decoding = decoding or Decoding(bundle.alphabet)
-        self.two_pass = two_pass
+        self.decoding: Decoder = decoding or Decoding(bundle.alphabet)
         self.min_samples = min_samples(bundle)
 
     def check_length(self, wave: np.ndarray, name: str) -> np.ndarray:
@@ -153,14 +151,11 @@ class Transcriber:
         return joined
 
     def transcribe_waveforms(self, waves: Sequence[np.ndarray]) -> list[Hypothesis]:
-        logits = self.logits(waves)
-        if self.two_pass is not None:
-            return [self.two_pass.decode_long(w, lp, self.bundle.frame_shift, self.bundle.sampling_rate)
-                    for w, lp in zip(waves, logits)]
-        return self.decode(logits)
+        return self.decode(self.logits(waves), waves)
 
-    def decode(self, logprobs: Sequence[np.ndarray]) -> list[Hypothesis]:
-        return self.decoding.decode(logprobs, self.bundle.frame_shift)
+    def decode(self, logprobs: Sequence[np.ndarray], waves: Sequence[np.ndarray] | None = None) -> list[Hypothesis]:
+        """``waves``: the audio (at the model's rate), for a decoding that hears it."""
+        return self.decoding.decode(logprobs, self.bundle.frame_shift, waves if self.decoding.needs_audio else None)
 
     def stream_logits(self, path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
         """Log-probabilities of a long file read chunk by chunk: memory stays flat in its
@@ -204,11 +199,8 @@ class Transcriber:
                 try:
                     if audio_info(path).duration > LONG_AUDIO_S:
                         logprobs, seconds = self.stream_logits(path)
-                        if self.two_pass is not None:  # Whisper needs the audio itself
-                            hyp = self.two_pass.decode_long(load_audio(path, self.bundle.sampling_rate), logprobs,
-                                                            self.bundle.frame_shift, self.bundle.sampling_rate)
-                        else:
-                            hyp = self.decode([logprobs])[0]
+                        waves = [load_audio(path, self.bundle.sampling_rate)] if self.decoding.needs_audio else None
+                        hyp = self.decode([logprobs], waves)[0]
                         streamed[path] = Transcript(path, hyp.text, hyp.words, seconds)
                     else:
                         loaded.append((path, self.check_length(load_audio(path, self.bundle.sampling_rate), path)))

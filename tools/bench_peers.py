@@ -39,7 +39,6 @@ from speechtl.metrics import score, term_accuracy
 from speechtl.model.loader import load_pretrained
 from speechtl.model.offline import model_folder
 from speechtl.transcribe import Transcriber
-from speechtl.twopass import WHISPER_WINDOW_S
 from speechtl.vocabulary import Vocabulary
 
 PROMPT_TERMS = 40  # Whisper's prompt holds ~223 tokens; about this many terms fit
@@ -113,23 +112,18 @@ def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary, wri
     """Whisper prompted by the terms the model hears, then spotting: the time includes the
     acoustic model, the beam search that picks each prompt and Whisper."""
     from speechtl.decode.policy import Decoding
-    from speechtl.twopass import load_two_pass
+    from speechtl.decoders import load_two_pass
 
     bundle, saved, logprobs, acoustic = fp32  # the decoder speechtl_rows loaded: its LM is not read again
     if saved is None or not len(vocab if len(vocab) else saved.vocabulary):
         return []
     two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab, writer)
-    long_form = max(len(w) for w in waves) > WHISPER_WINDOW_S * 16_000
-    if long_form:  # the windows' beam searches fork workers: before Whisper's threads start
-        t0 = time.perf_counter()
-        two_pass.prompts_long(waves, logprobs, bundle.frame_shift)
-        acoustic += time.perf_counter() - t0
+    t0 = time.perf_counter()  # the beam searches fork workers: before Whisper's threads start
+    two_pass.search_first(logprobs, bundle.frame_shift, waves)
+    acoustic += time.perf_counter() - t0
     two_pass.whisper.transcribe(waves[0][:16_000 * 5])  # warm-up, as for the acoustic model
     t0 = time.perf_counter()
-    if long_form:
-        hyps = [two_pass.decode_long(w, lp, bundle.frame_shift).text for w, lp in zip(waves, logprobs)]
-    else:
-        hyps = two_pass.texts(waves, logprobs, bundle.frame_shift)
+    hyps = two_pass.texts(logprobs, bundle.frame_shift, waves)
     config = two_pass.config
     return [row(f"speechtl {_name(model)} fp32, two-pass ({two_pass.whisper.name}, {config.top_terms} terms, "
                 f"spot {config.spot_threshold}, margin {config.whisper_margin})",

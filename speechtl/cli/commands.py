@@ -10,6 +10,7 @@ from typing import Sequence
 
 from ..errors import SpeechtlError
 from .exits import EXIT_OK, EXIT_PARTIAL
+from .inference import check_inference_args, decoding_for, on_gpu, terms, with_two_pass
 from .outputs import OutputIndex, Source, audio_sources, output_paths
 
 
@@ -20,7 +21,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..transcribe import Transcriber, to_json, to_srt
 
     _check_output_dir(args.output_dir)
-    _check_inference_args(args)
+    check_inference_args(args)
     sources, problems = _audio_sources(args.paths, "transcribe")
     inputs = [s.path for s in sources]
     failures = len(problems)
@@ -52,10 +53,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if inputs:
         kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v is not None}
         bundle = load_pretrained(args.model)
-        decoding = _decoding(args, bundle)
-        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size, decoding=decoding,
-                                  int8=args.int8, half=_on_gpu(args.device), two_pass=_two_pass(args, decoding),
-                                  **kwargs)
+        decoding = decoding_for(args, bundle)
+        transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size,
+                                  decoding=with_two_pass(args, decoding), int8=args.int8,
+                                  half=on_gpu(args.device), **kwargs)
         for result in transcriber.transcribe_files(inputs, progress=not args.no_progress):
             if result.error:
                 print(f"speechtl: skipped {result.path}: {result.error}", file=sys.stderr)
@@ -101,13 +102,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..model.loader import load_pretrained
 
     _check_output_dir(args.output_dir)
-    _check_inference_args(args)
+    check_inference_args(args)
     bundle = load_pretrained(args.model)
     if args.device:
         bundle.model.to(args.device)
-    decoding = _decoding(args, bundle)
-    vocabulary = terms_to_score(decoding, _terms(args))
-    decoding = _two_pass(args, decoding, vocabulary) or decoding
+    decoding = decoding_for(args, bundle)
+    vocabulary = terms_to_score(decoding, terms(args))
+    decoding = with_two_pass(args, decoding, vocabulary)
     ev, validation = evaluate_manifest(bundle, args.manifest, args.output_dir, args.set_name, decoding=decoding,
                                        vocabulary=vocabulary, batch_size=args.batch_size,
                                        progress=not args.no_progress, int8=args.int8, strict=args.strict)
@@ -206,7 +207,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from ..synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+    from ..synth.corpus import SynthConfig, synthesize_corpus
+    from ..synth.domain import build_domain_corpus
     from ..vocabulary import Vocabulary
 
     _check_output_dir(args.output_dir)
@@ -260,33 +262,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if prepared.skipped else EXIT_OK
 
 
-def _terms(args: argparse.Namespace):
-    from ..vocabulary import Vocabulary
-
-    return Vocabulary.load(args.terms) if args.terms else None
-
-
-def _decoding(args: argparse.Namespace, bundle):
-    """The decoding the flags ask for (decode/policy.py decides)."""
-    from ..decode.policy import KEEP, choose_decoding
-    from ..model.offline import model_folder
-
-    spot = None if args.no_spotting else KEEP if args.spot_threshold is None else args.spot_threshold
-    return choose_decoding(bundle.alphabet, model_folder(args.model), args.decoder, lm=args.lm,
-                           vocabulary=_terms(args), beam_width=args.beam_width, spot_threshold=spot,
-                           processes=args.processes)
-
-
-def _two_pass(args: argparse.Namespace, decoding, vocabulary=None):
-    """The two-pass decoding over ``decoding`` when --two-pass asks for it, else None."""
-    if args.two_pass is None:
-        return None
-    from ..model.offline import model_folder
-    from ..twopass import load_two_pass
-
-    return load_two_pass(decoding, model_folder(args.model), vocabulary or _terms(args), args.two_pass or None)
-
-
 def cmd_pseudo_label(args: argparse.Namespace) -> int:
     from ..decode.policy import choose_decoding
     from ..pseudo import pseudo_label
@@ -294,8 +269,8 @@ def cmd_pseudo_label(args: argparse.Namespace) -> int:
 
     _check_output_dir(args.output_dir)
     inputs, problems = _audio_inputs(args.paths, "label")
-    terms = _terms(args)
-    hotwords = " ".join(t.text for t in terms) if terms else None
+    given = terms(args)
+    hotwords = " ".join(t.text for t in given) if given else None
     teacher = WhisperTeacher(args.teacher, hotwords=hotwords)
     second = None
     if args.second_teacher:
@@ -318,34 +293,3 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(args.output_dir, steps=args.steps)
     return EXIT_OK
-
-
-def _check_inference_args(args: argparse.Namespace) -> None:
-    """--device names a device this machine has, --int8 is not asked of a GPU, and the
-    chunking is one the transcriber can do: before any work."""
-    import torch
-
-    if args.device:
-        try:
-            device = torch.device(args.device)
-        except (RuntimeError, ValueError):
-            raise SpeechtlError(f"--device {args.device}: not a device (cpu, cuda, cuda:1, ...)") from None
-        if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
-            raise SpeechtlError(f"--device {args.device}: this machine has "
-                                f"{torch.cuda.device_count() if torch.cuda.is_available() else 'no'} CUDA GPU(s)")
-        if device.type not in ("cpu", "cuda"):
-            raise SpeechtlError(f"--device {args.device}: speechtl runs on cpu or cuda")
-    if args.int8 and _on_gpu(args.device):
-        raise SpeechtlError("--int8 runs on the CPU; on a GPU speechtl uses half precision (add --device cpu)")
-    if getattr(args, "chunk_length", None) is not None or getattr(args, "stride_length", None) is not None:
-        from ..transcribe import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S, check_chunking
-
-        check_chunking(DEFAULT_CHUNK_LENGTH_S if args.chunk_length is None else args.chunk_length,
-                       DEFAULT_STRIDE_LENGTH_S if args.stride_length is None else args.stride_length)
-
-
-def _on_gpu(device: str | None) -> bool:
-    """Half precision wherever inference runs on a GPU."""
-    import torch
-
-    return (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")

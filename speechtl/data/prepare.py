@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 from ..errors import SpeechtlError
 from ..fileio import atomic_dir, write_text
+from . import download
 from .audio import audio_info
 from .manifest import ManifestEntry, write_manifest
 
@@ -182,50 +183,29 @@ def read_speechocean762(source: Path, skipped: list[str]) -> list[Utterance]:
     return out
 
 
-def _download_lhotse(fn_name: str, **kwargs) -> Callable[[Path], Path]:
-    def download(target: Path) -> Path:
-        import lhotse.recipes
-
-        return Path(getattr(lhotse.recipes, fn_name)(target, **kwargs))
-    return download
-
-
-def _download_speechocean(target: Path) -> Path:
-    import tarfile
-    import urllib.request
-
-    target.mkdir(parents=True, exist_ok=True)
-    archive = target / "speechocean762.tar.gz"
-    if not archive.is_file():
-        urllib.request.urlretrieve("https://www.openslr.org/resources/101/speechocean762.tar.gz", archive)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    return target / "speechocean762"
-
-
 CORPORA: dict[str, Corpus] = {
     "mini-librispeech": Corpus(
         "mini-librispeech", ("train-clean-5|dev-clean-2",),
         "Mini LibriSpeech (OpenSLR 31), from LibriVox public-domain audiobooks; CC BY 4.0. "
         "V. Panayotov, G. Chen, D. Povey, S. Khudanpur, 'LibriSpeech: an ASR corpus based on public "
         "domain audio books', ICASSP 2015.",
-        read_librispeech, _download_lhotse("download_librispeech", dataset_parts="mini_librispeech")),
+        read_librispeech, download.lhotse_corpus("download_librispeech", dataset_parts="mini_librispeech")),
     "speechocean762": Corpus(
         "speechocean762", ("WAVE", "train/wav.scp", "train/text", "train/utt2spk", "test/wav.scp",
                            "test/text", "test/utt2spk"),
         "speechocean762 (OpenSLR 101), Speechocean; CC BY 4.0. J. Zhang et al., 'speechocean762: an "
         "open-source non-native English speech corpus for pronunciation assessment', Interspeech 2021.",
-        read_speechocean762, _download_speechocean),
+        read_speechocean762, download.speechocean762),
     "vctk": Corpus(
         "vctk", ("txt", "wav48|wav48_silence_trimmed", "speaker-info.txt"),
         "CSTR VCTK Corpus, University of Edinburgh; CC BY 4.0. C. Veaux, J. Yamagishi, K. MacDonald.",
-        read_vctk, _download_lhotse("download_vctk")),
+        read_vctk, download.lhotse_corpus("download_vctk")),
     "ljspeech": Corpus(
         "ljspeech", ("metadata.csv", "wavs"),
         "The LJ Speech Dataset, K. Ito and L. Johnson (2017), public domain (LibriVox recordings). "
         f"Clips {LJSPEECH_EXCLUDED[0]}..{LJSPEECH_EXCLUDED[-1]} are left out: they belong to a shared "
         "evaluation set.",
-        read_ljspeech, _download_lhotse("download_ljspeech")),
+        read_ljspeech, download.lhotse_corpus("download_ljspeech")),
 }
 
 

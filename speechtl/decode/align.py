@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ..alphabet import Alphabet
+from .greedy import Word
 
 NEG_INF = -1e30
 FrameWord = tuple[str, tuple[int, int]]  # a word and its (start, end) frames, end exclusive
@@ -76,4 +77,33 @@ def align_words(logprobs: np.ndarray, text: str, alphabet: Alphabet) -> list[Fra
     for i, word in enumerate(words):
         start, end = spans[i]
         out.append((word, (start, end)))
+    return out
+
+
+def align_segments(logprobs: np.ndarray, segments: Sequence[tuple[float, float, str]], alphabet: Alphabet,
+                   frame_shift: float) -> list[Word]:
+    """Timed segments of a recording ((start s, end s, normalized text), as a recognizer's
+    long-form decoding writes them) as words timed on the CTC frames: each segment's words
+    aligned within its span, spread evenly over it where they do not fit."""
+    words: list[Word] = []
+    for start, end, text in segments:
+        if not text:
+            continue
+        first = min(len(logprobs) - 1, max(0, int(start / frame_shift)))
+        last = min(len(logprobs), max(first + 1, int(np.ceil(end / frame_shift))))
+        aligned = align_words(logprobs[first:last], text, alphabet)
+        if not aligned:
+            step = (last - first) / len(text.split())
+            aligned = [(w, (round(i * step), round((i + 1) * step))) for i, w in enumerate(text.split())]
+        words += [Word(w, round((first + s) * frame_shift, 3), round((first + e) * frame_shift, 3))
+                  for w, (s, e) in aligned]
+    return words
+
+
+def frame_words(words: Sequence[Word], frame_shift: float) -> list[FrameWord]:
+    """Words timed in seconds as words with frame spans (each at least one frame)."""
+    out = []
+    for w in words:
+        start = round(w.start / frame_shift)
+        out.append((w.word, (start, max(round(w.end / frame_shift), start + 1))))
     return out

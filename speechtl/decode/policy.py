@@ -30,7 +30,8 @@ KEEP = "keep"  # spot_threshold: leave the decoder's own setting
 @dataclass(frozen=True)
 class Decoding:
     """Greedy when ``beam`` is None; else beam search with ``beam``'s LM, terms and
-    settings, its searches in ``processes`` forked workers when that is above 1."""
+    settings, its searches in ``processes`` forked workers when that is above 1.
+    A :class:`~speechtl.decode.base.Decoder`."""
 
     alphabet: Alphabet
     beam: BeamDecoder | None = None
@@ -42,12 +43,19 @@ class Decoding:
             return "greedy"
         return "beam-lm" if self.beam.has_lm else "beam"
 
-    def decode(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
+    @property
+    def needs_audio(self) -> bool:
+        return False
+
+    def decode(self, logprobs: Sequence[np.ndarray], frame_shift: float,
+               waves: Sequence[np.ndarray] | None = None) -> list[Hypothesis]:
+        """(``waves`` are not needed: see decode/base.Decoder.)"""
         if self.beam is None:
             return [greedy_decode(lp, self.alphabet, frame_shift) for lp in logprobs]
         return self.beam.decode_batch(logprobs, frame_shift, self.processes)
 
-    def texts(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
+    def texts(self, logprobs: Sequence[np.ndarray], frame_shift: float,
+              waves: Sequence[np.ndarray] | None = None) -> list[str]:
         return [h.text for h in self.decode(logprobs, frame_shift)]
 
     def with_processes(self, processes: int | None) -> Decoding:

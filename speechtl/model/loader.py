@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,10 @@ import torch
 from torch import nn
 
 from ..alphabet import Alphabet, match_symbol
-from ..data.audio import DEFAULT_SAMPLING_RATE
+from ..constants import SAMPLE_RATE
 from ..errors import ModelLoadError
 from ..fileio import atomic_dir
+from .bundle import Bundle
 from .family import WHISPER, is_whisper, unwrap
 
 log = logging.getLogger(__name__)
@@ -40,42 +39,6 @@ CTC_CLASSES: dict[str, str] = {
     "wav2vec2-conformer": "Wav2Vec2ConformerForCTC",
 }
 SPEECHTL_META = "speechtl.json"
-
-
-@dataclass
-class Bundle:
-    """A CTC model with what it takes to feed and read it."""
-
-    model: nn.Module
-    alphabet: Alphabet
-    sampling_rate: int = DEFAULT_SAMPLING_RATE
-    kept_rows: int = 0
-    new_rows: int = 0
-
-    @property
-    def family(self) -> str:
-        return "whisper-ctc" if is_whisper(self.model) else "wav2vec2"
-
-    @property
-    def frame_shift(self) -> float:
-        """Seconds between two output frames (conv stride / sample rate)."""
-        if is_whisper(self.model):
-            from .whisper import SAMPLES_PER_OUTPUT_FRAME
-
-            return SAMPLES_PER_OUTPUT_FRAME / self.sampling_rate
-        return math.prod(self.model.config.conv_stride) / self.sampling_rate
-
-    @property
-    def uses_attention_mask(self) -> bool:
-        # Checkpoints with group-norm feature encoders (wav2vec2-base) were trained
-        # without an attention mask; Hugging Face advises not passing one to them.
-        return is_whisper(self.model) or getattr(self.model.config, "feat_extract_norm", "layer") == "layer"
-
-    @property
-    def normalize_audio(self) -> bool:
-        """Wav2Vec2 wants each waveform at zero mean and unit variance; Whisper's
-        log-mel features want the raw signal."""
-        return not is_whisper(self.model)
 
 
 def ctc_class(model_type: str) -> type:
@@ -113,7 +76,8 @@ def load_pretrained(
         source = str(named)
     check_source(source)
     if (Path(source) / offline.OVERLAY_FILE).is_file():  # a shipped model: an overlay over its base
-        bundle = offline.load_overlay(source)
+        base, shipped = offline.overlay_base(source)
+        bundle = offline.apply_overlay(load_pretrained(base, shipped), source)
         if alphabet is not None and alphabet.symbols != bundle.alphabet.symbols:
             old_vocab = {s: i for i, s in enumerate(bundle.alphabet.symbols)}
             kept = resize_ctc_head(bundle.model, alphabet, old_vocab)
@@ -124,7 +88,7 @@ def load_pretrained(
         alphabet = alphabet or Alphabet.default()
         model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)
         _override(model.config, config_overrides)
-        return Bundle(model, alphabet, DEFAULT_SAMPLING_RATE, kept_rows=0, new_rows=len(alphabet))
+        return Bundle(model, alphabet, SAMPLE_RATE, kept_rows=0, new_rows=len(alphabet))
     try:
         config = AutoConfig.from_pretrained(source, cache_dir=cache_dir)
     except (OSError, ValueError) as exc:
@@ -136,7 +100,7 @@ def load_pretrained(
         except (OSError, ValueError) as exc:
             raise ModelLoadError(_not_found_message(source, exc)) from None
         _override(model.config, config_overrides)
-        return Bundle(model, alphabet, DEFAULT_SAMPLING_RATE, kept_rows=0, new_rows=len(alphabet))
+        return Bundle(model, alphabet, SAMPLE_RATE, kept_rows=0, new_rows=len(alphabet))
     cls = whisper.WhisperForCTC if config.model_type == WHISPER else ctc_class(config.model_type)
     old_vocab = _checkpoint_vocab(source, cache_dir)
     if alphabet is None:
@@ -310,7 +274,7 @@ def _sampling_rate(source: str, cache_dir: str | None) -> int:
 
         return int(AutoFeatureExtractor.from_pretrained(source, cache_dir=cache_dir).sampling_rate)
     except Exception:
-        return DEFAULT_SAMPLING_RATE
+        return SAMPLE_RATE
 
 
 def _not_found_message(source: str, exc: Exception) -> str:

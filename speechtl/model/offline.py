@@ -21,16 +21,13 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import torch
 
+from ..alphabet import Alphabet
 from ..cache import cache_root, prepare_once
 from ..errors import ModelLoadError
+from .bundle import Bundle
 from .family import unwrap
-
-if TYPE_CHECKING:
-    from .loader import Bundle
 
 WHISPER_TINY_EN = "whisper-tiny.en"
 WHISPER_BASE = "whisper-base"
@@ -123,7 +120,7 @@ def model_folder(name_or_path: str) -> Path | None:
 
 # --- the shipped general model -----------------------------------------------------
 
-def save_overlay(bundle: "Bundle", reference: torch.nn.Module, folder: str | os.PathLike[str],
+def save_overlay(bundle: Bundle, reference: torch.nn.Module, folder: str | os.PathLike[str],
                  provenance: dict) -> Path:
     """Ship ``bundle`` as the tensors that differ from ``reference`` (its untrained base), in float16.
 
@@ -147,22 +144,28 @@ def save_overlay(bundle: "Bundle", reference: torch.nn.Module, folder: str | os.
     return folder
 
 
-def load_overlay(folder: str | os.PathLike[str] = GENERAL_DIR) -> "Bundle":
-    """Assemble a shipped model: its base's weights with the overlay on top, in float32."""
+def overlay_base(folder: str | os.PathLike[str] = GENERAL_DIR) -> tuple[str, Alphabet]:
+    """A shipped model's base checkpoint (a name or folder) and its alphabet: load the base
+    with that alphabet, then :func:`apply_overlay` (model/loader.load_pretrained does)."""
     from safetensors import safe_open
 
-    from ..alphabet import Alphabet
-    from .loader import Bundle, load_pretrained
-
-    folder = Path(folder)
-    path = folder / OVERLAY_FILE
+    path = Path(folder) / OVERLAY_FILE
     if not path.is_file():
         raise ModelLoadError(f"{folder}: no {OVERLAY_FILE}; rebuild it with `python recipes/general/train.py`")
-    alphabet = Alphabet.from_vocab(json.loads((folder / "vocab.json").read_text(encoding="utf-8")))
+    alphabet = Alphabet.from_vocab(json.loads((Path(folder) / "vocab.json").read_text(encoding="utf-8")))
+    with safe_open(str(path), "pt") as f:
+        return (f.metadata() or {}).get("base", WHISPER_BASE), alphabet
+
+
+def apply_overlay(bundle: Bundle, folder: str | os.PathLike[str] = GENERAL_DIR) -> Bundle:
+    """A shipped model: its base's weights (``bundle``) with the overlay on top, in float32."""
+    from safetensors import safe_open
+
+    path = Path(folder) / OVERLAY_FILE
     with safe_open(str(path), "pt") as f:
         base = (f.metadata() or {}).get("base", WHISPER_BASE)
         overlay = {k: f.get_tensor(k).float() for k in f.keys()}
-    bundle: Bundle = load_pretrained(base, alphabet)
+    alphabet = bundle.alphabet
     model = bundle.model
     state = model.state_dict()
     unknown = [k for k in overlay if k not in state or state[k].shape != overlay[k].shape]

@@ -55,7 +55,8 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     the headline test from held-out sentences in held-out engines' voices."""
     from ..domains import generate
     from ..domains.heldout import heldout_sentences
-    from ..synth.corpus import SynthConfig, build_domain_corpus, synthesize_corpus
+    from ..synth.corpus import SynthConfig, synthesize_corpus
+    from ..synth.domain import build_domain_corpus
     from ..synth.engines import parse_engine_weights
 
     if c.train_manifest:

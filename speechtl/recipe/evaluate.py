@@ -15,11 +15,13 @@ import time
 from typing import Callable
 
 from ..data.manifest import ManifestEntry
+from ..decode.base import Decoder
 from ..decode.beam import BeamConfig, BeamDecoder, decode_processes
 from ..decode.policy import Decoding
+from ..decode.twopass import TwoPass
+from ..decode.twopass_config import TwoPassConfig
 from ..model.loader import Bundle
 from ..report import worst_utterances
-from ..twopass import TwoPass
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut, TwoPassOut
@@ -40,14 +42,14 @@ LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass
 
 
 def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOut | None = None,
-              vocabulary: Vocabulary | None = None) -> dict[str, Decoding | TwoPass]:
+              vocabulary: Vocabulary | None = None) -> dict[str, Decoder]:
     """The decoding rows: greedy, then each step of the tuned decoder saved with the
     model, then the two-pass steps when that stage ran."""
     tuned = BeamDecoder.load(trained.model)
     assert tuned is not None, f"{trained.model}: no LM decoder saved by the LM stage"
     alphabet = adapted.alphabet
     processes = decode_processes()  # beam searches on every core (forked before Whisper loads)
-    methods = {"greedy": Decoding(alphabet)}
+    methods: dict[str, Decoder] = {"greedy": Decoding(alphabet)}
     if lm.domain_only_lm:
         # what the LM was before real English text and the word list (for comparison)
         old = lm.domain_only_lm
@@ -60,11 +62,12 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         methods["lm-terms-spot"] = Decoding(alphabet, tuned, processes)
     if two_pass is not None and two_pass.whisper:
         from ..model.seq2seq import WhisperRecognizer
-        from ..twopass import TwoPassConfig
 
         whisper = WhisperRecognizer(two_pass.whisper, encoder_cache=TWO_PASS_ENCODER_CACHE)
         chosen = two_pass.config or TwoPassConfig()
-        first = TwoPass(methods[list(methods)[-1]], whisper,
+        ctc = methods[list(methods)[-1]]
+        assert isinstance(ctc, Decoding)
+        first = TwoPass(ctc, whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
                         dataclasses.replace(chosen, spot_threshold=None, whisper_margin=None))
         methods["whisper"] = first.with_config(top_terms=0, rescore=None)
@@ -78,7 +81,7 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
 
 
 def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[], Bundle]],
-                   methods: dict[str, Decoding | TwoPass], vocabulary: Vocabulary,
+                   methods: dict[str, Decoder], vocabulary: Vocabulary,
                    valid: Callable[[str, Bundle], list[ManifestEntry]], general_test: str) -> EvalOut:
     """Score each model (loaded by ``models``' callables, in order) with each decoding on
     each test set; keep the worst utterances and term misses of the adapted model's
@@ -93,8 +96,8 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
     if data.real_test:
         tests[REAL_TEST] = data.real_test
     fullest = list(methods)[-1]
-    ctc_only = {name: m for name, m in methods.items() if isinstance(m, Decoding)}
-    two_pass = {name: m for name, m in methods.items() if isinstance(m, TwoPass)}
+    ctc_only = {name: m for name, m in methods.items() if not m.needs_audio}
+    hearing = {name: m for name, m in methods.items() if m.needs_audio}  # the two-pass rows
     results: dict[str, Score] = {}
     worst, misses = {}, {}
     out_root = c.work_path / "eval"
@@ -130,17 +133,17 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
                 print(f"{test_name}: no utterance could be decoded; the set has no rows", flush=True)
                 continue
             decoded = {}
-            if model_name == "adapted" and two_pass:
+            if model_name == "adapted" and hearing:
                 # the two-pass rows start from the fullest CTC decoding: made once, for both
-                first = next(iter(two_pass.values()))
-                decoded = {name: first.ctc_hypotheses(logprobs, bundle.frame_shift)
-                           for name, m in ctc_only.items() if m is first.ctc}
+                first = next(iter(hearing.values()))
+                decoded = {name: first.ctc_hypotheses(logprobs, bundle.frame_shift)  # type: ignore[attr-defined]
+                           for name, m in ctc_only.items() if m is getattr(first, "ctc", None)}
                 later.append((bundle, test_name, entries, logprobs))
             record(model_name, test_name, evaluate_methods(bundle, entries, out_root / model_name, test_name, ctc_only,
                                                            vocabulary, logprobs=logprobs, hypotheses=decoded))
     # 2. The two-pass rows (the adapted model's; Whisper alone is the same for every model)
     for bundle, test_name, entries, logprobs in later:
-        record("adapted", test_name, evaluate_methods(bundle, entries, out_root / "adapted", test_name, two_pass,
+        record("adapted", test_name, evaluate_methods(bundle, entries, out_root / "adapted", test_name, hearing,
                                                       vocabulary, logprobs=logprobs))
     return EvalOut(results=results, worst=worst, term_misses=misses, eval_dir=str(out_root))
 

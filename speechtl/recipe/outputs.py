@@ -11,7 +11,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
-from ..twopass import TwoPassConfig
+from ..decode.twopass_config import TwoPassConfig
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,7 +11,7 @@ Stages (each a plain function of typed inputs, in this package):
     base      resolve the checkpoint to adapt                              model/base.py
     train     fine-tune with the freeze policy (resumes from last.pt)      training/
     lm        build the mixed LM, tune the decoding on dev                 lm.py
-    two_pass  Whisper prompted by the heard terms + spotting, tuned on dev twopass.py
+    two_pass  Whisper prompted by the heard terms + spotting, tuned on dev twopass.py (decode/twopass.py)
     evaluate  base vs adapted x every decoding step x every test set       evaluate.py
     report    JSON, Markdown and HTML                                      evaluate.py
 

@@ -1,5 +1,5 @@
 """The two-pass stage: Whisper prompted by the terms the adapted model hears, then CTC
-term spotting over Whisper's words (:mod:`speechtl.twopass`).
+term spotting over Whisper's words (:mod:`speechtl.decode.twopass`).
 
 The prompt size, the spotting threshold and Whisper's judging margin are tuned on the
 held-out-engine dev set like the CTC decoder's settings, mild to strong, and under the
@@ -29,7 +29,8 @@ from ..decode.rescore import RescoreConfig
 from ..fileio import write_json
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
-from ..twopass import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPass, TwoPassConfig
+from ..decode.twopass import TwoPass
+from ..decode.twopass_config import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPassConfig
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
@@ -62,8 +63,8 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whispers[0],
                        vocabulary, TwoPassConfig(spot_threshold=None))
     dev, real = _inputs(adapted, dev_entries, posteriors), _inputs(adapted, real_entries, posteriors)
-    for _, _, logprobs in (dev, real):  # on every core, before Whisper's threads start
-        two_pass.ctc_hypotheses(logprobs, adapted.frame_shift)
+    for _, waves, logprobs in (dev, real):  # on every core, before Whisper's threads start
+        two_pass.search_first(logprobs, adapted.frame_shift, waves)
     sets = _longform_sets(adapted, data.longform, posteriors, two_pass)
     tuned = [tune_writer(c, two_pass.with_whisper(w), vocabulary, dev, real, sets, adapted.frame_shift)
              for w in whispers]
@@ -99,14 +100,14 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
                 frame_shift: float) -> dict:
     """The two-pass settings for one writer, tuned on dev under the real-speech guard and
     the long-form guard, with what it measured. Each grid row is a
-    :class:`~speechtl.twopass.TwoPassConfig` (``"config"``) with its dev and guard WER."""
+    :class:`~speechtl.decode.twopass_config.TwoPassConfig` (``"config"``) with its dev and guard WER."""
     from ..decode.tune import choose
 
     def wer(config: TwoPassConfig, inputs) -> float | None:
         entries, waves, logprobs = inputs
         if not entries:
             return None
-        hyps = two_pass.with_config(config).texts(waves, logprobs, frame_shift)
+        hyps = two_pass.with_config(config).texts(logprobs, frame_shift, waves)
         return score([e.id for e in entries], [e.text for e in entries], hyps).wer
 
     def measure(configs: list[TwoPassConfig]) -> list[dict]:
@@ -195,7 +196,7 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
     whisper_long = two_pass.with_config(own)
     for name, (entries, waves, logprobs, _) in sets.items():
         t0 = time.perf_counter()
-        hyps = [whisper_long.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
+        hyps = whisper_long.texts(logprobs, frame_shift, waves)
         rows[name]["whisper"] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0)
     unique = list(dict.fromkeys(candidates))  # each setting once, in order
     first, lost = _label(unique[0]), []
@@ -204,7 +205,7 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
         label, lost = _label(config), []
         for name, (entries, waves, logprobs, ctc_s) in sets.items():
             t0 = time.perf_counter()
-            hyps = [tp.decode_long(w, lp, frame_shift).text for w, lp in zip(waves, logprobs)]
+            hyps = tp.texts(logprobs, frame_shift, waves)
             rows[name][label] = _figures(entries, hyps, vocabulary, time.perf_counter() - t0 + ctc_s)
             alone = rows[name]["whisper"]["wer"]
             if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
@@ -248,7 +249,7 @@ def _longform_sets(adapted: Bundle, manifests: Sequence[str], posteriors: Poster
         t0 = time.perf_counter()
         logprobs = posteriors(entries)
         waves = [load_entry(e, adapted.sampling_rate) for e in entries]
-        two_pass.prompts_long(waves, logprobs, adapted.frame_shift)
+        two_pass.search_first(logprobs, adapted.frame_shift, waves)
         name = Path(path).parent.name if Path(path).name == "recordings.jsonl" else Path(path).stem
         sets[f"long-{name}"] = (entries, waves, logprobs, time.perf_counter() - t0)
     return sets

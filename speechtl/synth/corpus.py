@@ -303,31 +303,3 @@ def term_coverage(texts: Sequence[str], vocabulary: Vocabulary | None) -> dict[s
         needle = f" {' '.join(term.words)} "
         counts[" ".join(term.words)] = sum(t.count(needle) for t in padded)
     return dict(counts)
-
-
-AVERAGE_SENTENCE_SECONDS = 3.5  # first guess of sentences per hour; corrected after each pass
-
-
-def build_domain_corpus(domain: str, out_dir: str | os.PathLike[str], hours: float | None = None,
-                        sentences: int | None = None, general_share: float = 0.2,
-                        vocabulary: Vocabulary | None = None, voices: Sequence[str] | None = None,
-                        config: SynthConfig = SynthConfig(), progress: bool = True) -> CorpusReport:
-    """A built-in domain's corpus of ``sentences`` sentences, or of about ``hours`` hours.
-
-    With ``hours``, sentences are added until the audio reaches the target: the
-    generator is seeded, so a longer run extends a shorter one and the cache keeps
-    what was already made.
-    """
-    from ..domains import domain_terms, generate
-
-    vocabulary = vocabulary if vocabulary is not None else domain_terms(domain)
-    if sentences is None and hours is None:
-        raise SpeechtlError("give --hours or --sentences")
-    count = sentences or max(1, round(hours * 3600 / AVERAGE_SENTENCE_SECONDS))
-    for _ in range(4):
-        report = synthesize_corpus(generate(domain, count, config.seed, general_share), out_dir, vocabulary,
-                                   voices, config, progress)
-        if hours is None or report.hours >= 0.98 * hours or not report.utterances:
-            return report
-        count = round(count * hours / report.hours * 1.02) + 1
-    return report

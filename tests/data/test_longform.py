@@ -60,7 +60,8 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
     from speechtl.data.vad import covering_windows
     from speechtl.decode.policy import Decoding
     from speechtl.alphabet import Alphabet
-    from speechtl.twopass import TwoPass, TwoPassConfig
+    from speechtl.decode.twopass import TwoPass
+    from speechtl.decode.twopass_config import TwoPassConfig
     from speechtl.vocabulary import Vocabulary
 
     rec = conversation(sample_entries, tmp_path)
@@ -75,6 +76,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
 
     class TurnHearingWhisper:  # writes the turns wholly inside the audio it is given
         name = "scripted"
+        loaded = True  # (its threads run: no forking after it)
 
         def transcribe(self, wave, hotwords=None, timestamps=False):
             from speechtl.model.seq2seq import WhisperResult
@@ -89,7 +91,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
     logprobs = np.full((frames, len(alphabet)), np.log(1 / len(alphabet)), np.float32)
     tp = TwoPass(Decoding(alphabet), TurnHearingWhisper(), Vocabulary(["en banc"]),
                  TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None))
-    hyp: Hypothesis = tp.decode_long(audio, logprobs, 0.02)
+    hyp: Hypothesis = tp.decode([logprobs], 0.02, [audio])[0]
     assert hyp.text == rec.text
 
 

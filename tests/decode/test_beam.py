@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from speechtl.decode.beam import BeamDecoder, TermBooster
+from speechtl.decode.beam import BeamDecoder
+from speechtl.decode.booster import TermBooster
 from speechtl.lm.arpa import estimate_arpa
 from speechtl.vocabulary import Vocabulary
 

@@ -10,7 +10,8 @@ from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
 from speechtl.model.seq2seq import WhisperResult, WhisperSegment
 from speechtl.recipe.twopass import longform_guard
-from speechtl.twopass import TwoPass, TwoPassConfig
+from speechtl.decode.twopass import TwoPass
+from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 from tests.decode.test_spotting import posteriors
 
@@ -23,6 +24,7 @@ class ScriptedLongWhisper:
     its own long-form decoding: ``own`` once per window, in segments of equal length."""
 
     name = "scripted"
+    loaded = True  # (its threads run: no forking after it)
 
     def __init__(self, prompted: str, own: str, windows: int, unprompted: str = "the court") -> None:
         self.prompted, self.own, self.windows, self.unprompted = prompted, own, windows, unprompted
@@ -89,7 +91,7 @@ def test_the_last_fallback_is_whisper_s_own_long_form_decoding(alphabet, sample_
     assert rows["long-test"]["whisper-windows"]["wer"] == pytest.approx(0.5)
     # what the fallback decodes: Whisper's own text, each word timed inside its segment
     entries, waves, logprobs, _ = sets["long-test"]
-    hyp = tp.with_config(chosen).decode_long(waves[0], logprobs[0], 0.02)
+    hyp = tp.with_config(chosen).decode([logprobs[0]], 0.02, [waves[0]])[0]
     assert hyp.text == entries[0].text
     step = len(waves[0]) / 16_000 / windows
     for i, w in enumerate(hyp.words):  # two words per segment, within a frame of its span

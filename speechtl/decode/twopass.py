@@ -2,105 +2,50 @@
 
 A CTC model adapted on a few hours of speech knows the domain's terms but hears new
 voices poorly; Whisper hears voices well but misspells terms it was never prompted
-with ("rehearing on bunk"), and its prompt holds only a few hundred tokens, not a whole
+with ("rehearing on bunk"), and its prompt holds a few hundred tokens, not a whole
 vocabulary. So, per utterance:
 
-1. the adapted model's own decoding (beam search with its LM and terms) gives a
-   hypothesis, and :meth:`TermSpotter.heard` ranks the terms its posteriors support
-   most (spelled out, or close to a span by spelling and acoustics);
+1. the CTC model's own decoding (beam search, its LM and terms) gives a hypothesis, and
+   :meth:`TermSpotter.heard` ranks the terms its posteriors support most;
 2. Whisper transcribes with the ``top_terms`` best of them as its prompt;
 3. Whisper's words are aligned to the CTC frames (:func:`align_words`) and term spotting
    proposes to replace a span where a term scores ``spot_threshold`` or more per
-   character above the words Whisper wrote (None: no spotting);
-4. with ``whisper_margin`` set, Whisper judges each proposal: the changed sentence must
-   be at most ``-whisper_margin`` less likely under Whisper (forced decoding, same
-   prompt) than its own. The CTC model hears the term's letters, Whisper knows which
-   sentence is English: a term wins where both allow it ("rehearing on bunk" ->
-   "rehearing en banc"), not where one model's error would decide alone. So every
-   term may be proposed. Without the judge only the prompted terms are: on general
-   speech every span would otherwise be a chance to insert one of hundreds of terms.
+   character above Whisper's words (None: no spotting);
+4. with ``whisper_margin`` set, Whisper judges each proposal: the changed sentence may be
+   at most ``-whisper_margin`` less likely under Whisper (same prompt) than its own. The
+   CTC model hears the letters, Whisper knows which sentence is English: a term wins
+   where both allow it ("rehearing on bunk" -> "rehearing en banc"). So every term may be
+   proposed; without the judge only the prompted ones are (on general speech every span
+   would otherwise be a chance to insert one of hundreds of terms).
 
     two_pass = TwoPass(decoding, WhisperRecognizer("whisper-tiny.en"), vocabulary)
-    hyps = two_pass.decode(waves, logprobs, bundle.frame_shift)
-    two_pass = load_two_pass(decoding, "runs/legal/model/best")   # the settings a recipe tuned
+    hyps = two_pass.decode(logprobs, bundle.frame_shift, waves)
+    two_pass = load_two_pass(decoding, "runs/legal/model/best")   # as a recipe tuned it (decoders.py)
 
 With ``top_terms=0`` and no spotting it is Whisper alone: the baseline row.
 """
-
 from __future__ import annotations
 
 import hashlib
-import os
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
-from .constants import SAMPLE_RATE
-from .decode.align import align_words
-from .decode.greedy import Hypothesis, Word, greedy_decode
-from .decode.policy import Decoding
-from .decode.rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
-from .decode.spotting import FrameWord, Substitution, TermSpotter
-from .errors import SettingError, SpeechtlError
-from .fileio import read_json
-from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
-from .text import normalize
-from .vocabulary import Vocabulary
+from ..constants import SAMPLE_RATE
+from ..text import normalize
+from ..vocabulary import Vocabulary
+from .align import align_segments, align_words, frame_words
+from .base import Recognizer
+from .greedy import Hypothesis, Word, greedy_decode
+from .policy import Decoding
+from .rescore import DEFAULT_NBEST, NBestRescorer
+from .spotting import FrameWord, Substitution, TermSpotter
+from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 
-WHISPER_WINDOW_S = 28.0  # longer audio is cut in pauses into windows of at most this (decode_long)
-DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen terms fill Whisper's prompt)
-# without a recipe's tuned settings: spotting proposes terms whose letters come near
-# (per character within 1 of Whisper's words), Whisper accepts a changed sentence up to
-# 2 nats less likely than its own (the medical recipe's choice; legal's was floor 0.25,
-# margin -10; in both the judge kept general real speech at Whisper's own WER)
-DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
-DEFAULT_WHISPER_MARGIN = -2.0
-TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
-# Whisper encoder outputs kept (2.3-3 MB each): a clip or window transcribed again (the
-# timestamp and unprompted redos of decode_long) and scored by the judge is encoded once
-WHISPER_ENCODER_CACHE = 16
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
-# model's is decoded again with timestamps (Whisper stopped early; see decode_long)
+# model's is decoded again with timestamps (Whisper stopped early; see _decode_long)
 EARLY_STOP_RATIO = 0.9
-# how a recording longer than one window is decoded: window by window as above, or by
-# Whisper's own long-form decoding (the long-form guard's last fallback; no terms)
-LONG_FORM_WINDOWS = "windows"
-LONG_FORM_WHISPER = "whisper"
-
-
-@dataclass(frozen=True)
-class TwoPassConfig:
-    top_terms: int = DEFAULT_TOP_TERMS
-    spot_threshold: float | None = DEFAULT_TWO_PASS_SPOT_THRESHOLD
-    prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
-    # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
-    whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
-    long_form: str = LONG_FORM_WINDOWS
-    # Whisper's N best rescored with the CTC decoder's LM and the terms (decode/rescore.py;
-    # None: Whisper's own best). Windows redone with timestamps keep Whisper's own best.
-    rescore: RescoreConfig | None = None
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "TwoPassConfig":
-        """Settings as :meth:`to_json` wrote them (other keys, such as a grid row's WER, are ignored)."""
-        if not isinstance(data, dict):
-            raise SpeechtlError(f"two-pass settings must be an object of settings, not {data!r}")
-        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
-        if isinstance(values.get("rescore"), dict):
-            values["rescore"] = RescoreConfig(**values["rescore"])
-        return cls(**values)
-
-    def __post_init__(self) -> None:
-        if self.top_terms < 0:
-            raise SettingError(f"top_terms must be >= 0, not {self.top_terms}")
-        if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
-            raise SettingError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
-                               f"not {self.long_form!r}")
 
 
 class _Clip:
@@ -117,7 +62,7 @@ class TwoPass:
     """Whisper prompted by the terms the CTC model hears, then CTC term spotting."""
 
     ctc: Decoding
-    whisper: WhisperRecognizer
+    whisper: Recognizer
     vocabulary: Vocabulary
     config: TwoPassConfig = TwoPassConfig()
     _memo: dict = field(default_factory=dict, repr=False)  # Whisper's texts and the prompts, by input digest
@@ -136,7 +81,7 @@ class TwoPass:
         (default: these), with ``changes``."""
         return TwoPass(self.ctc, self.whisper, self.vocabulary, replace(config or self.config, **changes), self._memo)
 
-    def with_whisper(self, whisper: WhisperRecognizer) -> "TwoPass":
+    def with_whisper(self, whisper: Recognizer) -> "TwoPass":
         """Another writer over the same CTC model, terms, settings and memo (its texts are
         kept apart by the writer's name; the CTC searches and alignments are shared)."""
         return TwoPass(self.ctc, whisper, self.vocabulary, self.config, self._memo)
@@ -151,8 +96,8 @@ class TwoPass:
         keys = [("prompt", d, self.config.top_terms, self.config.prompt_min_gain) for d in digests]
         min_gain = -np.inf if self.config.prompt_min_gain is None else self.config.prompt_min_gain
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
-        for i, words in zip(todo, self._ctc_words([digests[i] for i in todo], [logprobs[i] for i in todo],
-                                                  frame_shift)):
+        for i, hyp in zip(todo, self._ctc([digests[i] for i in todo], [logprobs[i] for i in todo], frame_shift)):
+            words = frame_words(hyp.words, frame_shift)
             self._memo[keys[i]] = ", ".join(self._spotter.heard(np.asarray(logprobs[i]), words, self.config.top_terms,
                                                                     min_gain))
         return [self._memo[key] for key in keys]
@@ -167,38 +112,60 @@ class TwoPass:
         keys = [("ctc", d) for d in digests]
         todo = [i for i, key in enumerate(keys) if key not in self._memo]
         if todo:
-            # a recognizer that cannot say whether its threads run is taken to run them
-            ctc = self.ctc if not getattr(self.whisper, "loaded", True) else self.ctc.with_processes(None)
+            ctc = self.ctc if not self.whisper.loaded else self.ctc.with_processes(None)
             for i, hyp in zip(todo, ctc.decode([logprobs[i] for i in todo], frame_shift)):
                 self._memo[keys[i]] = hyp
         return [self._memo[key] for key in keys]
 
-    def _ctc_words(self, digests: Sequence[str], logprobs: Sequence[np.ndarray],
-                   frame_shift: float) -> list[list[FrameWord]]:
-        """The CTC decoding's words with their frame spans."""
-        out = []
-        for hyp in self._ctc(digests, logprobs, frame_shift):
-            words = []
-            for w in hyp.words:
-                start = round(w.start / frame_shift)
-                words.append((w.word, (start, max(round(w.end / frame_shift), start + 1))))
-            out.append(words)
-        return out
+    @property
+    def needs_audio(self) -> bool:
+        return True
 
-    def decode(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
-        """One hypothesis per utterance (16 kHz mono waves and the CTC model's log-probabilities)."""
+    def decode(self, logprobs: Sequence[np.ndarray], frame_shift: float,
+               waves: Sequence[np.ndarray] | None = None) -> list[Hypothesis]:
+        """One hypothesis per utterance of any length, from the CTC model's log-probabilities
+        and the 16 kHz mono ``waves`` (required). Utterances of one Whisper window are
+        decoded together; longer recordings window by window (:meth:`_decode_long`)."""
+        if waves is None or len(waves) != len(logprobs):
+            raise ValueError("two-pass decoding needs each utterance's audio (waves) beside its log-probabilities")
+        short = [i for i, w in enumerate(waves) if len(w) <= WHISPER_WINDOW_S * SAMPLE_RATE]
+        out = dict(zip(short, self._decode_short([waves[i] for i in short], [logprobs[i] for i in short],
+                                                 frame_shift)))
+        for i in range(len(waves)):
+            if i not in out:
+                out[i] = self._decode_long(waves[i], np.asarray(logprobs[i], dtype=np.float32), frame_shift)
+        return [out[i] for i in range(len(waves))]
+
+    def texts(self, logprobs: Sequence[np.ndarray], frame_shift: float,
+              waves: Sequence[np.ndarray] | None = None) -> list[str]:
+        return [h.text for h in self.decode(logprobs, frame_shift, waves)]
+
+    def search_first(self, logprobs: Sequence[np.ndarray], frame_shift: float, waves: Sequence[np.ndarray]) -> None:
+        """Every CTC search :meth:`decode` will need for these utterances (each short one
+        whole, each long one's windows), in one batch, memoized. Called before Whisper
+        loads, the searches use every core (``ctc.processes``); forked once Whisper's
+        threads run, workers can hang."""
+        clips = []
+        for wave, lp in zip(waves, logprobs):
+            if len(wave) <= WHISPER_WINDOW_S * SAMPLE_RATE:
+                clips.append(_Clip(wave, np.asarray(lp, dtype=np.float32)))
+            else:
+                clips += self._windows(wave, lp, frame_shift)[1]
+        self._ctc([c.logprobs_key for c in clips], [c.logprobs for c in clips], frame_shift)
+
+    def _decode_short(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
+                      frame_shift: float) -> list[Hypothesis]:
         clips = [_Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         return [self._finish(clip, self._whisper_text(clip, prompt), prompt, frame_shift)
                 for clip, prompt in zip(clips, prompts)]
 
-    def decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float,
-                    sampling_rate: int = SAMPLE_RATE) -> Hypothesis:
-        """One recording of any length. Over ``WHISPER_WINDOW_S`` seconds it is cut, in
-        pauses, into windows that together cover all of it (data/vad.covering_windows);
-        each window gets its own prompt of the terms heard in it, and Whisper decodes it
-        with timestamps, going on from its last one where it stops early. Nothing is
-        dropped: a short "yes" between turns is in some window.
+    def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
+        """A recording longer than ``WHISPER_WINDOW_S`` seconds. It is cut, in pauses, into
+        windows that together cover all of it (data/vad.covering_windows); each window gets
+        its own prompt of the terms heard in it, and Whisper decodes it with timestamps,
+        going on from its last one where it stops early. Nothing is dropped: a short "yes"
+        between turns is in some window.
 
         Whisper decodes a window without timestamps, as a short clip; where it wrote fewer
         than ``EARLY_STOP_RATIO`` of the words the CTC model heard there, it stopped early
@@ -210,11 +177,9 @@ class TwoPass:
         (its own long-form decoding: 6.1% and 3.5%). Passing the window before as context,
         as its long-form decoding does, cost 8 points on the conversations (Whisper
         skipped whole turns after it), so windows are decoded without it."""
-        if len(wave) <= WHISPER_WINDOW_S * sampling_rate:
-            return self.decode([wave], [logprobs], frame_shift)[0]
         if self.config.long_form == LONG_FORM_WHISPER:
-            return self._whisper_long(wave, np.asarray(logprobs, dtype=np.float32), frame_shift)
-        spans, clips = self._windows(wave, logprobs, frame_shift, sampling_rate)
+            return self._whisper_long(wave, logprobs, frame_shift)
+        spans, clips = self._windows(wave, logprobs, frame_shift)
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         words: list[Word] = []
@@ -237,41 +202,20 @@ class TwoPass:
         return Hypothesis(" ".join(w.word for w in words), tuple(words))
 
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
-        """Whisper's own long-form decoding, each segment's words aligned to the CTC frames
-        of its span for their times (spread over the span where they do not fit it)."""
+        """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
         key = ("whisper-long", self.whisper.name, _digest(wave))
         if key not in self._memo:
             self._memo[key] = self.whisper.long_segments(wave)
-        words: list[Word] = []
-        for segment in self._memo[key]:
-            text = self._normalized(segment.text)
-            if not text:
-                continue
-            first = min(len(logprobs) - 1, max(0, int(segment.start / frame_shift)))
-            last = min(len(logprobs), max(first + 1, int(np.ceil(segment.end / frame_shift))))
-            aligned = align_words(logprobs[first:last], text, self.ctc.alphabet)
-            if not aligned:
-                step = (last - first) / len(text.split())
-                aligned = [(w, (round(i * step), round((i + 1) * step))) for i, w in enumerate(text.split())]
-            words += [Word(w, round((first + s) * frame_shift, 3), round((first + e) * frame_shift, 3))
-                      for w, (s, e) in aligned]
+        segments = [(s.start, s.end, self._normalized(s.text)) for s in self._memo[key]]
+        words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
         return Hypothesis(" ".join(w.word for w in words), tuple(words))
 
-    def prompts_long(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float,
-                     sampling_rate: int = SAMPLE_RATE) -> list[list[str]]:
-        """Each recording's window prompts, all CTC searches in one batch (memoized for
-        :meth:`decode_long`): called before Whisper loads, they use every core."""
-        windows = [self._windows(w, lp, frame_shift, sampling_rate)[1] for w, lp in zip(waves, logprobs)]
-        flat = [c for clips in windows for c in clips]
-        prompts = iter(self._prompts([c.logprobs for c in flat], [c.logprobs_key for c in flat], frame_shift))
-        return [[next(prompts) for _ in clips] for clips in windows]
-
-    def _windows(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float,
-                 sampling_rate: int) -> tuple[list[tuple[int, int]], list[_Clip]]:
+    def _windows(self, wave: np.ndarray, logprobs: np.ndarray,
+                 frame_shift: float) -> tuple[list[tuple[int, int]], list[_Clip]]:
         """A long recording's windows: their frame spans and clips (one when it fits one window)."""
-        from .data.vad import covering_windows
+        from ..data.vad import covering_windows
 
-        hop = frame_shift * sampling_rate
+        hop = frame_shift * SAMPLE_RATE
         key = ("windows", _digest(wave), len(logprobs), frame_shift)  # (the VAD runs once per recording)
         if key not in self._memo:
             self._memo[key] = [min(len(logprobs), round(w.end_s / frame_shift))
@@ -281,9 +225,6 @@ class TwoPass:
         clips = [_Clip(wave[round(a * hop): len(wave) if b == len(logprobs) else round(b * hop)],
                        np.asarray(logprobs[a:b], dtype=np.float32)) for a, b in spans]
         return spans, clips
-
-    def texts(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
-        return [h.text for h in self.decode(waves, logprobs, frame_shift)]
 
     def _whisper_text(self, clip: _Clip, prompt: str, timestamps: bool = False) -> str:
         """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
@@ -353,7 +294,7 @@ class TwoPass:
         """The substitutions Whisper accepts, each with its gain in Whisper's log-probability
         (under the prompt it wrote its own text with)."""
         if not subs or len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
-            return []  # (decode_long's pieces are always short enough)
+            return []  # (_decode_long's windows are always short enough)
         texts = [" ".join(words)] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in subs]
         key = (self.whisper.name, clip.wave_key)
         todo = [t for t in dict.fromkeys(texts) if ("score", key, prompt, t) not in self._memo]
@@ -363,34 +304,6 @@ class TwoPass:
         own, *changed = (self._memo[("score", key, prompt, t)] for t in texts)
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
-
-
-def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,
-                  whisper: str | None = None) -> TwoPass:
-    """A two-pass decoding over ``decoding``: the settings saved beside the model (a recipe's
-    two-pass stage) when there are any, else the defaults. The terms: ``vocabulary``, else
-    those of the model's decoder."""
-    saved = {}
-    path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
-    if path is not None and path.is_file():
-        saved = read_json(path, "two-pass settings")
-        if not isinstance(saved, dict):
-            raise SpeechtlError(f"{path}: the two-pass settings file holds no settings; run the recipe's "
-                                f"two-pass stage again, or delete it for the defaults")
-    terms = vocabulary if vocabulary is not None and len(vocabulary) else (
-        decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
-    if not len(terms):
-        raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
-    if "config" in saved:  # the settings as one object (TwoPassConfig.to_json)
-        config = TwoPassConfig.from_json(saved["config"])
-    else:  # files written before that: the settings side by side, the judge's margin only when tuned with it
-        config = TwoPassConfig(top_terms=saved.get("top_terms", DEFAULT_TOP_TERMS),
-                               spot_threshold=saved.get("spot_threshold", DEFAULT_TWO_PASS_SPOT_THRESHOLD),
-                               prompt_min_gain=saved.get("prompt_min_gain"),
-                               whisper_margin=saved.get("whisper_margin") if saved else DEFAULT_WHISPER_MARGIN,
-                               long_form=saved.get("long_form", LONG_FORM_WINDOWS))
-    writer = WhisperRecognizer(whisper or saved.get("whisper", DEFAULT_WHISPER), encoder_cache=WHISPER_ENCODER_CACHE)
-    return TwoPass(decoding, writer, terms, config)
 
 
 def _digest(array: np.ndarray) -> str:

