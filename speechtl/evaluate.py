@@ -24,8 +24,8 @@ from .decode.greedy import Hypothesis
 from .decode.policy import Decoding
 from .errors import AudioError
 from .metrics import CorpusScore, TermReport, score, term_accuracy, write_results, write_term_report
+from .model.chunked import DEFAULT_BATCH_SIZE, AcousticModel
 from .model.loader import Bundle
-from .transcribe import Transcriber
 from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Evaluation:
     skipped: tuple[Rejected, ...] = ()  # entries whose audio could not be decoded
 
 
-def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = DEFAULT_BATCH_SIZE,
                    device: torch.device | str | None = None, progress: bool = False,
                    int8: bool = False) -> list[np.ndarray]:
     """Log-probabilities of validated entries, in their order (long ones chunked);
@@ -50,14 +50,14 @@ def entry_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size:
     return logprobs
 
 
-def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = DEFAULT_BATCH_SIZE,
                        device: torch.device | str | None = None, progress: bool = False, int8: bool = False
                        ) -> tuple[list[ManifestEntry], list[np.ndarray], list[Rejected]]:
     """Like :func:`entry_logprobs`, but an entry whose audio fails to decode is skipped
     and listed: (kept entries, their log-probabilities, skipped)."""
     model = bundle.model
     was_training = model.training
-    transcriber = Transcriber(bundle, device=device or next(model.parameters()).device, batch_size=batch_size,
+    acoustic = AcousticModel(bundle, device=device or next(model.parameters()).device, batch_size=batch_size,
                               int8=int8)
     out: dict[str, np.ndarray] = {}
     skipped: list[Rejected] = []
@@ -67,18 +67,18 @@ def decodable_logprobs(bundle: Bundle, entries: Sequence[ManifestEntry], batch_s
         chunk, waves = [], []
         for e in order[i:i + batch_size]:
             try:
-                waves.append(transcriber.check_length(load_entry(e, bundle.sampling_rate), e.audio_filepath))
+                waves.append(acoustic.check_length(load_entry(e, bundle.sampling_rate), e.audio_filepath))
                 chunk.append(e)
             except AudioError as exc:
                 skipped.append(Rejected(e.id, str(exc)))
         if chunk:
-            out.update(zip((e.id for e in chunk), transcriber.logits(waves)))
+            out.update(zip((e.id for e in chunk), acoustic.logits(waves)))
     model.train(was_training)
     kept = [e for e in entries if e.id in out]
     return kept, [out[e.id] for e in kept], skipped
 
 
-def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = 8,
+def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_size: int = DEFAULT_BATCH_SIZE,
                      device: torch.device | str | None = None, progress: bool = False,
                      decoding: Decoding | None = None) -> CorpusScore:
     """Decode validated entries (greedy unless ``decoding`` says otherwise) and score them."""
@@ -89,7 +89,7 @@ def evaluate_entries(bundle: Bundle, entries: Sequence[ManifestEntry], batch_siz
 
 def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_dir: str | os.PathLike[str],
                      set_name: str, methods: Mapping[str, Decoder], vocabulary: Vocabulary | None = None,
-                     batch_size: int = 8, progress: bool = False,
+                     batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False,
                      logprobs: Sequence[np.ndarray] | None = None, int8: bool = False,
                      hypotheses: Mapping[str, Sequence[Hypothesis]] | None = None) -> dict[str, Evaluation]:
     """Score each decoding method on one pass of the acoustic model; write results files.
@@ -125,7 +125,7 @@ def evaluate_methods(bundle: Bundle, entries: Sequence[ManifestEntry], output_di
 def evaluate_manifest(bundle: Bundle, manifest: str | os.PathLike[str], output_dir: str | os.PathLike[str],
                       set_name: str | None = None, decoding: Decoder | None = None,
                       method: str | None = None,
-                      vocabulary: Vocabulary | None = None, batch_size: int = 8,
+                      vocabulary: Vocabulary | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                       progress: bool = False, int8: bool = False, strict: bool = False
                       ) -> tuple[Evaluation, ValidationReport]:
     """Validate, decode and score one manifest with one method; ``strict`` fails on the

@@ -26,7 +26,7 @@ from .errors import SpeechtlError
 from .text import split_sentences
 from .model.loader import Bundle
 from .text import normalize
-from .transcribe import Transcriber
+from .model.chunked import AcousticModel
 
 DEFAULT_MIN_CONFIDENCE = -3.0  # log-probability; ctc-segmentation's authors suggest about -2 to -5
 _PLACEHOLDERS = "\u2400\u2401\u2402\u2403"  # stand-ins for multi-character special tokens
@@ -68,8 +68,8 @@ def align(bundle: Bundle, audio: np.ndarray, sentences: Sequence[str], batch_siz
     texts = [normalize(s) for s in sentences]
     if not any(texts):
         raise SpeechtlError("the transcript has no words")
-    transcriber = Transcriber(bundle, batch_size=batch_size)
-    logprobs = transcriber.logits([transcriber.check_length(audio, "the recording")])[0]
+    acoustic = AcousticModel(bundle, batch_size=batch_size)
+    logprobs = acoustic.logits([acoustic.check_length(audio, "the recording")])[0]
     symbols, spare = [], iter(_PLACEHOLDERS)
     for s in bundle.alphabet.symbols:  # ctc-segmentation wants one character per symbol
         symbols.append(s if len(s) == 1 else next(spare))

@@ -38,7 +38,7 @@ from speechtl.decode.greedy import greedy_decode
 from speechtl.metrics import score, term_accuracy
 from speechtl.model.loader import load_pretrained
 from speechtl.model.offline import model_folder
-from speechtl.transcribe import Transcriber
+from speechtl.model.chunked import AcousticModel
 from speechtl.vocabulary import Vocabulary
 
 PROMPT_TERMS = 40  # Whisper's prompt holds ~223 tokens; about this many terms fit
@@ -85,7 +85,7 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
     rows, fp32 = [], None
     for precision in ("fp32", "int8"):
         bundle = load_pretrained(model, Alphabet.default())  # fresh: int8 quantizes the layers in place
-        transcriber = Transcriber(bundle, batch_size=batch_size, int8=precision == "int8")
+        transcriber = AcousticModel(bundle, batch_size=batch_size, int8=precision == "int8")
         transcriber.logits(waves[:1])  # warm-up: first-call allocations are not the model's speed
         t0 = time.perf_counter()
         logprobs = transcriber.logits(waves)

@@ -79,12 +79,12 @@ def short_answers(entries: list[ManifestEntry], bundle, limit: int) -> list[Mani
     from speechtl.data.manifest import load_entry
     from speechtl.decode.align import align_words
     from speechtl.text import normalize
-    from speechtl.transcribe import Transcriber
+    from speechtl.model.chunked import AcousticModel
 
     candidates = [e for e in entries if any(w in SHORT_WORDS for w in normalize(e.text).split())][: 4 * limit]
     if not candidates:
         return []
-    transcriber = Transcriber(bundle)
+    transcriber = AcousticModel(bundle)
     logprobs = transcriber.logits([load_entry(e, bundle.sampling_rate) for e in candidates])
     out = []
     for e, lp in zip(candidates, logprobs):

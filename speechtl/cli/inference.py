@@ -54,7 +54,7 @@ def check_inference_args(args: argparse.Namespace) -> None:
     if args.int8 and on_gpu(args.device):
         raise SpeechtlError("--int8 runs on the CPU; on a GPU speechtl uses half precision (add --device cpu)")
     if getattr(args, "chunk_length", None) is not None or getattr(args, "stride_length", None) is not None:
-        from ..transcribe import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S, check_chunking
+        from ..model.chunked import DEFAULT_CHUNK_LENGTH_S, DEFAULT_STRIDE_LENGTH_S, check_chunking
 
         check_chunking(DEFAULT_CHUNK_LENGTH_S if args.chunk_length is None else args.chunk_length,
                        DEFAULT_STRIDE_LENGTH_S if args.stride_length is None else args.stride_length)

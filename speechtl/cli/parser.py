@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..constants import DEFAULT_BATCH_SIZE, DEFAULT_WHISPER
 from ..lm.arpa import DEFAULT_ORDER
 from .exits import EXIT_USAGE
 
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("paths", nargs="+", help="audio files or folders (searched recursively)")
     pl.add_argument("--output-dir", required=True, help="manifest.jsonl, rejected.jsonl and labels/ go here; "
                                                         "a rerun labels only new recordings")
-    pl.add_argument("--teacher", default="whisper-tiny.en",
+    pl.add_argument("--teacher", default=DEFAULT_WHISPER,
                     help="whisper-tiny.en, whisper-base or a CTranslate2 Whisper folder (needs speechtl[teacher])")
     pl.add_argument("--second-teacher", metavar="MODEL", help="a speechtl model (folder or 'general'): its "
                     "agreement with the teacher becomes a filter")
@@ -169,7 +170,7 @@ def _add_decoding_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_inference_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch-size", type=COUNT, default=8)
+    p.add_argument("--batch-size", type=COUNT, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--int8", action=argparse.BooleanOptionalAction, default=False,

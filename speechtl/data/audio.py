@@ -17,7 +17,6 @@ import soxr
 from ..constants import SAMPLE_RATE
 from ..errors import AudioError
 
-DEFAULT_SAMPLING_RATE = SAMPLE_RATE
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 
 
@@ -53,7 +52,7 @@ def audio_info(path: str | os.PathLike[str]) -> AudioInfo:
 
 def load_audio(
     path: str | os.PathLike[str],
-    sampling_rate: int = DEFAULT_SAMPLING_RATE,
+    sampling_rate: int = SAMPLE_RATE,
     offset: float = 0.0,
     duration: float | None = None,
 ) -> np.ndarray:
@@ -73,7 +72,7 @@ def load_audio(
     return prepare(data, rate, sampling_rate, name=str(path))
 
 
-def prepare(data: np.ndarray, rate: int, sampling_rate: int = DEFAULT_SAMPLING_RATE, name: str = "audio") -> np.ndarray:
+def prepare(data: np.ndarray, rate: int, sampling_rate: int = SAMPLE_RATE, name: str = "audio") -> np.ndarray:
     """Down-mix (channels last) and resample an in-memory signal."""
     data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:

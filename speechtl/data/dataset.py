@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 
 from ..alphabet import Alphabet
 from ..errors import AudioError, SpeechtlError
-from .audio import DEFAULT_SAMPLING_RATE, normalize_waveform
+from ..constants import SAMPLE_RATE
+from .audio import normalize_waveform
 from .manifest import ManifestEntry, load_entry
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class SpeechDataset(Dataset):
     ``normalize``: each waveform at zero mean and unit variance (Wav2Vec2)."""
 
     def __init__(self, entries: Sequence[ManifestEntry], alphabet: Alphabet,
-                 sampling_rate: int = DEFAULT_SAMPLING_RATE, normalize: bool = True, strict: bool = False) -> None:
+                 sampling_rate: int = SAMPLE_RATE, normalize: bool = True, strict: bool = False) -> None:
         self.entries = list(entries)
         self.alphabet = alphabet
         self.sampling_rate = sampling_rate

@@ -18,7 +18,7 @@ from typing import Literal, Union
 
 from torch import nn
 
-from .family import is_whisper
+from .adapters import family_of
 
 DEFAULT_LR_HEAD = 1e-3
 DEFAULT_LR_LAYERS = 5e-5
@@ -107,10 +107,8 @@ class FreezePolicy:
                 p.requires_grad_(trainable)
             total = sum(p.numel() for p in params)
             reports.append(BlockReport(name, total if trainable else 0, total))
-        if self.freeze_feature_encoder and hasattr(model, "freeze_feature_encoder") \
-                and not is_whisper(model):
-            # Wav2Vec2: also stops transformers from asking for gradients of the conv output.
-            model.freeze_feature_encoder()
+        if self.freeze_feature_encoder:
+            family_of(model).freeze_feature_encoder(model)
         return FreezeReport(tuple(reports))
 
     def param_groups(self, model: nn.Module) -> list[dict]:
@@ -125,41 +123,9 @@ class FreezePolicy:
 
 
 def model_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
-    """Name -> modules for each freezable block of a Wav2Vec2-family or Whisper CTC model."""
-    if is_whisper(model):
-        return _whisper_blocks(model)
-    base = model.base_model
-    encoder = base.encoder
-    stable = getattr(model.config, "do_stable_layer_norm", False)
-    blocks: dict[str, list[nn.Module]] = {
-        "feature_encoder": [base.feature_extractor],
-        "feature_projection": [base.feature_projection],
-        "positional": [encoder.pos_conv_embed] + ([] if stable else [encoder.layer_norm]),
-    }
-    if getattr(base, "masked_spec_embed", None) is not None:
-        # The learned mask vector belongs with the projection it replaces.
-        blocks["feature_projection"].append(_ParamHolder(base.masked_spec_embed))
-    for i, layer in enumerate(encoder.layers):
-        blocks[f"layers.{i}"] = [layer]
-    if stable:
-        blocks["final_layer_norm"] = [encoder.layer_norm]
-    blocks["head"] = [model.lm_head]
-    _check_complete(model, blocks)
-    return blocks
-
-
-def _whisper_blocks(model: nn.Module) -> dict[str, list[nn.Module]]:
-    """Whisper: the conv stem is the feature encoder; positions are fixed sinusoids
-    and stay with it; there is no feature projection."""
-    enc = model.encoder
-    blocks: dict[str, list[nn.Module]] = {
-        "feature_encoder": [enc.conv1, enc.conv2, enc.embed_positions],
-        "feature_projection": [], "positional": [],
-    }
-    for i, layer in enumerate(enc.layers):
-        blocks[f"layers.{i}"] = [layer]
-    blocks["final_layer_norm"] = [enc.layer_norm]
-    blocks["head"] = [model.lm_head]
+    """Name -> modules for each freezable block (the family's adapter names them), every
+    parameter in exactly one."""
+    blocks = family_of(model).blocks(model)
     _check_complete(model, blocks)
     return blocks
 
@@ -169,11 +135,3 @@ def _check_complete(model: nn.Module, blocks: dict[str, list[nn.Module]]) -> Non
     leftover = [n for n, p in model.named_parameters() if id(p) not in seen]
     if leftover:
         raise ValueError(f"parameters outside every known block: {leftover[:5]}")
-
-
-class _ParamHolder(nn.Module):
-    """Wraps a bare nn.Parameter so blocks are uniformly lists of modules."""
-
-    def __init__(self, param: nn.Parameter) -> None:
-        super().__init__()
-        self.param = param

@@ -8,21 +8,19 @@ import numpy as np
 import torch
 
 from ..data.dataset import pad_waveforms
+from .adapters import family_of
+from .bundle import Bundle
 from .family import unwrap
-from .loader import Bundle
 
 
 def min_samples(bundle: Bundle) -> int:
     """The shortest input (samples) the model gives at least one frame for: Wav2Vec2's
     convolutions need 400 samples (25 ms at 16 kHz); Whisper's spectrogram pads 200 each side."""
-    from .family import is_whisper
-    from .whisper import N_FFT
-
     lo, hi = 1, bundle.sampling_rate  # one second always gives frames
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if output_lengths(bundle, [mid])[0] >= 1 else (mid + 1, hi)
-    return max(lo, N_FFT // 2 + 1) if is_whisper(unwrap(bundle.model)) else lo
+    return max(lo, family_of(bundle.model).shortest_input)
 
 
 def output_lengths(bundle: Bundle, num_samples: Sequence[int]) -> list[int]:

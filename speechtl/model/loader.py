@@ -26,7 +26,8 @@ from ..constants import SAMPLE_RATE
 from ..errors import ModelLoadError
 from ..fileio import atomic_dir
 from .bundle import Bundle
-from .family import WHISPER, is_whisper, unwrap
+from .adapters import family_of
+from .family import WHISPER, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def resize_ctc_head(model: nn.Module, alphabet: Alphabet, old_vocab: dict[str, i
                 new.bias[new_id] = old.bias[old_id]
             kept += 1
     model.lm_head = new.to(old.weight.device, old.weight.dtype)
-    model.config.__setattr__("ctc_vocab_size" if is_whisper(model) else "vocab_size", len(alphabet))
+    setattr(model.config, family_of(model).vocab_size_field, len(alphabet))
     model.config.pad_token_id = alphabet.blank_id
     return kept
 
@@ -162,23 +163,12 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike[str], extra_meta: d
     (``build-lm --attach-to``'s ``language_model/`` and ``decoding.json``, the terms,
     ``two-pass.json``): a better checkpoint from a longer run never deletes its LM.
     """
-    from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor, WhisperFeatureExtractor
-
     directory = Path(directory)
     with atomic_dir(directory) as tmp:
         model = unwrap(bundle.model)
         model.save_pretrained(str(tmp))
         bundle.alphabet.save(tmp)
-        if is_whisper(model):
-            WhisperFeatureExtractor(feature_size=model.config.num_mel_bins).save_pretrained(str(tmp))
-        else:
-            extractor = Wav2Vec2FeatureExtractor(
-                feature_size=1, sampling_rate=bundle.sampling_rate, padding_value=0.0,
-                do_normalize=True, return_attention_mask=bundle.uses_attention_mask,
-            )
-            tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(str(tmp))
-            Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(str(tmp))
-            extractor.save_pretrained(str(tmp))  # preprocessor_config.json, for transformers 4.x readers
+        family_of(model).save_processor(model, tmp, bundle.sampling_rate, bundle.uses_attention_mask)
         meta = {"format": "speechtl-ctc", "version": 1, "family": bundle.family,
                 "sampling_rate": bundle.sampling_rate}
         meta.update(extra_meta or {})

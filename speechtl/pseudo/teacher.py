@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..constants import DEFAULT_WHISPER
 from ..model.seq2seq import WhisperRecognizer
 from ..model.seq2seq import require_faster_whisper as _require
 from .filter import Label
@@ -37,7 +38,7 @@ class WhisperTeacher:
     """Whisper on CPU (:class:`~speechtl.model.seq2seq.WhisperRecognizer`) with an offline
     Whisper. ``hotwords``: the domain terms, passed as Whisper's prompt."""
 
-    def __init__(self, model: str = "whisper-tiny.en", hotwords: str | None = None, threads: int = 2) -> None:
+    def __init__(self, model: str = DEFAULT_WHISPER, hotwords: str | None = None, threads: int = 2) -> None:
         require_faster_whisper()
         self.name = model
         self.hotwords = hotwords
@@ -56,13 +57,14 @@ class CTCTeacher:
 
     def __init__(self, bundle, decoding=None, name: str = "speechtl") -> None:
         from ..decode.policy import Decoding
-        from ..transcribe import Transcriber
+        from ..model.chunked import AcousticModel
 
         self.name = name
-        self._transcriber = Transcriber(bundle, decoding=decoding or Decoding(bundle.alphabet))
+        self._acoustic = AcousticModel(bundle)
+        self._decoding = decoding or Decoding(bundle.alphabet)
 
     def label(self, wave: np.ndarray) -> Label:
-        logprobs = self._transcriber.logits([wave])[0]
-        text = self._transcriber.decode([logprobs])[0].text
+        logprobs = self._acoustic.logits([wave])[0]
+        text = self._decoding.decode([logprobs], self._acoustic.bundle.frame_shift)[0].text
         return Label(text=text, avg_logprob=float(logprobs.max(axis=-1).mean()), no_speech_prob=0.0,
                      compression_ratio=compression_ratio(text))

@@ -15,11 +15,9 @@ from typing import Callable
 from ..constants import (TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_TWO_PASS_THRESHOLDS,
                          TUNE_TWO_PASS_LM_WEIGHTS, TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TERM_BONUSES,
                          TUNE_TWO_PASS_TOP_TERMS, TUNE_TWO_PASS_WHISPER_MARGINS,
-                         TUNE_UNK_OFFSETS)
+                         TUNE_UNK_OFFSETS, WHISPER_BASE, WHISPER_TINY_EN)
 from ..decode.beam import DEFAULT_BEAM_WIDTH
 from ..errors import SpeechtlError
-from ..model.base import WHISPER_BASE
-from ..model.offline import WHISPER_TINY_EN
 from ..model.freeze import FreezePolicy
 from ..training import TrainConfig
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from ..data.audio import DEFAULT_SAMPLING_RATE
+from ..constants import SAMPLE_RATE
 
 
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -32,7 +32,7 @@ def mix_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
 
 
 def reverberate(x: np.ndarray, rt60: float, rng: np.random.Generator,
-                sampling_rate: int = DEFAULT_SAMPLING_RATE) -> np.ndarray:
+                sampling_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Convolve with a synthetic room response: exponentially decaying noise
     reaching -60 dB after ``rt60`` seconds, after a direct-path impulse."""
     n = max(1, int(rt60 * sampling_rate))
@@ -44,7 +44,7 @@ def reverberate(x: np.ndarray, rt60: float, rng: np.random.Generator,
     return (wet * (np.max(np.abs(x)) / peak)).astype(np.float32)
 
 
-def change_speed(x: np.ndarray, factor: float, sampling_rate: int = DEFAULT_SAMPLING_RATE) -> np.ndarray:
+def change_speed(x: np.ndarray, factor: float, sampling_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Speed perturbation (tempo and pitch together, as Kaldi's): factor 1.1 is 10% faster."""
     if factor == 1.0:
         return x
@@ -56,7 +56,7 @@ TELEPHONE_BAND_HZ = (300.0, 3400.0)
 MU_LAW = 255
 
 
-def telephone(x: np.ndarray, sampling_rate: int = DEFAULT_SAMPLING_RATE) -> np.ndarray:
+def telephone(x: np.ndarray, sampling_rate: int = SAMPLE_RATE) -> np.ndarray:
     """A narrowband phone line: 8 kHz, 300-3400 Hz, G.711 mu-law 8-bit companding, back to
     ``sampling_rate`` (what dictation over a phone or a cheap recorder sounds like)."""
     narrow = soxr.resample(x.astype(np.float32), sampling_rate, TELEPHONE_RATE)

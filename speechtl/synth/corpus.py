@@ -35,7 +35,8 @@ from ..fileio import atomic_path, write_json
 from ..text import normalize
 from ..vocabulary import Vocabulary
 from .augment import add_noise, change_speed, reverberate, telephone
-from .engines import SAMPLING_RATE, Voice, apply_hints, available_voices, prepare_engine
+from ..constants import SAMPLE_RATE
+from .engines import Voice, apply_hints, available_voices, prepare_engine
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when synthesis or augmentation changes what a key produces
@@ -174,8 +175,8 @@ def _render_to(args: tuple[Job, str]) -> tuple[str, float | None, str | None]:
     except Exception as exc:  # one sentence an engine cannot speak is skipped, not the corpus
         return job.key, None, str(exc) if isinstance(exc, SpeechtlError) else f"{type(exc).__name__}: {exc}"
     with atomic_path(path) as tmp:
-        sf.write(tmp, audio, SAMPLING_RATE, format="WAV", subtype="PCM_16")
-    return job.key, len(audio) / SAMPLING_RATE, None
+        sf.write(tmp, audio, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return job.key, len(audio) / SAMPLE_RATE, None
 
 
 def _probe(name: str) -> tuple[str, str | None]:

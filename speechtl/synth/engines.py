@@ -36,7 +36,6 @@ from ..errors import SpeechtlError
 
 log = logging.getLogger(__name__)
 
-SAMPLING_RATE = SAMPLE_RATE  # what every voice is resampled to
 ESPEAK_WPM = 165  # espeak-ng's words per minute at rate 1.0
 ESPEAK_PITCH = 50  # espeak-ng's pitch (0-99) at pitch 1.0
 TIMEOUT_S = 60
@@ -208,7 +207,7 @@ def synthesize(voice: Voice, text: str, rate: float = 1.0, pitch: float = 1.0) -
             audio, sr = sf.read(out, dtype="float32", always_2d=True)
     if len(audio) == 0:
         raise SpeechtlError(f"{voice.name} produced no audio for {text!r}")
-    return prepare(audio, sr, SAMPLING_RATE, name=voice.name)
+    return prepare(audio, sr, SAMPLE_RATE, name=voice.name)
 
 
 def _command(voice: Voice, text: str, rate: float, pitch: float, tmp: Path, out: Path) -> list[str]:
@@ -250,7 +249,7 @@ def _piper(text: str, rate: float) -> tuple[np.ndarray, int]:
 
     chunks = list(_piper_voice().synthesize(text, SynthesisConfig(length_scale=1 / rate)))
     if not chunks:
-        return np.zeros(0, np.float32), SAMPLING_RATE
+        return np.zeros(0, np.float32), SAMPLE_RATE
     return np.concatenate([c.audio_float_array for c in chunks]), chunks[0].sample_rate
 
 

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from ..alphabet import Alphabet
-from ..constants import FRAMES_PER_SECOND
+from ..constants import DEFAULT_BATCH_SIZE, FRAMES_PER_SECOND
 from ..data.dataset import Example, pad_waveforms
 from ..data.manifest import ManifestEntry, load_entry
 from ..errors import AudioError, SpeechtlError
@@ -60,7 +60,7 @@ class PrefixCache:
         return self.estimated_bytes(entries) <= self.max_bytes
 
     @torch.no_grad()
-    def fill(self, entries: Sequence[ManifestEntry], batch_size: int = 8, progress: bool = True,
+    def fill(self, entries: Sequence[ManifestEntry], batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = True,
              strict: bool = False) -> int:
         """Compute what is missing; return how many utterances were computed. Audio that
         fails to load is logged and left out (an error with ``strict``)."""

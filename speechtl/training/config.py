@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..constants import DEFAULT_BATCH_SIZE
 from ..errors import SpeechtlError
 from ..model.freeze import FreezePolicy
 
@@ -16,7 +17,7 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 class TrainConfig:
     output_dir: str = "runs/model"
     max_steps: int = 2000  # optimizer steps
-    batch_size: int = 8  # utterances per micro-batch, per process
+    batch_size: int = DEFAULT_BATCH_SIZE  # utterances per micro-batch, per process
     grad_accum_steps: int = 1
     warmup_steps: int = 100
     weight_decay: float = 0.0
@@ -34,7 +35,7 @@ class TrainConfig:
     cache_max_gb: float = 20.0  # bigger corpora train without the cache
     max_duration: float = 20.0  # seconds; longer training utterances are left out
     anchor_weight: float = 0.0  # L2-SP: pull trainable weights toward the starting checkpoint's (0: off)
-    eval_batch_size: int = 8
+    eval_batch_size: int = DEFAULT_BATCH_SIZE
     num_workers: int = 0
     seed: int = 0
     freeze: FreezePolicy = field(default_factory=FreezePolicy)

@@ -34,12 +34,12 @@ from tqdm.auto import tqdm
 from ..data.dataset import collate
 from ..data.manifest import ManifestEntry
 from ..errors import SpeechtlError
-from ..evaluate import evaluate_entries
 from ..fileio import write_json
 from ..model.loader import Bundle, save_bundle
 from .checkpoint import (RunState, config_dict, load_checkpoint, prepare_output_dir, run_fingerprint, run_lock,
                          save_checkpoint)
 from .config import TrainConfig, TrainResult
+from .dev import dev_score
 from .distributed import broadcast_flag, maybe_no_sync, seed_everything, setup_distributed
 from .steps import configure_model, data_and_step
 
@@ -223,7 +223,7 @@ def _evaluate_and_save(bundle: Bundle, dev_entries: Sequence[ManifestEntry], con
     out = Path(config.output_dir)
     row: dict[str, Any] = {"step": state.step, "train_loss": train_loss, "lr": lr, "time": time.time()}
     if dev_entries:
-        result = evaluate_entries(bundle, dev_entries, config.eval_batch_size, device)
+        result = dev_score(bundle, dev_entries, config.eval_batch_size, device)
         row.update(dev_wer=result.wer, dev_cer=result.cer)
     else:  # no dev set: the training loss decides what "best" is
         row.update(dev_wer=train_loss, dev_cer=float("nan"))

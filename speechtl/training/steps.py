@@ -13,7 +13,7 @@ import torch.distributed as dist
 from ..data.dataset import SpeechDataset
 from ..data.manifest import ManifestEntry
 from ..model.ctc import ctc_loss
-from ..model.family import is_whisper
+from ..model.adapters import family_of
 from ..model.loader import Bundle
 from ..model.specaugment import spec_augment
 from ..model.split import first_trainable_layer, suffix
@@ -58,7 +58,7 @@ def mask_hidden(model: torch.nn.Module, hidden: torch.Tensor, frames: torch.Tens
     the model has none), channel bands get zeros. Only in training mode."""
     if not model.training or not getattr(model.config, "apply_spec_augment", False):
         return hidden
-    vector = None if is_whisper(model) else getattr(model.base_model, "masked_spec_embed", None)
+    vector = family_of(model).mask_vector(model)
     return spec_augment(hidden, model.config, time_dim=1, valid=frames, time_value=vector)
 
 
@@ -92,13 +92,4 @@ def configure_model(model: torch.nn.Module, config: TrainConfig) -> None:
     c.mask_feature_length = config.mask_feature_length
     c.layerdrop = config.layerdrop
     c.apply_spec_augment = config.mask_time_prob > 0 or config.mask_feature_prob > 0
-    if is_whisper(model):
-        c.encoder_layerdrop = config.layerdrop
-        return  # Whisper masks its mel input (zeros); no learned mask vector
-    base = model.base_model
-    if c.apply_spec_augment and getattr(base, "masked_spec_embed", None) is None:
-        # Checkpoints saved without masking lack the learned mask vector; add it
-        # with transformers' own initialisation.
-        base.masked_spec_embed = torch.nn.Parameter(torch.empty(c.hidden_size).uniform_())
-    c.ctc_loss_reduction = "mean"  # loss per target token: comparable across batch sizes
-    c.ctc_zero_infinity = True  # an utterance too short for its text must not poison a batch
+    family_of(model).configure_training(model, config.layerdrop)

@@ -6,7 +6,7 @@ from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 from speechtl.model.freeze import FreezePolicy
 from speechtl.model.loader import load_pretrained, save_bundle
 from speechtl.model.whisper import read_ctranslate2
-from speechtl.transcribe import Transcriber
+from speechtl.model.chunked import AcousticModel
 
 TINY_WHISPER = dict(d_model=64, encoder_layers=3, encoder_attention_heads=4, encoder_ffn_dim=128, decoder_layers=1,
                     decoder_attention_heads=4, decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=1500,
@@ -49,9 +49,9 @@ def test_short_input_uses_the_first_positions_of_the_full_encoder(tiny_whisper_d
 
 def test_batched_padding_does_not_change_outputs(tiny_whisper_dir, alphabet, sample_waves):
     bundle = load_pretrained(tiny_whisper_dir, alphabet)
-    t = Transcriber(bundle, batch_size=2)
+    t = AcousticModel(bundle, batch_size=2)
     together = t.logits(sample_waves[:2])
-    alone = [Transcriber(bundle, batch_size=1).logits([w])[0] for w in sample_waves[:2]]
+    alone = [AcousticModel(bundle, batch_size=1).logits([w])[0] for w in sample_waves[:2]]
     for a, b in zip(together, alone):
         # attention ignores padding; only the last frames' conv/STFT windows reach into it
         assert a.shape == b.shape and np.abs(a[:-2] - b[:-2]).max() < 1e-4 and np.abs(a - b).max() < 1e-2
