@@ -76,14 +76,15 @@ def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary, writer: str, c
     return rows
 
 
-def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_size: int):
+def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_size: int,
+                  precisions: tuple[str, ...] = ("fp32", "int8")):
     """Greedy / +LM / +LM+terms rows of one speechtl model, float32 and int8 encoder
     layers; and what its two-pass row needs (the float32 log-probabilities and their time)."""
     ids, refs = [e.id for e in entries], [e.text for e in entries]
     folder = model_folder(model)
     saved = BeamDecoder.load(folder) if folder is not None else None
     rows, fp32 = [], None
-    for precision in ("fp32", "int8"):
+    for precision in precisions:
         bundle = load_pretrained(model, Alphabet.default())  # fresh: int8 quantizes the layers in place
         transcriber = AcousticModel(bundle, batch_size=batch_size, int8=precision == "int8")
         transcriber.logits(waves[:1])  # warm-up: first-call allocations are not the model's speed
@@ -147,6 +148,8 @@ def main() -> None:
                     help="Whisper writer: offline name or CTranslate2 folder (repeatable; default whisper-tiny.en)")
     ap.add_argument("--compute", action="append", default=[], choices=("int8", "float32"),
                     help="faster-whisper compute types (repeatable; default both)")
+    ap.add_argument("--ctc-int8", action=argparse.BooleanOptionalAction, default=True,
+                    help="also speechtl's int8 rows (--no-ctc-int8: float32 only)")
     args = ap.parse_args()
     from transformers.utils import logging as hf_logging
 
@@ -161,7 +164,8 @@ def main() -> None:
     # the beam searches fork decode workers: all of them before any Whisper thread starts
     # (a fork after CTranslate2's threads are running can leave the workers stuck)
     models = args.model or ["general"]
-    ctc = [speechtl_rows(model, entries, waves, audio, vocab, args.batch_size) for model in models]
+    ctc = [speechtl_rows(model, entries, waves, audio, vocab, args.batch_size,
+                         ("fp32", "int8") if args.ctc_int8 else ("fp32",)) for model in models]
     writers = args.whisper or ["whisper-tiny.en"]
     rows = [r for w in writers for r in faster_whisper_rows(entries, waves, audio, vocab, w,
                                                              args.compute or ("int8", "float32"))]
