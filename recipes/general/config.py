@@ -6,6 +6,6 @@ English. The values live in speechtl.recipe.config; every field is typed and can
 overridden: --set train.max_steps=3000.
 """
 
-from speechtl.recipe import presets
+from speechtl.recipe.config import general_presets
 
-PRESETS = presets("general")
+PRESETS = general_presets()

@@ -7,4 +7,5 @@ and can be overridden from the command line: --set train.max_steps=1200.
 from speechtl.recipe import presets
 
 # drug names are long and rare: a 4-gram LM over 20k generated sentences
-PRESETS = presets("medical", lm_order=4, general_share=0.2)
+# held-out dev and test sentences: real doctor-patient interviews (../shared), when there
+PRESETS = presets(lm_order=4, general_share=0.2, heldout_transcripts="shared:corpora/medical-dialogue")

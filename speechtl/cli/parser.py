@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..constants import DEFAULT_BATCH_SIZE, DEFAULT_WHISPER
+from ..domains import available_domains
 from ..lm.arpa import DEFAULT_ORDER
 from .exits import EXIT_USAGE
 
@@ -105,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sy = sub.add_parser("synth", help="synthesize a multi-voice training corpus from text")
     src = sy.add_mutually_exclusive_group(required=True)
-    src.add_argument("--domain", choices=("medical", "legal", "general"), help="a built-in domain's sentences")
+    src.add_argument("--domain", choices=available_domains(),
+                     help="a domain's sentences (recipes/*, or a folder under $SPEECHTL_DOMAINS)")
     src.add_argument("--text", action="append", help="text file(s) or folders: one sentence per line")
     sy.add_argument("--terms", help="vocabulary file: pronunciation hints and term coverage (default: the domain's)")
     sy.add_argument("--hours", type=_number(float, 0.0, "hours", above=True), default=None, help="target hours of audio (built-in domains)")

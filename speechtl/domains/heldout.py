@@ -4,11 +4,12 @@
     heldout_sentences("medical", "dev", "../shared/corpora/medical-dialogue")
 
 A model tuned and scored on the generator's own sentences learns its templates; users
-speak other sentences. Legal: ``data/legal-heldout.txt``, written for this project.
-Medical: sentences of real doctor-patient interviews that contain a term of the
-medical list, when a folder of such transcripts is given (``D:``/``P:`` turn labels
-dropped, at most :data:`MAX_PER_TERM` sentences per term so common words do not
-crowd out drugs), else ``data/medical-heldout.txt``. Dev and test never share a
+speak other sentences: the domain folder's ``heldout.txt`` (recipes/legal's and
+recipes/medical's were written for this project), or, when a folder of real
+transcripts is given (the medical recipe's: ../shared's doctor-patient interviews),
+their sentences that contain a term of the domain (``D:``/``P:`` turn labels dropped,
+at most :data:`MAX_PER_TERM` sentences per term so common words do not crowd out
+drugs). Dev and test never share a
 sentence (or, for transcripts, a file): the split hashes the file or sentence.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from ..errors import SpeechtlError
 from ..fileio import read_text_file
 from ..text import normalize
-from . import DATA, domain_terms
+from . import HELDOUT_FILE, domain_folder, domain_terms
 
 SPLITS = ("dev", "test")
 DEV_SHARE = 3  # one in DEV_SHARE files or sentences goes to dev
@@ -40,7 +41,7 @@ def heldout_sentences(domain: str, split: str, transcripts_dir: str | os.PathLik
         raise SpeechtlError(f"unknown held-out split {split!r} ({' or '.join(SPLITS)})")
     if transcripts_dir is not None:
         return _from_transcripts(domain, split, Path(transcripts_dir))
-    path = DATA / f"{domain}-heldout.txt"
+    path = domain_folder(domain) / HELDOUT_FILE
     if not path.is_file():
         return []
     lines = [line.strip() for line in read_text_file(path, "held-out text").splitlines()]
@@ -54,7 +55,9 @@ def _from_transcripts(domain: str, split: str, folder: Path) -> list[str]:
     files = sorted(folder.glob("*.txt"))
     if not files:
         raise SpeechtlError(f"{folder}: no .txt transcripts for held-out sentences")
-    phrases = sorted({" ".join(t.words) for t in domain_terms(domain)}, key=len, reverse=True)
+    # longest first, ties by spelling: a set's order changes with each process's string hashing, and
+    # with it which term a sentence counts for (the medical test set differed from run to run)
+    phrases = sorted({" ".join(t.words) for t in domain_terms(domain)}, key=lambda p: (-len(p), p))
     per_term: dict[str, int] = {}
     out = []
     for f in files:

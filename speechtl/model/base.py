@@ -1,23 +1,21 @@
 """Which checkpoint a recipe adapts when it is told ``auto``.
 
-    resolve_base("auto", domain="legal", preset="cpu")   # -> "general", the shipped model
+    resolve_base("auto", preset="cpu")   # -> "general", the shipped model
 """
 
 from __future__ import annotations
 
 from ..errors import ModelLoadError, SpeechtlError
-from .offline import GENERAL, GENERAL_DIR, OVERLAY_FILE, WHISPER_BASE
+from .offline import GENERAL, GENERAL_DIR, OVERLAY_FILE
 
 HUB_BASE = "facebook/wav2vec2-base-960h"
 GENERAL_BASE = GENERAL  # the general-English CTC model shipped in the package (recipes/general rebuilds it)
 
 
-def resolve_base(base: str, domain: str, preset: str) -> str:
-    """The checkpoint to adapt. ``auto``: the general recipe starts from Whisper base's
-    encoder; the domain recipes from the shipped general model, or on the GPU preset from
-    wav2vec2-base-960h where the hub can be reached. Anything else is kept."""
-    if base == "auto" and domain == "general":
-        return WHISPER_BASE
+def resolve_base(base: str, preset: str) -> str:
+    """The checkpoint to adapt. ``auto``: the shipped general model, or on the GPU preset
+    wav2vec2-base-960h where the hub can be reached (the general recipe names Whisper
+    base's encoder itself). Anything else is kept."""
     if base == "auto" and preset == "gpu":
         try:
             from .loader import load_pretrained

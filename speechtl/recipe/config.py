@@ -42,6 +42,7 @@ class RecipeConfig:
     test_sentences: int = 150
     generated_test_sentences: int | None = None  # at most this many in the generated test beside a held-out one (None: test_sentences)
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
+    dev_on_real: bool = False  # the real dev speakers are the dev set (a recipe with no domain to tune on)
     real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
     evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
     lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
@@ -81,7 +82,8 @@ class RecipeConfig:
     engine_weights: str = ""  # how often an engine's voices speak training sentences, e.g. "kokoro=0.5" (1: as the others)
     dev_engines: str = "festival"  # engines whose voices speak the dev set only (never trained on)
     test_engines: str = "piper"  # engines whose voices speak the test sets only
-    heldout_transcripts: str = "auto"  # folder of real transcripts for held-out sentences; auto: medical's shared interviews
+    # real transcripts for held-out sentences: a folder, or "shared:PATH" under ../shared ("": heldout.txt)
+    heldout_transcripts: str = ""
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
@@ -102,20 +104,19 @@ class RecipeConfig:
         return Path(self.data_dir or f"data/{self.domain}")
 
 
-def presets(domain: str, **changes) -> dict[str, Callable[[], RecipeConfig]]:
-    """A recipe's ``PRESETS``: speechtl's cpu and gpu presets for ``domain``, each with
-    the recipe's ``changes`` (any RecipeConfig field)."""
-    return {name: functools.partial(_changed, domain, name, changes) for name in ("cpu", "gpu")}
+def presets(**changes) -> dict[str, Callable[[], RecipeConfig]]:
+    """A recipe's ``PRESETS``: speechtl's cpu and gpu presets, each with the recipe's
+    ``changes`` (any RecipeConfig field). The domain is the recipe's folder name
+    (runner.load_presets sets it)."""
+    return {name: functools.partial(_changed, name, changes) for name in ("cpu", "gpu")}
 
 
-def _changed(domain: str, name: str, changes: dict) -> RecipeConfig:
-    return dataclasses.replace(preset(domain, name), **changes)
+def _changed(name: str, changes: dict) -> RecipeConfig:
+    return dataclasses.replace(preset(RecipeConfig.domain, name), **changes)
 
 
 def preset(domain: str, name: str) -> RecipeConfig:
     """The preset values; the recipe's config.py adjusts them per domain."""
-    if domain == "general":
-        return _general_preset(name)
     if name == "cpu":
         # the shipped general model (Whisper base encoder, 21M parameters) on a 2-core laptop,
         # within 20 minutes (README); the L2-SP anchor keeps the blocks near what they learned
@@ -142,6 +143,11 @@ def preset(domain: str, name: str) -> RecipeConfig:
     raise SpeechtlError(f"unknown preset {name!r} (cpu or gpu)")
 
 
+def general_presets() -> dict[str, Callable[[], RecipeConfig]]:
+    """The general recipe's ``PRESETS`` (recipes/general/config.py)."""
+    return {name: functools.partial(_general_preset, name) for name in ("cpu", "gpu")}
+
+
 def _general_preset(name: str) -> RecipeConfig:
     """The general base: Whisper base's encoder with a fresh CTC head, trained on every
     prepared real corpus plus synthetic everyday English. The GPU preset is what built
@@ -159,4 +165,4 @@ def _general_preset(name: str) -> RecipeConfig:
         train = TrainConfig(max_steps=2000, batch_size=8, warmup_steps=100, eval_every=250, patience=0,
                             max_duration=20.0, freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
     return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=0.5, general_share=0.0,
-                        real_share=1.0, dev_utterances=400, train=train)
+                        real_share=1.0, dev_utterances=400, dev_on_real=True, train=train)

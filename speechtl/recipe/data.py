@@ -21,6 +21,8 @@ from .config import RecipeConfig
 from .outputs import DataOut
 
 log = logging.getLogger(__name__)
+
+SHARED_PREFIX = "shared:"  # a path under ../shared (find_shared), in settings that name input data
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -103,12 +105,11 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
 
 
 def heldout_transcripts(c: RecipeConfig) -> str | None:
-    """Real transcripts to draw held-out sentences from (medical: the shared interviews)."""
-    if c.heldout_transcripts != "auto":
+    """Real transcripts to draw held-out sentences from: a folder, or ``shared:PATH`` under
+    ../shared when it is there (the medical recipe's interviews); None: the domain's heldout.txt."""
+    if not c.heldout_transcripts.startswith(SHARED_PREFIX):
         return c.heldout_transcripts or None
-    if c.domain != "medical":
-        return None
-    shared = find_shared("corpora/medical-dialogue")
+    shared = find_shared(c.heldout_transcripts.removeprefix(SHARED_PREFIX))
     return str(shared) if shared else None
 
 
@@ -131,7 +132,7 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
     write_manifest(out / "train.jsonl", synth + take)
     changes = dict(train=str(out / "train.jsonl"), real_train_utterances=len(take),
                    real_train_hours=sum(e.duration for e in take) / 3600)
-    if c.domain == "general" and real["dev"]:
+    if c.dev_on_real and real["dev"]:
         write_manifest(out / "dev.jsonl", real["dev"])
         changes["dev"] = str(out / "dev.jsonl")
     elif real["dev"]:

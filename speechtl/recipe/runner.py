@@ -29,6 +29,7 @@ import json
 import logging
 import sys
 import time
+import functools
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
@@ -114,7 +115,7 @@ class Recipe:
     def _resolve_base(self) -> str:
         from ..model.base import resolve_base
 
-        return resolve_base(self.config.base, self.config.domain, self.config.preset)
+        return resolve_base(self.config.base, self.config.preset)
 
     def _base(self, base: BaseOut) -> Bundle:
         if not hasattr(self, "_base_bundle"):
@@ -182,7 +183,8 @@ class Recipe:
 
 
 def load_presets(recipe_dir: str | Path) -> dict[str, Callable[[], RecipeConfig]]:
-    """``PRESETS`` of a recipe folder's config.py, loaded by path (every recipe names it config)."""
+    """``PRESETS`` of a recipe folder's config.py, loaded by path (every recipe names it
+    config), each with the folder's name as its domain: a copied folder is a new domain."""
     import importlib.util
 
     path = Path(recipe_dir) / "config.py"
@@ -191,7 +193,12 @@ def load_presets(recipe_dir: str | Path) -> dict[str, Callable[[], RecipeConfig]
         raise SpeechtlError(f"{path}: recipe config not found")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.PRESETS
+    domain = Path(recipe_dir).name
+    return {name: functools.partial(_in_domain, make, domain) for name, make in module.PRESETS.items()}
+
+
+def _in_domain(make: Callable[[], RecipeConfig], domain: str) -> RecipeConfig:
+    return dataclasses.replace(make(), domain=domain)
 
 
 def run_recipe_file(train_py: str | Path, argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 import pytest
 
-from speechtl.domains import DOMAINS, domain_terms, generate
+from speechtl.domains import available_domains, domain_terms, generate
 from speechtl.errors import SpeechtlError
 from speechtl.synth.corpus import term_coverage
 from speechtl.text import normalize
@@ -16,7 +16,7 @@ def test_term_lists_are_large_and_clean(domain, alphabet):
         assert not alphabet.unknown_characters(" ".join(t.words)), t.text
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("domain", available_domains())
 def test_generators_are_seeded_varied_and_normalizable(domain, alphabet):
     a, b = generate(domain, 400, seed=1), generate(domain, 400, seed=1)
     assert a == b and a != generate(domain, 400, seed=2)
@@ -68,3 +68,52 @@ def test_heldout_sentences_from_transcripts_need_a_term_and_split_by_file(tmp_pa
         assert "OK, and how are you feeling today?" not in split  # no term
         assert split.count("How long have you had asthma in your family?") == MAX_PER_TERM
         assert all(not s.startswith(("D:", "P:")) for s in split)
+
+
+def test_heldout_sentences_do_not_change_with_the_process_s_string_hashing(tmp_path):
+    """A sentence with two terms of one length counts for the same one in every process
+    (the medical test set once differed from run to run with PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    drugs = ["metformin", "valsartan", "diltiazem", "verapamil", "glipizide", "albuterol"]
+    for i in range(12):
+        (tmp_path / f"CASE{i:02d}.txt").write_text("".join(
+            f"P: I take {a} in the morning and {b} at night, doctor number {n}.\n"
+            for n, (a, b) in enumerate(zip(drugs, drugs[1:] + drugs[:1]))), encoding="utf-8")
+    code = ("import sys; from speechtl.domains.heldout import heldout_sentences; "
+            "print(heldout_sentences('medical', 'test', sys.argv[1]))")
+    runs = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert len(runs) == 1 and "metformin" in runs.pop()
+
+
+def test_a_domain_is_one_folder(tmp_path, monkeypatch):
+    """Adding a domain: copy a recipe folder, change its terms and sentences; the library,
+    the CLI's choices and the recipe runner find it by name."""
+    import shutil
+
+    from speechtl.cli.parser import build_parser
+    from speechtl.domains import BUILT_IN, DOMAINS_ENV, available_domains, domain_folder
+
+    folder = tmp_path / "aviation"
+    shutil.copytree(BUILT_IN / "legal", folder)
+    (folder / "terms.csv").write_text("term,category\nsquawk,radio\nvee one,speed\nrotate,speed\n", encoding="utf-8")
+    (folder / "sentences.py").write_text(
+        "def sentence(rng, terms):\n"
+        "    return f\"Tower, we will {rng.choice([t.text for t in terms])} at runway {rng.randint(1, 36)}.\"\n",
+        encoding="utf-8")
+    (folder / "heldout.txt").write_text("Cleared to land, squawk seven thousand.\n"
+                                        "Passing vee one, rotate now please.\n", encoding="utf-8")
+    monkeypatch.setenv(DOMAINS_ENV, str(tmp_path))
+    assert "aviation" in available_domains() and domain_folder("aviation") == folder
+    assert {t.text for t in domain_terms("aviation")} == {"squawk", "vee one", "rotate"}
+    sentences = generate("aviation", 50, seed=0, general_share=0.2)
+    assert sentences == generate("aviation", 50, seed=0, general_share=0.2)
+    assert any(s.startswith("Tower") for s in sentences) and not all(s.startswith("Tower") for s in sentences)
+    args = build_parser().parse_args(["synth", "--domain", "aviation", "--sentences", "3", "--output-dir", "x"])
+    assert args.domain == "aviation"
+    from speechtl.domains.heldout import heldout_sentences
+
+    assert heldout_sentences("aviation", "dev") + heldout_sentences("aviation", "test")

@@ -205,14 +205,15 @@ def test_bad_recipe_arguments(capsys):
 
 
 def test_general_recipe_starts_from_whisper_base_and_domains_from_the_shipped_model():
-    from speechtl.model.base import GENERAL_BASE, WHISPER_BASE, resolve_base
+    from speechtl.constants import WHISPER_BASE
+    from speechtl.model.base import GENERAL_BASE, resolve_base
 
     general = _presets("general")["cpu"]()
-    assert resolve_base(general.base, general.domain, general.preset) == WHISPER_BASE and general.real_share == 1.0
+    assert resolve_base(general.base, general.preset) == WHISPER_BASE and general.real_share == 1.0
     legal = _presets("legal")["cpu"]()
-    assert resolve_base(legal.base, legal.domain, legal.preset) == GENERAL_BASE
+    assert resolve_base(legal.base, legal.preset) == GENERAL_BASE
     assert legal.train.anchor_weight > 0 and 0 < legal.real_share < 1
-    assert resolve_base("/my/checkpoint", "legal", "cpu") == "/my/checkpoint"
+    assert resolve_base("/my/checkpoint", "cpu") == "/my/checkpoint"
 
 
 def test_replacing_the_domain_moves_the_folders():

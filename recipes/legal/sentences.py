@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ..vocabulary import Vocabulary
+from speechtl.vocabulary import Vocabulary
 
 PARTIES = ("the plaintiff", "the defendant", "the appellant", "the appellee", "the petitioner", "the respondent",
            "the government", "the defense", "the prosecution")

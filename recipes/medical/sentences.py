@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ..vocabulary import Vocabulary
+from speechtl.vocabulary import Vocabulary
 
 DOSES = ("0.5", "1", "2", "2.5", "5", "10", "12.5", "20", "25", "40", "50", "81", "100", "250", "500", "1000")
 FREQUENCIES = ("once daily", "twice daily", "three times a day", "every 6 hours as needed", "at bedtime",
