@@ -61,6 +61,11 @@ class Decoding:
     def with_processes(self, processes: int | None) -> Decoding:
         return replace(self, processes=processes)
 
+    def with_changes(self, **changes) -> Decoding:
+        """Other beam-search settings (BeamDecoder.with_changes: the LM stays loaded)."""
+        assert self.beam is not None, "greedy decoding has no settings"
+        return replace(self, beam=self.beam.with_changes(**changes))
+
 
 def choose_decoding(alphabet: Alphabet, model_dir: str | os.PathLike[str] | None = None, mode: Mode = "auto",
                     lm: str | os.PathLike[str] | None = None, vocabulary: Vocabulary | None = None,

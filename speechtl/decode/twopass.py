@@ -81,6 +81,10 @@ class TwoPass:
         (default: these), with ``changes``."""
         return TwoPass(self.ctc, self.whisper, self.vocabulary, replace(config or self.config, **changes), self._memo)
 
+    def with_changes(self, **changes) -> "TwoPass":
+        """:meth:`with_config` for the tuner (decode/tune.py); ``config=`` replaces the settings whole."""
+        return self.with_config(changes.pop("config", None), **changes)
+
     def with_whisper(self, whisper: Recognizer) -> "TwoPass":
         """Another writer over the same CTC model, terms, settings and memo (its texts are
         kept apart by the writer's name; the CTC searches and alignments are shared)."""

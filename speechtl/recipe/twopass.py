@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..constants import MAX_TERMS_WER_COST, TERMS_TUNE_TOLERANCE
 from ..data.manifest import ManifestEntry, load_entry, read_manifest
@@ -101,18 +100,16 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     """The two-pass settings for one writer, tuned on dev under the real-speech guard and
     the long-form guard, with what it measured. Each grid row is a
     :class:`~speechtl.decode.twopass_config.TwoPassConfig` (``"config"``) with its dev and guard WER."""
-    from ..decode.tune import choose
+    from ..decode.tune import Setting, choose, tune_settings
 
-    def wer(config: TwoPassConfig, inputs) -> float | None:
-        entries, waves, logprobs = inputs
-        if not entries:
-            return None
-        hyps = two_pass.with_config(config).texts(logprobs, frame_shift, waves)
-        return score([e.id for e in entries], [e.text for e in entries], hyps).wer
+    dev_set, real_set = _dev_set(dev, frame_shift), _dev_set(real, frame_shift)
+    assert dev_set is not None, "the two-pass is tuned on dev"
 
     def measure(configs: list[TwoPassConfig]) -> list[dict]:
-        return [{"config": config, "wer": wer(config, dev), "guard_wer": wer(config, real)}
-                for config in tqdm(configs, desc="two-pass settings", disable=None, leave=False)]
+        """Each setting's dev and guard WER (decode/tune.py scores them; the stages below choose)."""
+        rows: list[Setting] = tune_settings(two_pass, [{"config": config} for config in configs], dev_set, real_set,
+                                            progress="two-pass settings")[1]
+        return [{"config": r.changes["config"], "wer": r.wer, "guard_wer": r.guard_wer} for r in rows]
 
     # Whisper alone (terms off); on real speech each setting must stay near it
     alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
@@ -261,3 +258,11 @@ def _inputs(adapted: Bundle, entries: Sequence[ManifestEntry], posteriors: Poste
     if not entries:
         return [], [], []
     return entries, [load_entry(e, adapted.sampling_rate) for e in entries], posteriors(entries)
+
+
+def _dev_set(inputs, frame_shift: float):
+    """(entries, waves, log-probabilities) as a tuning set; None without entries."""
+    from ..decode.tune import DevSet
+
+    entries, waves, logprobs = inputs
+    return DevSet(logprobs, [e.text for e in entries], frame_shift, waves) if entries else None

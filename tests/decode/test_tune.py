@@ -48,6 +48,8 @@ def test_a_guard_keeps_term_boosts_that_hurt_general_speech_out(alphabet):
 class _Scripted:
     """A decoder stand-in whose output per hotword weight is given: tests the choice alone."""
 
+    alphabet = None
+
     def __init__(self, outputs, weight=0.0):
         self.outputs, self.config = outputs, BeamConfig(hotword_weight=weight)
 

@@ -286,3 +286,22 @@ def test_rescoring_whisper_s_n_best_with_the_terms_changes_what_it_writes(alphab
     assert weak.texts([logprobs], 0.02, [np.zeros(8)]) == ["the panel granted rehearing on bunk"]
     config = rescored.config
     assert TwoPassConfig.from_json(config.to_json()) == config  # nested settings round-trip
+
+
+def test_the_tuner_that_tunes_beam_search_tunes_the_two_pass_too(alphabet):
+    """decode/tune.tune_settings: one search for every decoder with settings (the two-pass's
+    grid is a list of settings, not a loop of its own); the guard set vetoes a prompt that
+    hurts general speech."""
+    from speechtl.decode.tune import DevSet, tune_settings
+
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    whisper = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
+    tp = two_pass(alphabet, whisper, top_terms=0, spot_threshold=None)
+    dev = DevSet([logprobs], [SPOKEN], 0.02, [np.zeros(16000)])
+    settings = [{}, {"top_terms": 3}]
+    chosen, rows = tune_settings(tp, settings, dev)
+    assert rows[0].wer > rows[1].wer == 0.0 and chosen.changes == {"top_terms": 3}
+    # general speech where the prompted writer goes wrong: the prompt may not cost it anything
+    general = DevSet([logprobs], ["the panel granted rehearing on bunk"], 0.02, [np.ones(16000)])
+    chosen, rows = tune_settings(tp, settings, dev, guard=general, max_guard_wer=0.0)
+    assert rows[1].guard_wer > rows[0].guard_wer == 0.0 and chosen.changes == {}
