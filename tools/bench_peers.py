@@ -26,6 +26,7 @@ RTF = wall time of the whole transcription / audio duration, model load excluded
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def row(name: str, ids, refs, hyps, seconds: float, audio: float, vocab: Vocabul
     result = score(ids, refs, hyps)
     terms = term_accuracy(result, vocab.phrases()) if len(vocab) else None
     recall = "n/a" if terms is None or terms.recall is None else f"{100 * terms.recall:.1f}"
-    return [name, f"{100 * result.wer:.2f}", f"{100 * result.cer:.2f}", recall, f"{seconds / audio:.4f}"]
+    out = [name, f"{100 * result.wer:.2f}", f"{100 * result.cer:.2f}", recall, f"{seconds / audio:.4f}"]
+    print("done: " + "  ".join(out), file=sys.stderr, flush=True)  # (a long run's rows as they come)
+    return out
 
 
 def faster_whisper_rows(entries, waves, audio, vocab: Vocabulary, writer: str, computes) -> list[list[str]]:
