@@ -5,13 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .hf import output_lengths
+
 
 def frame_mask(model: nn.Module, attention_mask: torch.Tensor | None, input_values: torch.Tensor,
                frames: int) -> torch.Tensor:
     """(batch, frames) bool: True where an output frame comes from real audio, not padding."""
     if attention_mask is None:
         return torch.ones(input_values.shape[0], frames, dtype=torch.bool, device=input_values.device)
-    lengths = model._get_feat_extract_output_lengths(attention_mask.sum(-1))
+    lengths = output_lengths(model, attention_mask.sum(-1))
     return torch.arange(frames, device=input_values.device)[None, :] < lengths[:, None]
 
 

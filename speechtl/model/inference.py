@@ -10,6 +10,7 @@ import torch
 from ..data.dataset import pad_waveforms
 from .adapters import family_of
 from .bundle import Bundle
+from . import hf
 from .family import unwrap
 
 
@@ -25,7 +26,7 @@ def min_samples(bundle: Bundle) -> int:
 
 def output_lengths(bundle: Bundle, num_samples: Sequence[int]) -> list[int]:
     model = unwrap(bundle.model)
-    lengths = model._get_feat_extract_output_lengths(torch.tensor(list(num_samples)))
+    lengths = hf.output_lengths(model, torch.tensor(list(num_samples)))
     return [int(n) for n in lengths]
 
 

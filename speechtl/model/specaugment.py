@@ -3,14 +3,15 @@
 One implementation for both places it happens: Whisper's log-mel input
 (batch, mels, frames) and the hidden states at the cut of a cached prefix
 (batch, frames, dim). The span sampling is transformers' ``_compute_mask_indices``
-(the sampler Wav2Vec2 itself trains with); it is private, so
-``tests/model/test_specaugment.py`` checks its signature and behaviour and fails
-loudly when a transformers release moves it.
+(the sampler Wav2Vec2 itself trains with), a private function: model/hf.py wraps it
+and tests/model/test_hf.py checks it.
 """
 
 from __future__ import annotations
 
 import torch
+
+from .hf import compute_mask_indices
 
 MIN_TIME_MASKS = 2  # at least this many time spans per utterance, as Wav2Vec2's fine-tuning does
 
@@ -19,10 +20,8 @@ def span_mask(batch: int, length: int, prob: float, span: int, min_masks: int = 
               valid: torch.Tensor | None = None) -> torch.Tensor:
     """(batch, length) bool: spans of ``span`` steps covering about ``prob`` of each row
     (of its ``valid`` part when given), drawn from numpy's global RNG."""
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
-
-    spans = _compute_mask_indices((batch, length), prob, span, min_masks=min_masks,
-                                  attention_mask=None if valid is None else valid.long().cpu())
+    spans = compute_mask_indices((batch, length), prob, span, min_masks,
+                                 None if valid is None else valid.long().cpu())
     return torch.from_numpy(spans)
 
 

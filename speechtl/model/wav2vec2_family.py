@@ -12,6 +12,7 @@ from torch import nn
 
 from .ctc import frame_mask
 from .family import ParamHolder
+from .hf import bidirectional_mask
 
 
 class Wav2Vec2Family:
@@ -107,9 +108,7 @@ class Wav2Vec2Family:
 def _bidirectional_mask(model, hidden: torch.Tensor, frames: torch.Tensor):
     if bool(frames.all()):
         return None
-    from transformers.masking_utils import create_bidirectional_mask
-
-    return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=frames.long())
+    return bidirectional_mask(model.config, hidden, frames)
 
 
 def _out(value):

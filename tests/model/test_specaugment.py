@@ -1,23 +1,11 @@
-"""SpecAugment and the private transformers sampler it relies on."""
+"""SpecAugment (the transformers sampler it relies on: tests/model/test_hf.py)."""
 
-import inspect
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from speechtl.model.specaugment import MIN_TIME_MASKS, span_mask, spec_augment
-
-
-def test_the_private_span_sampler_is_where_and_what_we_expect():
-    # fails loudly when a transformers release moves or changes _compute_mask_indices
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices
-
-    params = list(inspect.signature(_compute_mask_indices).parameters)
-    assert params[:5] == ["shape", "mask_prob", "mask_length", "attention_mask", "min_masks"]
-    np.random.seed(0)
-    spans = _compute_mask_indices((3, 100), 0.2, 5, min_masks=2)
-    assert spans.shape == (3, 100) and spans.dtype == bool and (spans.sum(1) >= 5).all()
 
 
 def test_spans_respect_the_minimum_and_stay_on_valid_frames():
