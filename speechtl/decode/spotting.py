@@ -75,9 +75,11 @@ class TermSpotter:
             self.terms.append(text)
             # the spelling, and the respelling hint when it is one ("zuh REL toe"), since the
             # acoustic model writes what it hears
-            forms = {text}
-            if term.pronunciation and not term.pronunciation.startswith("[["):
-                forms.add(term.pronunciation.lower())
+            # (a list, spelling first: a set's order changes with each process's string hashing,
+            # and with it which of two equally close terms was proposed and prompted)
+            forms = [text]
+            if term.pronunciation and not term.pronunciation.startswith("[[") and term.pronunciation.lower() != text:
+                forms.append(term.pronunciation.lower())
             for form in forms:
                 grams = _bigrams(form)
                 form_id = len(self._forms)
@@ -137,7 +139,7 @@ class TermSpotter:
                         term_letters = len(self.terms[term_id].replace(" ", ""))
                         if 1 / MAX_LENGTH_RATIO <= term_letters / max(letters, 1) <= MAX_LENGTH_RATIO:
                             best[term_id] = dice
-                for term_id in sorted(best, key=best.get, reverse=True)[:CANDIDATES_PER_SPAN]:  # type: ignore[arg-type]
+                for term_id in sorted(best, key=lambda t: (-best[t], t))[:CANDIDATES_PER_SPAN]:
                     out.append((first, last, term_id))
         return out
 

@@ -171,3 +171,20 @@ def test_heard_can_ask_candidates_for_acoustic_evidence(alphabet):
     strict = spotter.heard(logprobs, words_with_frames(hyp), limit=5, min_gain=-1.0)
     assert "sertraline" in everything and "sertraline" not in strict  # the frames do not support it
     assert strict[:2] == ["writ", "certiorari"]  # spelled out, then supported by the frames
+
+
+def test_candidates_and_prompts_do_not_change_with_the_process_s_string_hashing():
+    """Two equally close terms: the same one is proposed in every process (the legal
+    recipe's prompts once changed from run to run with PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from speechtl.alphabet import Alphabet; from speechtl.decode.spotting import TermSpotter; "
+            "from speechtl.domains import domain_terms; "
+            "s = TermSpotter(domain_terms('legal'), Alphabet.default()); "
+            "words = 'the court held a dow bert hearing on the sub peena and the lis pen dens'.split(); "
+            "print(s.candidates(words))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(5)}
+    assert len(runs) == 1 and runs.pop().count("(") > 3
