@@ -9,8 +9,8 @@ recipes/medical's were written for this project), or, when a folder of real
 transcripts is given (the medical recipe's: ../shared's doctor-patient interviews),
 their sentences that contain a term of the domain (``D:``/``P:`` turn labels dropped,
 at most :data:`MAX_PER_TERM` sentences per term so common words do not crowd out
-drugs). Dev and test never share a
-sentence (or, for transcripts, a file): the split hashes the file or sentence.
+drugs). Dev and test never share a sentence (or, for transcripts, a file): the split
+hashes the file or sentence.
 """
 
 from __future__ import annotations

@@ -135,9 +135,9 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             decoded = {}
             if model_name == "adapted" and hearing:
                 # the two-pass rows start from the fullest CTC decoding: made once, for both
-                first = next(iter(hearing.values()))
-                decoded = {name: first.ctc_hypotheses(logprobs, bundle.frame_shift)  # type: ignore[attr-defined]
-                           for name, m in ctc_only.items() if m is getattr(first, "ctc", None)}
+                # (decodings() builds them over the last, fullest, CTC row)
+                first: TwoPass = next(iter(hearing.values()))  # type: ignore[assignment]
+                decoded = {list(ctc_only)[-1]: first.ctc_hypotheses(logprobs, bundle.frame_shift)}
                 later.append((bundle, test_name, entries, logprobs))
             record(model_name, test_name, evaluate_methods(bundle, entries, out_root / model_name, test_name, ctc_only,
                                                            vocabulary, logprobs=logprobs, hypotheses=decoded))
