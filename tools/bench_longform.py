@@ -7,8 +7,8 @@ faster-whisper alone, side by side in one run, start-up included.
         --terms data/longform/five-terms.csv --model general --whisper whisper-tiny.en --whisper whisper-base
 
 For each writer: faster-whisper alone (int8, beam 5, its own long-form decoding: 30-second
-windows conditioned on the text before, temperature fallback), timed from loading the
-model to the last word; then one `speechtl transcribe --model MODEL --two-pass WRITER
+windows conditioned on the text before, temperature fallback), one process over every
+recording timed from its start to its exit; then one `speechtl transcribe --model MODEL --two-pass WRITER
 --terms TERMS` process over every recording, timed from its start to its exit. Prints
 WER, CER, term recall, RTF and the two-pass's time as a multiple of Whisper alone's.
 """
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from speechtl.data.manifest import load_entry, read_manifest
+from speechtl.data.manifest import read_manifest
 from speechtl.metrics import score, term_accuracy
 from speechtl.vocabulary import Vocabulary
 
@@ -36,19 +36,31 @@ def figures(entries, hyps, vocab: Vocabulary, seconds: float) -> dict:
             "recall": None if terms is None else terms.recall, "seconds": seconds, "rtf": seconds / audio}
 
 
-def whisper_alone(entries, writer: str, threads: int) -> tuple[list[str], float]:
-    from faster_whisper import WhisperModel
+# faster-whisper alone, as a user runs it: one process, from its start to its exit
+ALONE = """
+import json, sys
+from faster_whisper import WhisperModel
+folder, threads, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+model = WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=threads)
+texts = []
+for path in paths:
+    segments, _ = model.transcribe(path, beam_size=5, language="en", vad_filter=False)
+    texts.append(" ".join(s.text for s in segments))
+print(json.dumps(texts))
+"""
 
+
+def whisper_alone(entries, writer: str, threads: int) -> tuple[list[str], float]:
     from speechtl.model.offline import resolve_offline
 
+    cmd = [sys.executable, "-c", ALONE, str(resolve_offline(writer) or writer), str(threads),
+           *[e.audio_filepath for e in entries]]
     t0 = time.perf_counter()
-    model = WhisperModel(str(resolve_offline(writer) or writer), device="cpu", compute_type="int8",
-                         cpu_threads=threads)
-    hyps = []
-    for e in entries:
-        segments, _ = model.transcribe(load_entry(e, 16_000), beam_size=5, language="en", vad_filter=False)
-        hyps.append(" ".join(s.text for s in segments))
-    return hyps, time.perf_counter() - t0
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode:
+        raise SystemExit(f"faster-whisper failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1]), seconds
 
 
 def two_pass(entries, model: str, writer: str, terms: str | None) -> tuple[list[str], float]:

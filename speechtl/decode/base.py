@@ -58,6 +58,10 @@ class Recognizer(Protocol):
     def transcribe(self, wave: np.ndarray, hotwords: str | None = None,
                    timestamps: bool = False) -> Transcription: ...
 
+    def transcribe_many(self, waves: Sequence[np.ndarray], hotwords: Sequence[str | None] | None = None,
+                        timestamps: bool = False) -> Sequence[Transcription]:
+        """:meth:`transcribe` of each clip (one prompt each), with the same results, in batches where it can."""
+
     def score(self, wave: np.ndarray, texts: Sequence[str], hotwords: str | None = None) -> list[float]:
         """Each text's log-probability for this audio."""
 

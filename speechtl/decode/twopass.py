@@ -39,7 +39,7 @@ from .align import align_segments, align_words, frame_words
 from .base import Recognizer
 from .greedy import Hypothesis, Word, greedy_decode
 from .policy import Decoding
-from .rescore import DEFAULT_NBEST, NBestRescorer
+from .rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
 from .spotting import FrameWord, Substitution, TermSpotter
 from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 
@@ -161,8 +161,8 @@ class TwoPass:
                       frame_shift: float) -> list[Hypothesis]:
         clips = [_Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
-        return [self._finish(clip, self._whisper_text(clip, prompt), prompt, frame_shift)
-                for clip, prompt in zip(clips, prompts)]
+        texts = self._whisper_texts(clips, prompts)
+        return [self._finish(clip, text, prompt, frame_shift) for clip, text, prompt in zip(clips, texts, prompts)]
 
     def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """A recording longer than ``WHISPER_WINDOW_S`` seconds. It is cut, in pauses, into
@@ -187,8 +187,7 @@ class TwoPass:
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         words: list[Word] = []
-        for (first, last), clip, prompt in zip(spans, clips, prompts):
-            text = self._whisper_text(clip, prompt)
+        for (first, last), clip, prompt, text in zip(spans, clips, prompts, self._whisper_texts(clips, prompts)):
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
             if len(text.split()) < EARLY_STOP_RATIO * heard:
@@ -230,12 +229,33 @@ class TwoPass:
                        np.asarray(logprobs[a:b], dtype=np.float32)) for a, b in spans]
         return spans, clips
 
+    def _whisper_texts(self, clips: Sequence[_Clip], prompts: Sequence[str]) -> list[str]:
+        """:meth:`_whisper_text` of each clip; Whisper's own best of those not yet known
+        transcribed in batches (Whisper's beam search costs a quarter less that way on a CPU)."""
+        if self._rescore() is None:
+            keys = [self._whisper_key(clip, prompt, False, None) for clip, prompt in zip(clips, prompts)]
+            todo = list({key: i for i, key in enumerate(keys) if key not in self._memo}.values())
+            results = self.whisper.transcribe_many([clips[i].wave for i in todo], [prompts[i] or None for i in todo])
+            for i, result in zip(todo, results):
+                self._memo[keys[i]] = self._normalized(result.text)
+        return [self._whisper_text(clip, prompt) for clip, prompt in zip(clips, prompts)]
+
+    def _rescore(self, clip: _Clip | None = None, timestamps: bool = False) -> RescoreConfig | None:
+        """The N-best rescoring setting that applies to a clip (None: Whisper's own best)."""
+        rescore = self.config.rescore
+        if rescore is None or rescore.is_off or timestamps or (
+                clip is not None and len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE):
+            return None
+        return rescore
+
+    def _whisper_key(self, clip: _Clip, prompt: str, timestamps: bool, rescore: RescoreConfig | None) -> tuple:
+        return ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
+
     def _whisper_text(self, clip: _Clip, prompt: str, timestamps: bool = False) -> str:
         """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
         ``rescore`` the best of its N best under the domain LM and terms."""
-        rescore = self.config.rescore if self.config.rescore is not None and not self.config.rescore.is_off \
-            and not timestamps and len(clip.wave) <= WHISPER_WINDOW_S * SAMPLE_RATE else None
-        key = ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
+        rescore = self._rescore(clip, timestamps)
+        key = self._whisper_key(clip, prompt, timestamps, rescore)
         if key not in self._memo:
             if rescore is None:
                 text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text

@@ -10,6 +10,7 @@ from speechtl.data.longform import chapter_groups, join_utterances, plan_convers
 from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
 from speechtl.decode.greedy import Hypothesis
 from speechtl.errors import SpeechtlError
+from tests.decode.scripted import OneByOne
 
 SR = 16_000
 
@@ -74,7 +75,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
     for t in turns:
         assert any(w.start_s <= t.start and t.end <= w.end_s for w in windows), t.id
 
-    class TurnHearingWhisper:  # writes the turns wholly inside the audio it is given
+    class TurnHearingWhisper(OneByOne):  # writes the turns wholly inside the audio it is given
         name = "scripted"
         loaded = True  # (its threads run: no forking after it)
 

@@ -13,11 +13,12 @@ from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 
 from .test_spotting import posteriors
+from .scripted import OneByOne
 
 SPOKEN = "the panel granted rehearing en banc"
 
 
-class ScriptedWhisper:
+class ScriptedWhisper(OneByOne):
     """Writes what a prompt containing "en banc" makes it write, else its usual mishearing."""
 
     name = "scripted"
@@ -190,9 +191,11 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     hyp = tp.decode([logprobs], 0.02, [wave])[0]
     windows = covering_windows(wave, 28.0)
     # Whisper wrote 2 words where the CTC model heard dozens: it stopped early, and each
-    # window was decoded again with timestamps, then (still short) without its prompt
-    assert len(windows) > 1 and whisper.timestamps == [False, True, True] * len(windows)
-    assert whisper.prompts[2::3] == [None] * len(windows) and all(p for p in whisper.prompts[0::3])
+    # window was decoded again with timestamps, then (still short) without its prompt (the
+    # windows' first decodings come first, in one batch)
+    n = len(windows)
+    assert n > 1 and whisper.timestamps == [False] * n + [True, True] * n
+    assert all(whisper.prompts[:n]) and all(whisper.prompts[n::2]) and whisper.prompts[n + 1::2] == [None] * n
     assert windows[0].start_s == 0 and windows[-1].end_s == len(wave) / 16_000  # every sample is in one
     assert all(a.end_s == b.start_s for a, b in zip(windows, windows[1:]))
     for w in windows[:-1]:  # cut in a pause, not in a word
@@ -212,7 +215,7 @@ def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_ea
     logprobs = posteriors(alphabet, list("the court held a hearing " * (frames // 50)))[:frames]
     heard = len(Decoding(alphabet).decode([logprobs[:frames // 2]], 0.02)[0].words)
 
-    class StopsEarly:
+    class StopsEarly(OneByOne):
         name = "scripted"
         calls: list = []
 

@@ -57,3 +57,24 @@ def test_texts_scored_in_one_batch_score_as_each_alone(recognizers, sample_entri
     alone = [plain.score(wave, [t], hotwords="hearsay")[0] for t in texts]
     assert together == pytest.approx(alone, abs=1e-4) and len(set(together)) == 3
     assert plain.score(wave, []) == []
+
+
+def test_clips_transcribed_in_batches_read_as_each_alone(recognizers, sample_waves, monkeypatch):
+    """transcribe_many follows faster-whisper's transcribe() (beam search, prompt, the
+    no-speech rule), with prompts of different lengths, silence and a clip over 30 s."""
+    import numpy as np
+
+    import speechtl.model.seq2seq as seq2seq
+
+    plain, cached = recognizers
+    waves = [*sample_waves[:3], np.zeros(3 * 16_000, np.float32), sample_waves[0],
+             np.concatenate([sample_waves[1]] * 12)[: 31 * 16_000]]
+    prompts = [None, "mandamus, en banc", "hearsay", None, "voir dire, res judicata, habeas corpus", None]
+    alone = [plain.transcribe(w, p) for w, p in zip(waves, prompts)]
+    monkeypatch.setattr(seq2seq, "WHISPER_BATCH_SIZE", 2)  # batches of prompts of one length, two at a time
+    batched = cached.transcribe_many(waves, prompts)
+    assert [r.text for r in batched] == [r.text for r in alone]
+    assert [r.avg_logprob for r in batched[:3]] == pytest.approx([r.avg_logprob for r in alone[:3]], abs=1e-4)
+    assert batched[3].text == "" and alone[0].text.strip() and batched[5].text.strip()
+    with_times = cached.transcribe_many(waves[:1], timestamps=True)
+    assert with_times[0].text == plain.transcribe(waves[0], timestamps=True).text

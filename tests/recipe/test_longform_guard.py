@@ -14,12 +14,13 @@ from speechtl.decode.twopass import TwoPass
 from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 from tests.decode.test_spotting import posteriors
+from tests.decode.scripted import OneByOne
 
 TUNED = TwoPassConfig(top_terms=2, spot_threshold=None, whisper_margin=None)
 ALONE = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
 
 
-class ScriptedLongWhisper:
+class ScriptedLongWhisper(OneByOne):
     """Each window: ``prompted`` when its prompt holds "en banc", else ``unprompted``;
     its own long-form decoding: ``own`` once per window, in segments of equal length."""
 
