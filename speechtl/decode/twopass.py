@@ -26,35 +26,24 @@ With ``top_terms=0`` and no spotting it is Whisper alone: the baseline row.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
 from ..constants import SAMPLE_RATE
-from ..text import normalize
 from ..vocabulary import Vocabulary
 from .align import align_segments, align_words, frame_words
 from .base import Recognizer
 from .greedy import Hypothesis, Word, greedy_decode
 from .policy import Decoding
-from .rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
 from .spotting import FrameWord, Substitution, TermSpotter
+from .writer import Clip, Writer, digest
 from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
 # model's is decoded again with timestamps (Whisper stopped early; see _decode_long)
 EARLY_STOP_RATIO = 0.9
-
-
-class _Clip:
-    """One utterance's audio and CTC log-probabilities with their digests (the memo's
-    keys), computed once per decode."""
-
-    def __init__(self, wave: np.ndarray, logprobs: np.ndarray) -> None:
-        self.wave, self.logprobs = wave, logprobs
-        self.wave_key, self.logprobs_key = _digest(wave), _digest(logprobs)
 
 
 @dataclass
@@ -71,6 +60,7 @@ class TwoPass:
         # every span is a candidate: Whisper writes real words, so "an unknown word" is no sign of a missed term
         self._spotter = TermSpotter(self.vocabulary, self.ctc.alphabet)
         self._terms = {" ".join(t.words): t for t in self.vocabulary}
+        self._writer = Writer(self.whisper, self.ctc, self.vocabulary, self.config.rescore, self._memo)
 
     @property
     def name(self) -> str:
@@ -92,7 +82,7 @@ class TwoPass:
 
     def prompts(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         """Each utterance's Whisper prompt: the terms its CTC posteriors support most."""
-        return self._prompts(logprobs, [_digest(lp) for lp in logprobs], frame_shift)
+        return self._prompts(logprobs, [digest(lp) for lp in logprobs], frame_shift)
 
     def _prompts(self, logprobs: Sequence[np.ndarray], digests: Sequence[str], frame_shift: float) -> list[str]:
         if self.config.top_terms == 0 or not len(self._spotter):
@@ -110,7 +100,7 @@ class TwoPass:
         """The CTC decoding's hypotheses, memoized: the prompts of every setting start from
         them. Called before Whisper loads, the beam searches use every core
         (``ctc.processes``); forked once Whisper's threads run, workers can hang."""
-        return self._ctc([_digest(lp) for lp in logprobs], logprobs, frame_shift)
+        return self._ctc([digest(lp) for lp in logprobs], logprobs, frame_shift)
 
     def _ctc(self, digests: Sequence[str], logprobs: Sequence[np.ndarray], frame_shift: float) -> list[Hypothesis]:
         keys = [("ctc", d) for d in digests]
@@ -152,16 +142,16 @@ class TwoPass:
         clips = []
         for wave, lp in zip(waves, logprobs):
             if len(wave) <= WHISPER_WINDOW_S * SAMPLE_RATE:
-                clips.append(_Clip(wave, np.asarray(lp, dtype=np.float32)))
+                clips.append(Clip(wave, np.asarray(lp, dtype=np.float32)))
             else:
                 clips += self._windows(wave, lp, frame_shift)[1]
         self._ctc([c.logprobs_key for c in clips], [c.logprobs for c in clips], frame_shift)
 
     def _decode_short(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
                       frame_shift: float) -> list[Hypothesis]:
-        clips = [_Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
+        clips = [Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
-        texts = self._whisper_texts(clips, prompts)
+        texts = self._writer.texts(clips, prompts)
         return [self._finish(clip, text, prompt, frame_shift) for clip, text, prompt in zip(clips, texts, prompts)]
 
     def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
@@ -187,15 +177,15 @@ class TwoPass:
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         words: list[Word] = []
-        for (first, last), clip, prompt, text in zip(spans, clips, prompts, self._whisper_texts(clips, prompts)):
+        for (first, last), clip, prompt, text in zip(spans, clips, prompts, self._writer.texts(clips, prompts)):
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
             if len(text.split()) < EARLY_STOP_RATIO * heard:
-                text = self._whisper_text(clip, prompt, timestamps=True)
+                text = self._writer.text(clip, prompt, timestamps=True)
                 if prompt and len(text.split()) < EARLY_STOP_RATIO * heard:
                     # still short: the terms in its prompt made Whisper skip speech; the window unprompted
                     prompt = ""
-                    text = self._whisper_text(clip, prompt, timestamps=True)
+                    text = self._writer.text(clip, prompt, timestamps=True)
             hyp = self._finish(clip, text, prompt, frame_shift)
             if hyp.text and not hyp.words:  # not alignable: the window's words share its span
                 hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
@@ -206,84 +196,30 @@ class TwoPass:
 
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
-        key = ("whisper-long", self.whisper.name, _digest(wave))
+        key = ("whisper-long", self.whisper.name, digest(wave))
         if key not in self._memo:
             self._memo[key] = self.whisper.long_segments(wave)
-        segments = [(s.start, s.end, self._normalized(s.text)) for s in self._memo[key]]
+        segments = [(s.start, s.end, self._writer.normalized(s.text)) for s in self._memo[key]]
         words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
         return Hypothesis(" ".join(w.word for w in words), tuple(words))
 
     def _windows(self, wave: np.ndarray, logprobs: np.ndarray,
-                 frame_shift: float) -> tuple[list[tuple[int, int]], list[_Clip]]:
+                 frame_shift: float) -> tuple[list[tuple[int, int]], list[Clip]]:
         """A long recording's windows: their frame spans and clips (one when it fits one window)."""
         from ..data.vad import covering_windows
 
         hop = frame_shift * SAMPLE_RATE
-        key = ("windows", _digest(wave), len(logprobs), frame_shift)  # (the VAD runs once per recording)
+        key = ("windows", digest(wave), len(logprobs), frame_shift)  # (the VAD runs once per recording)
         if key not in self._memo:
             self._memo[key] = [min(len(logprobs), round(w.end_s / frame_shift))
                                for w in covering_windows(wave, WHISPER_WINDOW_S)[:-1]]
         cuts = [0] + self._memo[key] + [len(logprobs)]
         spans = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-        clips = [_Clip(wave[round(a * hop): len(wave) if b == len(logprobs) else round(b * hop)],
+        clips = [Clip(wave[round(a * hop): len(wave) if b == len(logprobs) else round(b * hop)],
                        np.asarray(logprobs[a:b], dtype=np.float32)) for a, b in spans]
         return spans, clips
 
-    def _whisper_texts(self, clips: Sequence[_Clip], prompts: Sequence[str]) -> list[str]:
-        """:meth:`_whisper_text` of each clip; Whisper's own best of those not yet known
-        transcribed in batches (Whisper's beam search costs a quarter less that way on a CPU)."""
-        if self._rescore() is None:
-            keys = [self._whisper_key(clip, prompt, False, None) for clip, prompt in zip(clips, prompts)]
-            todo = list({key: i for i, key in enumerate(keys) if key not in self._memo}.values())
-            results = self.whisper.transcribe_many([clips[i].wave for i in todo], [prompts[i] or None for i in todo])
-            for i, result in zip(todo, results):
-                self._memo[keys[i]] = self._normalized(result.text)
-        return [self._whisper_text(clip, prompt) for clip, prompt in zip(clips, prompts)]
-
-    def _rescore(self, clip: _Clip | None = None, timestamps: bool = False) -> RescoreConfig | None:
-        """The N-best rescoring setting that applies to a clip (None: Whisper's own best)."""
-        rescore = self.config.rescore
-        if rescore is None or rescore.is_off or timestamps or (
-                clip is not None and len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE):
-            return None
-        return rescore
-
-    def _whisper_key(self, clip: _Clip, prompt: str, timestamps: bool, rescore: RescoreConfig | None) -> tuple:
-        return ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
-
-    def _whisper_text(self, clip: _Clip, prompt: str, timestamps: bool = False) -> str:
-        """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
-        ``rescore`` the best of its N best under the domain LM and terms."""
-        rescore = self._rescore(clip, timestamps)
-        key = self._whisper_key(clip, prompt, timestamps, rescore)
-        if key not in self._memo:
-            if rescore is None:
-                text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text
-            else:
-                text = self._rescorer.with_config(rescore).best(self._nbest(clip, prompt))
-            self._memo[key] = self._normalized(text)
-        return self._memo[key]
-
-    def _nbest(self, clip: _Clip, prompt: str) -> list[tuple[str, float]]:
-        key = ("nbest", self.whisper.name, clip.wave_key, prompt)  # (every weight setting shares them)
-        if key not in self._memo:
-            self._memo[key] = self.whisper.nbest(clip.wave, DEFAULT_NBEST, prompt or None)
-        return self._memo[key]
-
-    @property
-    def _rescorer(self) -> NBestRescorer:
-        """The CTC decoder's LM (already loaded; None without one) and the terms."""
-        if "rescorer" not in self._memo:
-            lm = self.ctc.beam.kenlm_model if self.ctc.beam is not None else None
-            self._memo["rescorer"] = NBestRescorer(lm, self.vocabulary)
-        return self._memo["rescorer"]
-
-    def _normalized(self, text: str) -> str:
-        """Whisper's text in the CTC alphabet: normalized, and the words the alphabet
-        cannot spell left out (the normalizer's alphabet can exceed the model's)."""
-        return " ".join(w for w in normalize(text).split() if not self.ctc.alphabet.unknown_characters(w))
-
-    def _finish(self, clip: _Clip, text: str, prompt: str, frame_shift: float) -> Hypothesis:
+    def _finish(self, clip: Clip, text: str, prompt: str, frame_shift: float) -> Hypothesis:
         key = ("aligned", clip.logprobs_key, text)  # (settings tried on one dev set share the alignments)
         if key not in self._memo:
             self._memo[key] = align_words(clip.logprobs, text, self.ctc.alphabet) if text else []
@@ -298,7 +234,7 @@ class TwoPass:
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
 
-    def _proposals(self, clip: _Clip, text: str, aligned: Sequence[FrameWord], prompt: str) -> list[Substitution]:
+    def _proposals(self, clip: Clip, text: str, aligned: Sequence[FrameWord], prompt: str) -> list[Substitution]:
         """Every substitution term spotting considers over Whisper's ``text`` (``aligned``),
         with its acoustic gain (memoized: settings that differ only in threshold or margin
         share them)."""
@@ -314,7 +250,7 @@ class TwoPass:
             self._memo[key] = spotter.substitutions(clip.logprobs, aligned, threshold=-np.inf)
         return self._memo[key]
 
-    def _judged(self, clip: _Clip, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
+    def _judged(self, clip: Clip, prompt: str, words: list[str], subs: list[Substitution]) -> list[Substitution]:
         """The substitutions Whisper accepts, each with its gain in Whisper's log-probability
         (under the prompt it wrote its own text with)."""
         if not subs or len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
@@ -329,6 +265,3 @@ class TwoPass:
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
 
-
-def _digest(array: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(array, dtype=np.float32).tobytes(), digest_size=16).hexdigest()

@@ -1,0 +1,98 @@
+"""Whisper's text for the two-pass decoder's clips (decode/twopass.py): memoized by audio
+and prompt, transcribed in batches, in the CTC alphabet, and with N-best rescoring
+(decode/rescore.py) the best of Whisper's N best under the domain LM and the terms.
+
+    writer = Writer(whisper, decoding, vocabulary, rescore=None, memo={})
+    texts = writer.texts(clips, prompts)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+from ..constants import SAMPLE_RATE
+from ..text import normalize
+from ..vocabulary import Vocabulary
+from .base import Recognizer
+from .policy import Decoding
+from .rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
+from .twopass_config import WHISPER_WINDOW_S
+
+
+class Clip:
+    """One utterance's audio and CTC log-probabilities with their digests (the memo's
+    keys), computed once per decode."""
+
+    def __init__(self, wave: np.ndarray, logprobs: np.ndarray) -> None:
+        self.wave, self.logprobs = wave, logprobs
+        self.wave_key, self.logprobs_key = digest(wave), digest(logprobs)
+
+
+class Writer:
+    """Whisper (a :class:`~speechtl.decode.base.Recognizer`) writing clips for the
+    two-pass; ``memo`` is shared with the decoder (and every setting tried on one dev set)."""
+
+    def __init__(self, whisper: Recognizer, ctc: Decoding, vocabulary: Vocabulary, rescore: RescoreConfig | None,
+                 memo: dict) -> None:
+        self.whisper, self.ctc, self.vocabulary, self._memo = whisper, ctc, vocabulary, memo
+        self.rescore = None if rescore is None or rescore.is_off else rescore
+
+    def texts(self, clips: Sequence[Clip], prompts: Sequence[str]) -> list[str]:
+        """:meth:`text` of each clip; Whisper's own best of those not yet known
+        transcribed in batches (Whisper's beam search costs a quarter less that way on a CPU)."""
+        if self._rescore() is None:
+            keys = [self._whisper_key(clip, prompt, False, None) for clip, prompt in zip(clips, prompts)]
+            todo = list({key: i for i, key in enumerate(keys) if key not in self._memo}.values())
+            results = self.whisper.transcribe_many([clips[i].wave for i in todo], [prompts[i] or None for i in todo])
+            for i, result in zip(todo, results):
+                self._memo[keys[i]] = self.normalized(result.text)
+        return [self.text(clip, prompt) for clip, prompt in zip(clips, prompts)]
+
+    def _rescore(self, clip: Clip | None = None, timestamps: bool = False) -> RescoreConfig | None:
+        """The N-best rescoring that applies to a clip (None: Whisper's own best; windows
+        redone with timestamps keep it)."""
+        if timestamps or (clip is not None and len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE):
+            return None
+        return self.rescore
+
+    def _whisper_key(self, clip: Clip, prompt: str, timestamps: bool, rescore: RescoreConfig | None) -> tuple:
+        return ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
+
+    def text(self, clip: Clip, prompt: str, timestamps: bool = False) -> str:
+        """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
+        ``rescore`` the best of its N best under the domain LM and terms."""
+        rescore = self._rescore(clip, timestamps)
+        key = self._whisper_key(clip, prompt, timestamps, rescore)
+        if key not in self._memo:
+            if rescore is None:
+                text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text
+            else:
+                text = self._rescorer.with_config(rescore).best(self._nbest(clip, prompt))
+            self._memo[key] = self.normalized(text)
+        return self._memo[key]
+
+    def _nbest(self, clip: Clip, prompt: str) -> list[tuple[str, float]]:
+        key = ("nbest", self.whisper.name, clip.wave_key, prompt)  # (every weight setting shares them)
+        if key not in self._memo:
+            self._memo[key] = self.whisper.nbest(clip.wave, DEFAULT_NBEST, prompt or None)
+        return self._memo[key]
+
+    @property
+    def _rescorer(self) -> NBestRescorer:
+        """The CTC decoder's LM (already loaded; None without one) and the terms."""
+        if "rescorer" not in self._memo:
+            lm = self.ctc.beam.kenlm_model if self.ctc.beam is not None else None
+            self._memo["rescorer"] = NBestRescorer(lm, self.vocabulary)
+        return self._memo["rescorer"]
+
+    def normalized(self, text: str) -> str:
+        """Whisper's text in the CTC alphabet: normalized, and the words the alphabet
+        cannot spell left out (the normalizer's alphabet can exceed the model's)."""
+        return " ".join(w for w in normalize(text).split() if not self.ctc.alphabet.unknown_characters(w))
+
+
+def digest(array: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(array, dtype=np.float32).tobytes(), digest_size=16).hexdigest()
