@@ -16,6 +16,7 @@ unexpected error (a bug: rerun with -v for the traceback).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -52,11 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _quiet_transformers(verbose: bool) -> None:
-    try:
+    """transformers' warnings and progress bars off (unless -v), without importing it
+    (seconds; inference does not need it): it reads these variables when imported."""
+    if verbose:
+        return
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:  # already imported (the CLI called in-process)
         from transformers.utils import logging as hf_logging
 
-        if not verbose:
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()

@@ -52,7 +52,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     done = 0
     if inputs:
         kwargs = {k: v for k, v in (("chunk_length_s", args.chunk_length), ("stride_length_s", args.stride_length)) if v is not None}
-        bundle = load_pretrained(args.model)
+        bundle = load_pretrained(args.model, inference=True)
         decoding = decoding_for(args, bundle)
         transcriber = Transcriber(bundle, device=args.device, batch_size=args.batch_size,
                                   decoding=with_two_pass(args, decoding), int8=args.int8,
@@ -103,7 +103,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     _check_output_dir(args.output_dir)
     check_inference_args(args)
-    bundle = load_pretrained(args.model)
+    bundle = load_pretrained(args.model, inference=True)
     if args.device:
         bundle.model.to(args.device)
     decoding = decoding_for(args, bundle)
@@ -240,7 +240,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     transcript = Path(args.transcript)
     if not transcript.is_file():
         raise SpeechtlError(f"{transcript}: transcript not found")
-    report = segment_recording(load_pretrained(args.model), args.audio, read_text_file(transcript, "transcript"),
+    report = segment_recording(load_pretrained(args.model, inference=True), args.audio, read_text_file(transcript, "transcript"),
                                args.output_dir, args.min_confidence if args.min_confidence is not None
                                else DEFAULT_MIN_CONFIDENCE)
     print(f"kept {len(report.kept)} segments, dropped {len(report.dropped)} below the confidence threshold")

@@ -60,16 +60,20 @@ def load_pretrained(
     *,
     config_overrides: dict[str, Any] | None = None,
     cache_dir: str | None = None,
+    inference: bool = False,
 ) -> Bundle:
     """Load ``name_or_path`` (hub id or folder) with a CTC head over ``alphabet``.
 
     ``alphabet`` defaults to the checkpoint's own speechtl alphabet when it has one,
     else to :meth:`Alphabet.default`. ``config_overrides`` set config fields such as
-    ``mask_time_prob`` or ``layerdrop`` before the weights load.
+    ``mask_time_prob`` or ``layerdrop`` before the weights load. ``inference``: the model
+    will only run (transcribe, evaluate), so a Whisper-encoder model (a CTranslate2
+    Whisper, a shipped model, a saved speechtl folder) loads as the same network in plain
+    torch (model/whisper_net.py), without transformers' seconds of imports; it cannot be
+    trained or saved.
     """
-    from transformers import AutoConfig
-
-    from . import offline, whisper
+    from . import offline, whisper_net
+    from .ct2_format import is_ctranslate2_whisper
 
     source = str(name_or_path)
     named = offline.resolve_offline(source)
@@ -78,18 +82,37 @@ def load_pretrained(
     check_source(source)
     if (Path(source) / offline.OVERLAY_FILE).is_file():  # a shipped model: an overlay over its base
         base, shipped = offline.overlay_base(source)
-        bundle = offline.apply_overlay(load_pretrained(base, shipped), source)
+        bundle = offline.apply_overlay(load_pretrained(base, shipped, inference=inference), source)
         if alphabet is not None and alphabet.symbols != bundle.alphabet.symbols:
             old_vocab = {s: i for i, s in enumerate(bundle.alphabet.symbols)}
             kept = resize_ctc_head(bundle.model, alphabet, old_vocab)
             bundle = Bundle(bundle.model, alphabet, bundle.sampling_rate, kept, len(alphabet) - kept)
         _override(bundle.model.config, config_overrides)
         return bundle
-    if whisper.is_ctranslate2_whisper(source):
+    if is_ctranslate2_whisper(source):
         alphabet = alphabet or Alphabet.default()
-        model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)
+        if inference:
+            model = whisper_net.load_ctranslate2_net(source, len(alphabet), alphabet.blank_id)
+        else:
+            from . import whisper
+
+            model = whisper.load_ctranslate2_whisper(source, len(alphabet), alphabet.blank_id)
         _override(model.config, config_overrides)
         return Bundle(model, alphabet, SAMPLE_RATE, kept_rows=0, new_rows=len(alphabet))
+    if inference and _is_speechtl(source) and _model_type(source) == WHISPER:
+        old_vocab = _checkpoint_vocab(source, cache_dir)
+        try:
+            model = whisper_net.load_net_folder(source)
+        except Exception as exc:  # truncated or corrupt weights come in many exception types
+            raise ModelLoadError(_not_found_message(source, exc)) from None
+        _override(model.config, config_overrides)
+        alphabet = alphabet or Alphabet.from_vocab(old_vocab)
+        kept = resize_ctc_head(model, alphabet, old_vocab)  # (the same rows when the alphabet is the model's)
+        return Bundle(model, alphabet, SAMPLE_RATE, kept_rows=kept, new_rows=len(alphabet) - kept)
+    from transformers import AutoConfig
+
+    from . import whisper
+
     try:
         config = AutoConfig.from_pretrained(source, cache_dir=cache_dir)
     except (OSError, ValueError) as exc:
@@ -190,6 +213,13 @@ def _keep_attached(old: Path, new: Path) -> list[str]:
 
 def _is_speechtl(source: str) -> bool:
     return (Path(source) / SPEECHTL_META).is_file()
+
+
+def _model_type(folder: str) -> str | None:
+    try:
+        return json.loads((Path(folder) / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _checkpoint_vocab(source: str, cache_dir: str | None) -> dict[str, int]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .ctc import frame_mask
-from .whisper import N_FFT, SAMPLES_PER_OUTPUT_FRAME
+from .whisper_net import N_FFT, SAMPLES_PER_OUTPUT_FRAME
 
 
 class WhisperFamily:

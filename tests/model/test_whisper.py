@@ -5,7 +5,7 @@ from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
 
 from speechtl.model.freeze import FreezePolicy
 from speechtl.model.loader import load_pretrained, save_bundle
-from speechtl.model.whisper import read_ctranslate2
+from speechtl.model.ct2_format import read_ctranslate2
 from speechtl.model.chunked import AcousticModel
 
 TINY_WHISPER = dict(d_model=64, encoder_layers=3, encoder_attention_heads=4, encoder_ffn_dim=128, decoder_layers=1,
