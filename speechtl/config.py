@@ -35,7 +35,10 @@ def _set(obj: Any, path: list[str], raw: str, full_key: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(obj)}
     name = path[0]
     if name not in fields:
-        raise ConfigError(f"unknown setting {full_key!r} (known: {', '.join(sorted(fields))})")
+        within = [f"{f}.{name}" for f in fields if dataclasses.is_dataclass(getattr(obj, f))
+                  and name in {g.name for g in dataclasses.fields(getattr(obj, f))}]
+        hint = f"; did you mean {' or '.join(within)}?" if within else ""
+        raise ConfigError(f"unknown setting {full_key!r} (known: {', '.join(sorted(fields))}){hint}")
     hints = typing.get_type_hints(type(obj))
     current = getattr(obj, name)
     if len(path) > 1:
@@ -53,6 +56,8 @@ def _set(obj: Any, path: list[str], raw: str, full_key: str) -> Any:
 def _convert(raw: str, annotation: Any, key: str) -> Any:
     is_union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     options = typing.get_args(annotation) if is_union else (annotation,)
+    if type(None) in options and raw.lower() in ("none", "null", ""):
+        return None  # an optional setting left empty is off, not an empty string
     errors = []
     for option in options:
         try:
@@ -80,8 +85,8 @@ def _convert_one(raw: str, option: Any) -> Any:
     if option in (int, float, str):
         return option(raw)
     if typing.get_origin(option) is tuple:
-        # tuple[float, ...]: comma-separated, "" for empty (``tune_alphas=0.2,0.5``)
-        # tuple[float | None, ...]: "none" for None (``tune_two_pass_prompt_gains=none,0``)
+        # tuple[float, ...]: comma-separated, "" for empty (``decoding.alphas=0.2,0.5``)
+        # tuple[float | None, ...]: "none" for None (``two_pass.prompt_gains=none,0``)
         item = typing.get_args(option)[0]
         return tuple(_convert_item(part.strip(), item) for part in raw.split(",") if part.strip())
     raise TypeError(f"unsupported type {option}")

@@ -1,6 +1,7 @@
 import pytest
 
 from speechtl.config import ConfigError, apply_overrides
+from speechtl.errors import SpeechtlError
 from speechtl.training import TrainConfig
 
 
@@ -29,7 +30,21 @@ def test_bad_overrides(item, message):
 def test_a_tuple_of_optional_numbers_takes_none():
     from speechtl.recipe.config import RecipeConfig
 
-    c = apply_overrides(RecipeConfig(), ["tune_two_pass_prompt_gains=none,0.5", "tune_two_pass_top_terms=4,8"])
-    assert (c.tune_two_pass_prompt_gains, c.tune_two_pass_top_terms) == ((None, 0.5), (4, 8))
+    c = apply_overrides(RecipeConfig(), ["two_pass.prompt_gains=none,0.5", "two_pass.top_terms=4,8"])
+    assert (c.two_pass.prompt_gains, c.two_pass.top_terms) == ((None, 0.5), (4, 8))
     with pytest.raises(ConfigError, match="cannot use 'x'"):
-        apply_overrides(RecipeConfig(), ["tune_two_pass_prompt_gains=x"])
+        apply_overrides(RecipeConfig(), ["two_pass.prompt_gains=x"])
+
+
+def test_recipe_settings_come_in_groups_and_empty_means_off():
+    from speechtl.recipe.config import RecipeConfig
+
+    c = apply_overrides(RecipeConfig(), ["data.hours=1.5", "lm.order=3", "decoding.beam_width=4",
+                                         "two_pass.writers=", "two_pass.max_rtf=0.2", "data.longform=none"])
+    assert (c.data.hours, c.lm.order, c.decoding.beam_width, c.two_pass.max_rtf) == (1.5, 3, 4, 0.2)
+    assert c.two_pass.writers is None and c.data.longform is None  # off is None, not ""
+    assert c.changed(data__hours=2.0, seed=3).data.hours == 2.0 and RecipeConfig().data.hours == 0.5
+    with pytest.raises(ConfigError, match="did you mean data.hours"):  # a setting named without its group
+        apply_overrides(RecipeConfig(), ["hours=1"])
+    with pytest.raises(SpeechtlError, match="beam_width must be at least 1"):
+        apply_overrides(RecipeConfig(), ["decoding.beam_width=0"])

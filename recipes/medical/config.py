@@ -8,4 +8,5 @@ from speechtl.recipe import presets
 
 # drug names are long and rare: a 4-gram LM over 20k generated sentences
 # held-out dev and test sentences: real doctor-patient interviews (../shared), when there
-PRESETS = presets(lm_order=4, general_share=0.2, heldout_transcripts="shared:corpora/medical-dialogue")
+PRESETS = presets(lm__order=4, data__general_share=0.2,
+                  data__heldout_transcripts="shared:corpora/medical-dialogue")

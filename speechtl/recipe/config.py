@@ -1,7 +1,8 @@
 """A recipe's settings: one typed config, and the presets the recipes adjust.
 
-Every field can be overridden from the command line (``--set hours=1``,
-``--set train.max_steps=2000``, ``--set tune_alphas=0.3,0.6``).
+Settings come in groups (data, lm, decoding, two_pass, train), each a typed dataclass;
+every field can be overridden from the command line (``--set data.hours=1``,
+``--set train.max_steps=2000``, ``--set decoding.alphas=0.3,0.6``, ``--set two_pass.writers=none``).
 """
 
 from __future__ import annotations
@@ -27,71 +28,101 @@ ANCHOR_WEIGHT = 0.2
 
 
 @dataclass(frozen=True)
-class RecipeConfig:
-    domain: str = "legal"
-    preset: str = "cpu"
-    base: str = "auto"  # hub id, folder, or an offline name ("general", "whisper-base", "whisper-tiny.en"); auto: model/base.py
-    work_dir: str = ""  # default runs/{domain}
-    data_dir: str = ""  # default data/{domain}
+class DataSettings:
+    """What the data stage synthesizes and which prepared sets the recipe reads (``--set data.hours=1``)."""
+
     hours: float = 0.5  # synthesized training audio
     general_share: float = 0.2  # everyday English mixed into domain training text
     real_dir: str = "data/real"  # corpora prepared by `speechtl prepare`: {real_dir}/{corpus}/{split}.jsonl
     real_share: float = 0.3  # share of training utterances taken from real general speech, when prepared
-    pseudo_manifest: str = ""  # pseudo-labelled domain audio (`speechtl pseudo-label`), mixed into training
+    pseudo_manifest: str | None = None  # pseudo-labelled domain audio (`speechtl pseudo-label`), mixed into training
     pseudo_share: float = 0.2  # its share of the training utterances (all of it when there is less)
     test_sentences: int = 150
     generated_test_sentences: int | None = None  # at most this many in the generated test beside a held-out one (None: test_sentences)
     dev_utterances: int = 150  # dev subset used for evaluation during training and for LM tuning
     dev_on_real: bool = False  # the real dev speakers are the dev set (a recipe with no domain to tune on)
     real_test_utterances: int = 200  # held-out real speakers scored (a seeded sample; 0: all)
-    evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
-    lm_sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
-    lm_order: int = 4
-    beam_width: int = DEFAULT_BEAM_WIDTH  # beams kept by every beam decode (tuning and evaluation); fewer is faster
-    tune_alphas: tuple[float, ...] = TUNE_ALPHAS  # LM weights tried on dev
-    tune_betas: tuple[float, ...] = TUNE_BETAS  # word bonuses tried
-    tune_term_weights: tuple[float, ...] = TUNE_TERM_WEIGHTS  # term boosts tried (with the best alpha and beta)
-    tune_unk_offsets: tuple[float, ...] = TUNE_UNK_OFFSETS  # OOV penalties tried
-    tune_spot_thresholds: tuple[float, ...] = TUNE_SPOT_THRESHOLDS  # besides spotting off ("" for off only)
-    # the two-pass writer (offline name or CTranslate2 folder; "" for none); several, comma-separated,
-    # are each tuned and the one with the lowest dev WER within two_pass_max_rtf is kept
-    whisper: str = WHISPER_TINY_EN
-    two_pass_max_rtf: float = 0.0  # Whisper's seconds per second of dev audio a writer may take (0: no bound)
-    tune_two_pass_top_terms: tuple[int, ...] = TUNE_TWO_PASS_TOP_TERMS  # prompt sizes tried (heard terms)
-    tune_two_pass_prompt_gains: tuple[float | None, ...] = TUNE_TWO_PASS_PROMPT_GAINS  # evidence a prompted term needs
-    tune_two_pass_thresholds: tuple[float, ...] = TUNE_TWO_PASS_THRESHOLDS  # two-pass spotting, besides off
-    tune_two_pass_whisper_margins: tuple[float | None, ...] = TUNE_TWO_PASS_WHISPER_MARGINS  # None: the CTC model decides
-    # Whisper's N best rescored with the domain LM and terms ("" for either: no rescoring tried)
-    tune_two_pass_lm_weights: tuple[float, ...] = TUNE_TWO_PASS_LM_WEIGHTS
-    tune_two_pass_term_bonuses: tuple[float, ...] = TUNE_TWO_PASS_TERM_BONUSES
-    lm_mix_weights: tuple[int, ...] = (0, 1)  # domain text repeated this often beside the real English (0: domain only)
-    lm_general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
-    lm_lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)
-    train_manifest: str = ""
-    dev_manifest: str = ""
-    test_manifest: str = ""
-    general_test_manifest: str = "auto"  # "" for none
+    train_manifest: str | None = None  # your own sets instead of synthesized ones
+    dev_manifest: str | None = None
+    test_manifest: str | None = None
+    general_test_manifest: str | None = "auto"  # real general English scored ("auto": ../shared's real-en-dev; None: none)
     # long-form sets (one manifest line per long recording, tools/make_longform.py), comma-separated;
-    # "auto": ../shared's real-en-dev joined into one recording by the data stage; "" for none
-    longform: str = "auto"
-    text: str = ""  # extra domain text (file or folder) for the LM
-    terms: str = ""  # vocabulary file; default: the domain's built-in terms
-    seed: int = 0
+    # "auto": ../shared's real-en-dev joined into one recording by the data stage; None: none
+    longform: str | None = "auto"
     synth_workers: int = 2
-    voices: str = ""  # comma-separated voice names; default every installed voice
+    voices: str | None = None  # comma-separated voice names (None: every installed voice)
     engine_weights: str = ""  # how often an engine's voices speak training sentences, e.g. "kokoro=0.5" (1: as the others)
     dev_engines: str = "festival"  # engines whose voices speak the dev set only (never trained on)
     test_engines: str = "piper"  # engines whose voices speak the test sets only
-    # real transcripts for held-out sentences: a folder, or "shared:PATH" under ../shared ("": heldout.txt)
-    heldout_transcripts: str = ""
-    train: TrainConfig = field(default_factory=TrainConfig)
+    # real transcripts for held-out sentences: a folder, or "shared:PATH" under ../shared (None: heldout.txt)
+    heldout_transcripts: str | None = None
+
+    def __post_init__(self) -> None:
+        from ..synth.engines import parse_engine_weights
+
+        parse_engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
+
+
+@dataclass(frozen=True)
+class LMSettings:
+    """The n-gram LM the LM stage builds (``--set lm.order=3``)."""
+
+    sentences: int = 20000  # generated domain text for the LM (test sentences excluded)
+    order: int = 4
+    mix_weights: tuple[int, ...] = (0, 1)  # domain text repeated this often beside the real English (0: domain only)
+    general: bool = True  # mix the shipped real-English sentences (speechtl/lm/general.py) into the LM
+    lexicon: bool = True  # the system's English word list as unigrams (OOV offset for letter soup)
+    text: str | None = None  # extra domain text (file or folder)
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """The CTC beam search and what the LM stage tries on dev (``--set decoding.alphas=0.3,0.6``)."""
+
+    beam_width: int = DEFAULT_BEAM_WIDTH  # beams kept by every beam decode (tuning and evaluation); fewer is faster
+    alphas: tuple[float, ...] = TUNE_ALPHAS  # LM weights tried on dev
+    betas: tuple[float, ...] = TUNE_BETAS  # word bonuses tried
+    term_weights: tuple[float, ...] = TUNE_TERM_WEIGHTS  # term boosts tried (with the best alpha and beta)
+    unk_offsets: tuple[float, ...] = TUNE_UNK_OFFSETS  # OOV penalties tried
+    spot_thresholds: tuple[float, ...] = TUNE_SPOT_THRESHOLDS  # besides spotting off (empty: off only)
 
     def __post_init__(self) -> None:
         if self.beam_width < 1:  # checked before any stage runs, not when the LM stage first decodes
             raise SpeechtlError(f"beam_width must be at least 1, not {self.beam_width}")
-        from ..synth.engines import parse_engine_weights
 
-        parse_engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
+
+@dataclass(frozen=True)
+class TwoPassSettings:
+    """The two-pass stage: its writers and what it tries on dev (``--set two_pass.writers=whisper-base``)."""
+
+    # offline names or CTranslate2 folders, comma-separated (None: no two-pass); each is tuned and
+    # the one with the lowest dev WER within max_rtf is kept
+    writers: str | None = WHISPER_TINY_EN
+    max_rtf: float | None = None  # Whisper's seconds per second of dev audio a writer may take (None: no bound)
+    top_terms: tuple[int, ...] = TUNE_TWO_PASS_TOP_TERMS  # prompt sizes tried (heard terms)
+    prompt_gains: tuple[float | None, ...] = TUNE_TWO_PASS_PROMPT_GAINS  # evidence a prompted term needs
+    thresholds: tuple[float, ...] = TUNE_TWO_PASS_THRESHOLDS  # two-pass spotting, besides off
+    whisper_margins: tuple[float | None, ...] = TUNE_TWO_PASS_WHISPER_MARGINS  # None: the CTC model decides
+    # Whisper's N best rescored with the domain LM and terms (either empty: no rescoring tried)
+    lm_weights: tuple[float, ...] = TUNE_TWO_PASS_LM_WEIGHTS
+    term_bonuses: tuple[float, ...] = TUNE_TWO_PASS_TERM_BONUSES
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    domain: str = "legal"
+    preset: str = "cpu"
+    base: str = "auto"  # hub id, folder, or an offline name ("general", "whisper-base", "whisper-tiny.en"); auto: model/base.py
+    work_dir: str | None = None  # default runs/{domain}
+    data_dir: str | None = None  # default data/{domain}
+    terms: str | None = None  # vocabulary file; default: the domain's built-in terms
+    seed: int = 0
+    evaluate_base: bool = True  # also score the base model (false: only the adapted one, e.g. when rerunning)
+    data: DataSettings = field(default_factory=DataSettings)
+    lm: LMSettings = field(default_factory=LMSettings)
+    decoding: DecodingSettings = field(default_factory=DecodingSettings)
+    two_pass: TwoPassSettings = field(default_factory=TwoPassSettings)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     @property
     def work_path(self) -> Path:
@@ -103,16 +134,28 @@ class RecipeConfig:
         """Where synthesized audio goes (``data/{domain}`` unless set)."""
         return Path(self.data_dir or f"data/{self.domain}")
 
+    def changed(self, **changes) -> "RecipeConfig":
+        """A copy with ``changes``: fields, or a sub-setting by its dotted path given as
+        ``data__hours=1`` (the double underscore standing for the dot)."""
+        config = self
+        for key, value in changes.items():
+            group, _, name = key.partition("__")
+            if name:
+                config = dataclasses.replace(config, **{group: dataclasses.replace(getattr(config, group), **{name: value})})
+            else:
+                config = dataclasses.replace(config, **{group: value})
+        return config
+
 
 def presets(**changes) -> dict[str, Callable[[], RecipeConfig]]:
     """A recipe's ``PRESETS``: speechtl's cpu and gpu presets, each with the recipe's
-    ``changes`` (any RecipeConfig field). The domain is the recipe's folder name
-    (runner.load_presets sets it)."""
+    ``changes`` (:meth:`RecipeConfig.changed`: ``lm__order=4``). The domain is the recipe's
+    folder name (runner.load_presets sets it)."""
     return {name: functools.partial(_changed, name, changes) for name in ("cpu", "gpu")}
 
 
 def _changed(name: str, changes: dict) -> RecipeConfig:
-    return dataclasses.replace(preset(RecipeConfig.domain, name), **changes)
+    return preset(RecipeConfig.domain, name).changed(**changes)
 
 
 def preset(domain: str, name: str) -> RecipeConfig:
@@ -126,17 +169,20 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # was that of the first evaluation; the generated second test is small, each clip
         # costing Whisper a 30-second window twice; one LM mix, domain text with real English
         # (the domain-only LM was 7-8 dev WER points worse in both runs measured). No long-form
-        # set by default: real-en-dev joined (`--set longform=auto`, 5 minutes of real English
+        # set by default: real-en-dev joined (`--set data.longform=auto`, 5 minutes of real English
         # scored by Whisper alone and the two-pass) took the run to 20.3 and 21.6 minutes
-        return RecipeConfig(domain=domain, preset="cpu", hours=0.5, engine_weights="kokoro=0.25",
-                            generated_test_sentences=50, lm_mix_weights=(1,), longform="", train=TrainConfig(
+        return RecipeConfig(domain=domain, preset="cpu",
+                            data=DataSettings(hours=0.5, engine_weights="kokoro=0.25", generated_test_sentences=50,
+                                              longform=None),
+                            lm=LMSettings(mix_weights=(1,)), train=TrainConfig(
             max_steps=200, batch_size=8, warmup_steps=40, eval_every=100, patience=3, max_duration=15.0,
             anchor_weight=ANCHOR_WEIGHT, freeze=FreezePolicy(trainable_layers=2, lr_head=5e-4, lr_layers=1e-4)))
     if name == "gpu":
         # wav2vec2-base-960h on one modern GPU, mixed precision; both writers tuned, base
         # kept where it is better on dev (on a GPU either takes a small share of real time)
-        return RecipeConfig(domain=domain, preset="gpu", hours=10.0, test_sentences=500, dev_utterances=400,
-                            synth_workers=8, whisper=f"{WHISPER_TINY_EN},{WHISPER_BASE}", train=TrainConfig(
+        return RecipeConfig(domain=domain, preset="gpu",
+                            data=DataSettings(hours=10.0, test_sentences=500, dev_utterances=400, synth_workers=8),
+                            two_pass=TwoPassSettings(writers=f"{WHISPER_TINY_EN},{WHISPER_BASE}"), train=TrainConfig(
                                 max_steps=6000, batch_size=16, warmup_steps=500, eval_every=500, patience=4,
                                 precision="auto", num_workers=4,
                                 freeze=FreezePolicy(trainable_layers=4, lr_head=1e-4, lr_layers=3e-5)))
@@ -164,5 +210,6 @@ def _general_preset(name: str) -> RecipeConfig:
         # a 2-core laptop: the top two blocks on the frozen-prefix cache (about 2 hours)
         train = TrainConfig(max_steps=2000, batch_size=8, warmup_steps=100, eval_every=250, patience=0,
                             max_duration=20.0, freeze=FreezePolicy(trainable_layers=2, lr_head=2e-3, lr_layers=3e-4))
-    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, hours=0.5, general_share=0.0,
-                        real_share=1.0, dev_utterances=400, dev_on_real=True, train=train)
+    return RecipeConfig(domain="general", preset=name, base=WHISPER_BASE, train=train,
+                        data=DataSettings(hours=0.5, general_share=0.0, real_share=1.0, dev_utterances=400,
+                                          dev_on_real=True))

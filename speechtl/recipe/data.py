@@ -37,8 +37,10 @@ def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
     recording."""
     from ..data.longform import join_utterances
 
-    if c.longform != "auto":
-        paths = tuple(p.strip() for p in c.longform.split(",") if p.strip())
+    if c.data.longform is None:
+        return ()
+    if c.data.longform != "auto":
+        paths = tuple(p.strip() for p in c.data.longform.split(",") if p.strip())
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             raise SpeechtlError(f"longform: no such manifest: {', '.join(missing)} (tools/make_longform.py builds them)")
@@ -61,17 +63,17 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     from ..synth.domain import build_domain_corpus
     from ..synth.engines import parse_engine_weights
 
-    if c.train_manifest:
-        if not c.test_manifest:
+    if c.data.train_manifest:
+        if not c.data.test_manifest:
             log.warning("no --test-manifest: the report scores the dev set")
-        dev = c.dev_manifest or c.train_manifest
-        return DataOut(train=c.train_manifest, dev=dev, test=c.test_manifest or dev)
-    synth = SynthConfig(seed=c.seed, workers=c.synth_workers, dev_voices=0)
-    split = split_voices(c.voices.split(",") if c.voices else None, c.dev_engines, c.test_engines)
+        dev = c.data.dev_manifest or c.data.train_manifest
+        return DataOut(train=c.data.train_manifest, dev=dev, test=c.data.test_manifest or dev)
+    synth = SynthConfig(seed=c.seed, workers=c.data.synth_workers, dev_voices=0)
+    split = split_voices(c.data.voices.split(",") if c.data.voices else None, c.data.dev_engines, c.data.test_engines)
     # the weights shape the training corpus only: dev and test voices are one engine each
-    report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.hours, general_share=c.general_share,
+    report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.data.hours, general_share=c.data.general_share,
                                  vocabulary=vocabulary, voices=split["train"],
-                                 config=dataclasses.replace(synth, engine_weights=parse_engine_weights(c.engine_weights)))
+                                 config=dataclasses.replace(synth, engine_weights=parse_engine_weights(c.data.engine_weights)))
     print(report.summary(), flush=True)
 
     def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
@@ -80,20 +82,20 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
         return str(made.train_manifest)
 
     transcripts = heldout_transcripts(c)
-    dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.dev_utterances]
-    test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.test_sentences]
+    dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.data.dev_utterances]
+    test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.data.test_sentences]
     heldout = bool(test_sentences and dev_sentences)
     # new generator sentences: the second test beside the held-out one, or the only one
-    size = c.test_sentences if not heldout or c.generated_test_sentences is None else \
-        min(c.test_sentences, c.generated_test_sentences)
-    seen = set(generate(c.domain, report.utterances * 2, c.seed, c.general_share))
-    fresh = [s for s in generate(c.domain, c.test_sentences * 3, c.seed + 1000) if s not in seen][:size]
+    size = c.data.test_sentences if not heldout or c.data.generated_test_sentences is None else \
+        min(c.data.test_sentences, c.data.generated_test_sentences)
+    seen = set(generate(c.domain, report.utterances * 2, c.seed, c.data.general_share))
+    fresh = [s for s in generate(c.domain, c.data.test_sentences * 3, c.seed + 1000) if s not in seen][:size]
     common = dict(train=str(report.train_manifest), hours=report.hours, voices=len(report.seconds_per_voice),
                   dev_voices=tuple(split["dev"]), test_voices=tuple(split["test"]))
     generated_test = speak("test-generated", fresh, split["test"], 1, 1000)
     if not heldout:
         print(f"no held-out sentences for {c.domain}: dev and test use generator sentences", flush=True)
-        dev = speak("dev-generated", generate(c.domain, c.dev_utterances, c.seed + 500), split["dev"], 1, 500)
+        dev = speak("dev-generated", generate(c.domain, c.data.dev_utterances, c.seed + 500), split["dev"], 1, 500)
         return DataOut(dev=dev, test=generated_test, **common)
     # each dev sentence in several held-out voices: enough utterances to tune on
     dev = speak("dev-heldout", dev_sentences, split["dev"], len(split["dev"]), 500)
@@ -107,9 +109,9 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
 def heldout_transcripts(c: RecipeConfig) -> str | None:
     """Real transcripts to draw held-out sentences from: a folder, or ``shared:PATH`` under
     ../shared when it is there (the medical recipe's interviews); None: the domain's heldout.txt."""
-    if not c.heldout_transcripts.startswith(SHARED_PREFIX):
-        return c.heldout_transcripts or None
-    shared = find_shared(c.heldout_transcripts.removeprefix(SHARED_PREFIX))
+    if c.data.heldout_transcripts is None or not c.data.heldout_transcripts.startswith(SHARED_PREFIX):
+        return c.data.heldout_transcripts or None
+    shared = find_shared(c.data.heldout_transcripts.removeprefix(SHARED_PREFIX))
     return str(shared) if shared else None
 
 
@@ -119,29 +121,29 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
     held-out real speakers as a test set."""
     from ..data.prepare import prepared_manifests
 
-    real = {split: [e for m in prepared_manifests(c.real_dir, split) for e in read_manifest(m)]
+    real = {split: [e for m in prepared_manifests(c.data.real_dir, split) for e in read_manifest(m)]
             for split in ("train", "dev", "test")}
-    if not real["train"] or c.real_share <= 0:
-        if c.real_share > 0:
-            print(f"no real corpora prepared under {c.real_dir} (see `speechtl prepare`): training on "
+    if not real["train"] or c.data.real_share <= 0:
+        if c.data.real_share > 0:
+            print(f"no real corpora prepared under {c.data.real_dir} (see `speechtl prepare`): training on "
                   f"synthetic audio; the L2-SP anchor keeps the base's real-speech skills", flush=True)
         return data
     out = c.work_path / "data"
     synth = read_manifest(data.train)
-    take = _share(real["train"], len(synth), c.real_share, c.seed)
+    take = _share(real["train"], len(synth), c.data.real_share, c.seed)
     write_manifest(out / "train.jsonl", synth + take)
     changes = dict(train=str(out / "train.jsonl"), real_train_utterances=len(take),
                    real_train_hours=sum(e.duration for e in take) / 3600)
-    if c.dev_on_real and real["dev"]:
+    if c.data.dev_on_real and real["dev"]:
         write_manifest(out / "dev.jsonl", real["dev"])
         changes["dev"] = str(out / "dev.jsonl")
     elif real["dev"]:
-        write_manifest(out / "real-dev.jsonl", _sample(real["dev"], c.dev_utterances, c.seed))
+        write_manifest(out / "real-dev.jsonl", _sample(real["dev"], c.data.dev_utterances, c.seed))
         changes["real_dev"] = str(out / "real-dev.jsonl")
     if real["test"]:
         write_manifest(out / "real-test.jsonl", real["test"])
         changes["real_test"] = str(out / "real-test.jsonl")
-    print(f"real speech: {len(take)} training utterances ({changes['real_train_hours']:.2f} h) from {c.real_dir}",
+    print(f"real speech: {len(take)} training utterances ({changes['real_train_hours']:.2f} h) from {c.data.real_dir}",
           flush=True)
     return dataclasses.replace(data, **changes)
 
@@ -149,14 +151,14 @@ def with_real(c: RecipeConfig, data: DataOut) -> DataOut:
 def with_pseudo(c: RecipeConfig, data: DataOut) -> DataOut:
     """Mix pseudo-labelled domain recordings (``speechtl pseudo-label``) into training at
     ``pseudo_share`` of the utterances."""
-    if not c.pseudo_manifest or c.pseudo_share <= 0:
+    if not c.data.pseudo_manifest or c.data.pseudo_share <= 0:
         return data
     train = read_manifest(data.train)
-    take = _share(read_manifest(c.pseudo_manifest), len(train), c.pseudo_share, c.seed)
+    take = _share(read_manifest(c.data.pseudo_manifest), len(train), c.data.pseudo_share, c.seed)
     path = c.work_path / "data" / "train-pseudo.jsonl"
     write_manifest(path, train + take)
     print(f"pseudo-labelled speech: {len(take)} training utterances "
-          f"({sum(e.duration for e in take) / 3600:.2f} h) from {c.pseudo_manifest}", flush=True)
+          f"({sum(e.duration for e in take) / 3600:.2f} h) from {c.data.pseudo_manifest}", flush=True)
     return dataclasses.replace(data, train=str(path), pseudo_train_utterances=len(take))
 
 

@@ -124,8 +124,8 @@ def stage_evaluate(c: RecipeConfig, data: DataOut, models: dict[str, Callable[[]
             continue
         for test_name, manifest in tests.items():
             entries = valid(manifest, bundle)
-            if test_name == REAL_TEST and 0 < c.real_test_utterances < len(entries):
-                entries = random.Random(c.seed).sample(entries, c.real_test_utterances)
+            if test_name == REAL_TEST and 0 < c.data.real_test_utterances < len(entries):
+                entries = random.Random(c.seed).sample(entries, c.data.real_test_utterances)
             entries, logprobs, skipped = decodable_logprobs(bundle, entries)
             for rejected in skipped:
                 print(f"skipping {rejected.id}: {rejected.reason}", flush=True)
@@ -158,7 +158,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         "base checkpoint": base.base, "adapted model": trained.model,
         "training steps": trained.steps, "best dev WER": f"{100 * trained.best_dev_wer:.2f}%",
         "synthetic training audio": f"{data.hours:.2f} h, {data.voices or '?'} voices",
-        "LM": f"{c.lm_order}-gram, n-grams {list(lm.ngrams)}",
+        "LM": f"{c.lm.order}-gram, n-grams {list(lm.ngrams)}",
         "decoding (tuned on dev)": f"alpha {lm.alpha}, beta {lm.beta}, OOV offset {lm.unk_score_offset}, "
                                    f"term weight {lm.hotword_weight}, spotting threshold {lm.spot_threshold}, "
                                    f"domain text weight {lm.lm_mix_weight}",
@@ -171,7 +171,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
         "two-pass writers tried (dev WER, Whisper's real-time factor on dev)": (
             "; ".join(f"{w} {100 * v['dev_wer']['two_pass']:.2f}% {v['dev_rtf']}" for w, v in two_pass.writers.items())
-            + f"; budget {c.two_pass_max_rtf or 'none'}" if two_pass and two_pass.writers else "one"),
+            + f"; budget {c.two_pass.max_rtf or 'none'}" if two_pass and two_pass.writers else "one"),
         "two-pass decoding (tuned on dev)": (
             f"Whisper {two_pass.whisper}, {two_pass.config.top_terms} heard terms in its prompt (acoustic gain at "
             f"least {two_pass.config.prompt_min_gain}), spotting threshold {two_pass.config.spot_threshold}, "

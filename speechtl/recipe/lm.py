@@ -38,14 +38,14 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     from ..lm.general import general_sentences, system_lexicon
 
     held_out = {e.text for entries in evaluation_sets.values() for e in entries}
-    domain = [s for s in generate(c.domain, c.lm_sentences, c.seed + 2000) if normalize(s) not in held_out]
-    if c.text:
-        domain += list(read_lines([c.text]))
+    domain = [s for s in generate(c.domain, c.lm.sentences, c.seed + 2000) if normalize(s) not in held_out]
+    if c.lm.text:
+        domain += list(read_lines([c.lm.text]))
     real = real_transcripts(c, data.train, held_out)
-    if c.lm_general:
+    if c.lm.general:
         real += [s for s in general_sentences() if s not in held_out]
-    lexicon = system_lexicon() if c.lm_lexicon else frozenset()
-    dev = evaluation_sets["dev"][: c.dev_utterances]
+    lexicon = system_lexicon() if c.lm.lexicon else frozenset()
+    dev = evaluation_sets["dev"][: c.data.dev_utterances]
     logprobs, refs = posteriors(dev), [e.text for e in dev]
     processes = decode_processes()
 
@@ -55,13 +55,13 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
 
     # 1. the mix: domain text repeated `weight` times next to the real English once (0: domain text only)
     candidates = {}
-    for weight in c.lm_mix_weights:
+    for weight in c.lm.mix_weights:
         lines = domain * max(weight, 1) + (real if weight else [])
-        path = c.work_path / "lm" / f"{c.domain}-{c.lm_order}gram-mix{weight}.arpa"
+        path = c.work_path / "lm" / f"{c.domain}-{c.lm.order}gram-mix{weight}.arpa"
         # weight 0 is the LM as it was before real text: domain text only, no word list
-        stats = build_lm(lines, path, order=c.lm_order, vocabulary=vocabulary, lexicon=lexicon if weight else ())
-        decoder = BeamDecoder(adapted.alphabet, path, Vocabulary(), BeamConfig(beam_width=c.beam_width))
-        result = tune(decoder, alpha=c.tune_alphas, beta=c.tune_betas)
+        stats = build_lm(lines, path, order=c.lm.order, vocabulary=vocabulary, lexicon=lexicon if weight else ())
+        decoder = BeamDecoder(adapted.alphabet, path, Vocabulary(), BeamConfig(beam_width=c.decoding.beam_width))
+        result = tune(decoder, alpha=c.decoding.alphas, beta=c.decoding.betas)
         candidates[weight] = (result, path, stats, decoder)
         print(f"LM mix {weight}: {stats.ngrams} n-grams, dev WER {100 * result.wer:.2f}% "
               f"(alpha {result.config.alpha}, beta {result.config.beta})", flush=True)
@@ -69,16 +69,16 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     mix, lm_path, stats, decoder = candidates[weight]
     decoder = decoder.with_changes(alpha=mix.config.alpha, beta=mix.config.beta)
     # 2-4. OOV offset, then the terms' weight, then term spotting, each on top of the last
-    oov = tune(decoder, unk_score_offset=c.tune_unk_offsets)
+    oov = tune(decoder, unk_score_offset=c.decoding.unk_offsets)
     decoder = decoder.with_changes(unk_score_offset=oov.config.unk_score_offset)
     # the term settings may not cost real general speech more than MAX_TERMS_WER_COST
     guard, terms_off = general_guard(adapted, decoder, evaluation_sets.get("real_dev", []), posteriors, processes)
     with_terms = decoder.with_changes(vocabulary=vocabulary)
     # each from mild to strong: the mildest within TERMS_TUNE_TOLERANCE of the best
-    terms = tune(with_terms, guard, TERMS_TUNE_TOLERANCE, hotword_weight=tuple(sorted(c.tune_term_weights)))
+    terms = tune(with_terms, guard, TERMS_TUNE_TOLERANCE, hotword_weight=tuple(sorted(c.decoding.term_weights)))
     tuned = with_terms.with_changes(hotword_weight=terms.config.hotword_weight)
     spot = tune(tuned, guard, TERMS_TUNE_TOLERANCE,
-                spot_threshold=(None,) + tuple(sorted(c.tune_spot_thresholds, reverse=True)))
+                spot_threshold=(None,) + tuple(sorted(c.decoding.spot_thresholds, reverse=True)))
     tuned = tuned.with_changes(spot_threshold=spot.config.spot_threshold)
     general = None if guard is None else {"lm": terms_off, "lm_terms": terms.guard_wer, "lm_terms_spot": spot.guard_wer}
     if general:

@@ -99,18 +99,18 @@ class LMOut:
 @dataclass(frozen=True)
 class TwoPassOut:
     """Whisper prompted by the heard terms, then spotting: the settings tuned on dev
-    (``whisper`` empty: the stage did not run, ``skipped`` says why when it could not)."""
+    (``whisper`` None: the stage did not run, ``skipped`` says why when it could not)."""
 
-    whisper: str
+    whisper: str | None = None
     config: TwoPassConfig | None = None  # the settings chosen (None: the stage did not run)
     dev_wer: dict[str, float | None] | None = None  # whisper alone, prompted, prompted + spotting as chosen
     general_dev_wer: dict[str, float | None] | None = None  # the same on real dev speech (the guard)
     settings: str = ""  # two-pass.json beside the model
-    skipped: str = ""
+    skipped: str | None = None
     # long-form sets: set -> "{writer}/{row}" ("whisper": faster-whisper's own long-form
     # decoding, "two-pass" as tuned, and the fallbacks tried) -> wer, term_recall, rtf, seconds
     longform: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
-    longform_fallback: str = ""  # what the long-form guard did, when it had to step in
+    longform_fallback: str | None = None  # what the long-form guard did, when it had to step in
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)  # each writer tried: dev WER, Whisper's RTF
 
     @property

@@ -155,7 +155,7 @@ class Recipe:
         bundle = dataclasses.replace(bundle, model=copy.deepcopy(bundle.model))
         print(f"base {base.base}: kept {bundle.kept_rows} head rows, {bundle.new_rows} new", flush=True)
         train_set = self._valid(data.train, bundle)
-        dev_set = self._valid(data.dev, bundle)[: c.dev_utterances]
+        dev_set = self._valid(data.dev, bundle)[: c.data.dev_utterances]
         result = train(bundle, train_set, dev_set, dataclasses.replace(c.train, output_dir=str(c.work_path / "model")))
         return TrainOut(model=str(result.best_dir), best_dev_wer=result.best_wer, steps=result.steps,
                         stopped_early=result.stopped_early, history=tuple(result.history))
@@ -175,9 +175,9 @@ class Recipe:
         return {name: self._valid(path) for name, path in sets.items() if path}
 
     def _general_test(self) -> str:
-        c = self.config.general_test_manifest
+        c = self.config.data.general_test_manifest
         if c != "auto":
-            return c
+            return c or ""
         shared = find_shared("data/real-en-dev/manifest.jsonl")
         return str(shared) if shared else ""
 
@@ -222,7 +222,7 @@ def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list
     ap.add_argument("--terms", help="vocabulary file (.txt or .csv) instead of the built-in term list")
     ap.add_argument("--work-dir")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override any config field, e.g. hours=1 or train.max_steps=2000")
+                    help="override any setting, e.g. data.hours=1 or train.max_steps=2000")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     from transformers.utils import logging as hf_logging
@@ -230,11 +230,11 @@ def main(domain: str, presets: dict[str, Callable[[], RecipeConfig]], argv: list
     hf_logging.set_verbosity_error()
     try:
         config = presets[args.preset]()
-        direct = {"base": args.base, "train_manifest": args.train_manifest, "dev_manifest": args.dev_manifest,
-                  "test_manifest": args.test_manifest, "text": args.text, "terms": args.terms,
-                  "pseudo_manifest": args.pseudo_manifest,
+        direct = {"base": args.base, "data__train_manifest": args.train_manifest,
+                  "data__dev_manifest": args.dev_manifest, "data__test_manifest": args.test_manifest,
+                  "lm__text": args.text, "terms": args.terms, "data__pseudo_manifest": args.pseudo_manifest,
                   "work_dir": args.work_dir}
-        config = dataclasses.replace(config, **{k: v for k, v in direct.items() if v})
+        config = config.changed(**{k: v for k, v in direct.items() if v})
         config = apply_overrides(config, args.set)
         Recipe(config).run()
     except SpeechtlError as exc:

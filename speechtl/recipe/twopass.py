@@ -10,7 +10,7 @@ may not be more than that worse than Whisper's own long-form decoding, or the st
 back (the prompt without spotting, then Whisper alone over the windows, then Whisper's
 own long-form decoding, ``long_form="whisper"``) and says so. The chosen settings are saved
 as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra)
-or with ``whisper=""`` the stage records that it did not run.
+or with ``whisper=None`` the stage records that it did not run.
 """
 
 from __future__ import annotations
@@ -37,17 +37,17 @@ from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
                    evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> TwoPassOut:
-    """Tune the two-pass with each writer ``c.whisper`` names (comma-separated), then keep
-    the one with the lowest dev WER among those within ``c.two_pass_max_rtf`` (Whisper's
+    """Tune the two-pass with each writer ``c.two_pass.writers`` names (comma-separated), then keep
+    the one with the lowest dev WER among those within ``c.two_pass.max_rtf`` (Whisper's
     time per second of dev audio; the fastest when none is)."""
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
 
-    writers = [w.strip() for w in c.whisper.split(",") if w.strip()]
+    writers = [w.strip() for w in (c.two_pass.writers or "").split(",") if w.strip()]
     if not writers:
-        return TwoPassOut(whisper="")
-    dev_entries = evaluation_sets["dev"][: c.dev_utterances]
+        return TwoPassOut()
+    dev_entries = evaluation_sets["dev"][: c.data.dev_utterances]
     real_entries = evaluation_sets.get("real_dev", [])
     whispers, skipped = [], []
     for writer in writers:
@@ -57,7 +57,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
             print(f"two-pass decoding with {writer} skipped: {exc}", flush=True)
             skipped.append(f"{writer}: {exc}")
     if not whispers:
-        return TwoPassOut(whisper="", skipped="; ".join(skipped))
+        return TwoPassOut(skipped="; ".join(skipped))
     # one memo for every writer: the CTC searches, prompts and alignments are shared
     two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whispers[0],
                        vocabulary, TwoPassConfig(spot_threshold=None))
@@ -67,13 +67,13 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     sets = _longform_sets(adapted, data.longform, posteriors, two_pass)
     tuned = [tune_writer(c, two_pass.with_whisper(w), vocabulary, dev, real, sets, adapted.frame_shift)
              for w in whispers]
-    chosen = choose_writer(tuned, c.two_pass_max_rtf)
+    chosen = choose_writer(tuned, c.two_pass.max_rtf)
     best = chosen["best"]
     writers_seen = {t["whisper"]: {"dev_wer": t["dev_wer"], "dev_rtf": t["dev_rtf"]} for t in tuned}
     if len(tuned) > 1:
         print(f"two-pass writer: {chosen['whisper']} (dev WER and Whisper's real-time factor: " + "; ".join(
             f"{w} {100 * v['dev_wer']['two_pass']:.2f}% {v['dev_rtf']:.3f}" for w, v in writers_seen.items())
-            + f"; budget {c.two_pass_max_rtf})", flush=True)
+            + f"; budget {c.two_pass.max_rtf})", flush=True)
     settings_file = f"{trained.model}/{TWO_PASS_FILE}"
     longform = {name: {f"{t['whisper']}/{label}": f for t in tuned for label, f in t["longform"].get(name, {}).items()}
                 for name in sets}
@@ -85,11 +85,11 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                       longform=longform, longform_fallback=chosen["fallback"], writers=writers_seen)
 
 
-def choose_writer(tuned: Sequence[dict], max_rtf: float) -> dict:
+def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:
     """The tuned writer with the lowest dev WER among those whose Whisper pass took at most
-    ``max_rtf`` seconds per second of dev audio (0: any); the fastest when none did. Ties
+    ``max_rtf`` seconds per second of dev audio (None: any); the fastest when none did. Ties
     go to the one listed first."""
-    within = [t for t in tuned if max_rtf <= 0 or t["dev_rtf"] <= max_rtf]
+    within = [t for t in tuned if max_rtf is None or t["dev_rtf"] <= max_rtf]
     if not within:
         return min(tuned, key=lambda t: t["dev_rtf"])
     return min(within, key=lambda t: t["dev_wer"]["two_pass"])
@@ -134,13 +134,13 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     # best wins). 1. The prompt, spotting off: Whisper alone first (what the guard falls
     # back to), then the prompt sizes, most evidence asked first. Each prompt is one
     # Whisper pass over dev; everything after reuses its texts (memoized in ``two_pass``).
-    gains = sorted(c.tune_two_pass_prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
+    gains = sorted(c.two_pass.prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
     grid += measure([replace(alone, top_terms=top_terms, prompt_min_gain=gain) for gain in gains
-                     for top_terms in sorted(c.tune_two_pass_top_terms)])
+                     for top_terms in sorted(c.two_pass.top_terms)])
     prompt = best_of(grid)["config"]
     # 1b. Whisper's N best over the chosen prompt rescored with the LM and the terms (one
     # N-best pass over dev serves every weight pair); kept only where it beats the prompt alone
-    pairs = [(a, t) for a in c.tune_two_pass_lm_weights for t in c.tune_two_pass_term_bonuses if a or t]
+    pairs = [(a, t) for a in c.two_pass.lm_weights for t in c.two_pass.term_bonuses if a or t]
     if pairs:
         rescored = measure([replace(prompt, rescore=RescoreConfig(lm_weight=a, term_bonus=t)) for a, t in pairs])
         grid += rescored
@@ -148,8 +148,8 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     # 2. Spotting over the chosen prompt's texts: judged by Whisper (strict margins
     # first), then by the CTC model alone; thresholds high to low. These settings share
     # the alignments, spotting gains and forced decodings, so they cost little each.
-    thresholds = tuple(sorted(c.tune_two_pass_thresholds, reverse=True))
-    margins = tuple(sorted(m for m in c.tune_two_pass_whisper_margins if m is not None))[::-1]
+    thresholds = tuple(sorted(c.two_pass.thresholds, reverse=True))
+    margins = tuple(sorted(m for m in c.two_pass.whisper_margins if m is not None))[::-1]
     spotted = measure([replace(prompt, spot_threshold=t, whisper_margin=m) for m in (*margins, None)
                        for t in thresholds])
     grid += spotted
@@ -159,7 +159,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
         return replace(config, spot_threshold=None, whisper_margin=None)
 
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding
-    longform, fallback = {}, ""
+    longform, fallback = {}, None
     if sets:  # as tuned, its prompt without spotting, Whisper alone (then Whisper's own long-form)
         best, longform, fallback = longform_guard(two_pass, [best, unspotted(best), alone], sets, vocabulary,
                                                   frame_shift)
@@ -182,7 +182,7 @@ LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], flo
 
 
 def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str, LongformSet],
-                   vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str]:
+                   vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str | None]:
     """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
     long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the last one
     with ``long_form`` set to Whisper's own long-form decoding (which holds by definition).
@@ -208,7 +208,7 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
             if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
                 lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
         if not lost:
-            return config, rows, "" if i == 0 else f"{first} lost on long recordings; fell back to {label}"
+            return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label}"
     # none held: Whisper's own long-form decoding for long recordings (the rows above)
     return replace(unique[-1], long_form=LONG_FORM_WHISPER), rows, (
         f"every windowed setting lost on long recordings ({'; '.join(lost)}); "

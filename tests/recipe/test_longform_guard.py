@@ -77,7 +77,7 @@ def test_the_guard_keeps_the_tuned_setting_when_it_holds(alphabet, sample_waves)
     # Whisper alone mishears a word per window; the prompted windows do not
     tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen == TUNED and said == ""
+    assert chosen == TUNED and said is None
     assert rows["long-test"]["whisper-terms"]["wer"] == 0.0 < rows["long-test"]["whisper"]["wer"]
     assert "whisper-windows" not in rows["long-test"]  # the safe setting is not run when not needed
 
@@ -105,19 +105,17 @@ def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
 
     tiny = {"whisper": "whisper-tiny.en", "dev_wer": {"two_pass": 0.12}, "dev_rtf": 0.08}
     base = {"whisper": "whisper-base", "dev_wer": {"two_pass": 0.09}, "dev_rtf": 0.21}
-    assert choose_writer([tiny, base], 0.0) is base  # no bound: the more accurate
+    assert choose_writer([tiny, base], None) is base  # no bound: the more accurate
     assert choose_writer([tiny, base], 0.25) is base
     assert choose_writer([tiny, base], 0.1) is tiny  # base is over the budget
     assert choose_writer([tiny, base], 0.05) is tiny  # none within: the fastest
 
 
 def test_a_missing_long_form_manifest_is_named_before_any_work(tmp_path):
-    import dataclasses
-
     from speechtl.errors import SpeechtlError
     from speechtl.recipe.config import RecipeConfig
     from speechtl.recipe.data import longform_sets
 
-    config = dataclasses.replace(RecipeConfig(), longform=f"{tmp_path / 'nope.jsonl'}")
+    config = RecipeConfig().changed(data__longform=f"{tmp_path / 'nope.jsonl'}")
     with pytest.raises(SpeechtlError, match="nope.jsonl"):
         longform_sets(config)

@@ -7,12 +7,12 @@ import pytest
 
 RECIPES = Path(__file__).parents[2] / "recipes"
 NAMES = sorted(p.parent.name for p in RECIPES.glob("*/train.py"))  # every recipe, found, not listed
-TINY = ["--set", "hours=0.01", "--set", "test_sentences=5", "--set", "dev_utterances=5", "--set", "lm_sentences=200",
+TINY = ["--set", "data.hours=0.01", "--set", "data.test_sentences=5", "--set", "data.dev_utterances=5", "--set", "lm.sentences=200",
         "--set", "train.max_steps=4", "--set", "train.eval_every=2", "--set", "train.progress=false",
-        "--set", "tune_alphas=0.5", "--set", "tune_betas=1", "--set", "tune_term_weights=3",
-        "--set", "tune_unk_offsets=-10", "--set", "tune_spot_thresholds=0", "--set", "lm_mix_weights=0,1",
-        "--set", "general_test_manifest=", "--set", "voices=espeak-en-us,espeak-en-gb,festival-kal,flite-slt", "--set", "dev_engines=festival",
-        "--set", "test_engines=flite", "--set", "whisper=", "--set", "longform="]
+        "--set", "decoding.alphas=0.5", "--set", "decoding.betas=1", "--set", "decoding.term_weights=3",
+        "--set", "decoding.unk_offsets=-10", "--set", "decoding.spot_thresholds=0", "--set", "lm.mix_weights=0,1",
+        "--set", "data.general_test_manifest=", "--set", "data.voices=espeak-en-us,espeak-en-gb,festival-kal,flite-slt", "--set", "data.dev_engines=festival",
+        "--set", "data.test_engines=flite", "--set", "two_pass.writers=", "--set", "data.longform="]
 
 
 def test_recipes_are_found():
@@ -54,9 +54,9 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         for split in ("train", "dev", "test"):
             write_manifest(real / "samples" / f"{split}.jsonl", read_manifest(SAMPLE_MANIFEST))
     debug = [a.replace("train.max_steps=4", "train.max_steps=1").replace("train.eval_every=2", "train.eval_every=1")
-             for a in TINY] + ["--set", "hours=0.003", "--set", "lm_mix_weights=1", "--set", "evaluate_base=false",
-                               "--set", "lm_general=false", "--set", "lm_lexicon=false", "--set", "beam_width=4",
-                               "--set", f"real_dir={real}"]
+             for a in TINY] + ["--set", "data.hours=0.003", "--set", "lm.mix_weights=1", "--set", "evaluate_base=false",
+                               "--set", "lm.general=false", "--set", "lm.lexicon=false", "--set", "decoding.beam_width=4",
+                               "--set", f"data.real_dir={real}"]
     if name == "legal":  # the two-pass stage with the real Whisper tiny.en, on the debug run's few utterances,
         # and a long-form set: the sample clips joined into one 40-second recording
         from speechtl.data.longform import join_utterances
@@ -65,9 +65,9 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         samples = read_manifest(SAMPLE_MANIFEST)
         rec = join_utterances(samples + samples, tmp_path / "long" / "rec.wav", (0.4, 1.2))
         write_manifest(tmp_path / "long" / "recordings.jsonl", [rec])
-        debug += ["--set", "whisper=whisper-tiny.en", "--set", "tune_two_pass_thresholds=0.25",
-                  "--set", "tune_two_pass_top_terms=8", "--set", "tune_two_pass_whisper_margins=none,-2",
-                  "--set", f"longform={tmp_path / 'long' / 'recordings.jsonl'}"]
+        debug += ["--set", "two_pass.writers=whisper-tiny.en", "--set", "two_pass.thresholds=0.25",
+                  "--set", "two_pass.top_terms=8", "--set", "two_pass.whisper_margins=none,-2",
+                  "--set", f"data.longform={tmp_path / 'long' / 'recordings.jsonl'}"]
     monkeypatch.chdir(tmp_path)
     assert run_recipe_file(RECIPES / name / "train.py", ["--preset", "cpu", "--base", str(base), *debug]) == 0
     report = json.loads((tmp_path / "runs" / name / "report" / "report.json").read_text())
@@ -125,8 +125,8 @@ def test_presets_are_typed_and_overridable():
 
     cpu = PRESETS["cpu"]()
     assert cpu.preset == "cpu" and cpu.domain == "legal" and cpu.train.freeze.trainable_layers == 2
-    changed = apply_overrides(cpu, ["train.max_steps=10", "hours=2.5", "train.freeze.lr_head=0.01"])
-    assert (changed.train.max_steps, changed.hours, changed.train.freeze.lr_head) == (10, 2.5, 0.01)
+    changed = apply_overrides(cpu, ["train.max_steps=10", "data.hours=2.5", "train.freeze.lr_head=0.01"])
+    assert (changed.train.max_steps, changed.data.hours, changed.train.freeze.lr_head) == (10, 2.5, 0.01)
     assert PRESETS["gpu"]().train.precision == "auto"
 
 
@@ -200,7 +200,7 @@ def test_bad_recipe_arguments(capsys):
     run = subprocess.run([sys.executable, str(RECIPES / "legal" / "train.py"), "--set", "nope=1"],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "unknown setting 'nope'" in run.stderr
-    assert run_recipe_file(RECIPES / "legal" / "train.py", ["--set", "beam_width=0"]) == 2
+    assert run_recipe_file(RECIPES / "legal" / "train.py", ["--set", "decoding.beam_width=0"]) == 2
     assert "beam_width must be at least 1, not 0" in capsys.readouterr().err
 
 
@@ -209,10 +209,10 @@ def test_general_recipe_starts_from_whisper_base_and_domains_from_the_shipped_mo
     from speechtl.model.base import GENERAL_BASE, resolve_base
 
     general = _presets("general")["cpu"]()
-    assert resolve_base(general.base, general.preset) == WHISPER_BASE and general.real_share == 1.0
+    assert resolve_base(general.base, general.preset) == WHISPER_BASE and general.data.real_share == 1.0
     legal = _presets("legal")["cpu"]()
     assert resolve_base(legal.base, legal.preset) == GENERAL_BASE
-    assert legal.train.anchor_weight > 0 and 0 < legal.real_share < 1
+    assert legal.train.anchor_weight > 0 and 0 < legal.data.real_share < 1
     assert resolve_base("/my/checkpoint", "cpu") == "/my/checkpoint"
 
 
@@ -234,8 +234,6 @@ def _write_real(root: Path, corpus: str, split: str, n: int) -> None:
 
 
 def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
-    import dataclasses
-
     from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
     from speechtl.recipe.data import with_real
     from speechtl.recipe.outputs import DataOut
@@ -247,7 +245,7 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
         _write_real(tmp_path / "real", corpus, "test", 5)
         _write_real(tmp_path / "real", corpus, "dev", 100)
     data = DataOut(train=str(synth), dev=str(synth), test=str(synth))
-    config = dataclasses.replace(_presets("legal")["cpu"](), real_dir=str(tmp_path / "real"), real_share=0.3,
+    config = _presets("legal")["cpu"]().changed(data__real_dir=str(tmp_path / "real"), data__real_share=0.3,
                                  work_dir=str(tmp_path / "run"))
     mixed = with_real(config, data)
     entries = read_manifest(mixed.train)
@@ -257,9 +255,9 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     assert len(read_manifest(mixed.real_test)) == 10 and mixed.dev == str(synth)
     # real dev speakers guard the term settings: a seeded sample of dev_utterances, from every corpus
     guard = read_manifest(mixed.real_dev)
-    assert len(guard) == config.dev_utterances == 150 and {e.id.split("-")[0] for e in guard} == {"a", "b"}
+    assert len(guard) == config.data.dev_utterances == 150 and {e.id.split("-")[0] for e in guard} == {"a", "b"}
     # none prepared: synthetic only, nothing changes
-    none = with_real(dataclasses.replace(config, real_dir=str(tmp_path / "nothing")), data)
+    none = with_real(config.changed(data__real_dir=str(tmp_path / "nothing")), data)
     assert none == data
 
 
@@ -282,8 +280,6 @@ def test_voice_split_never_shares_an_engine(monkeypatch, capsys):
 
 
 def test_pseudo_labelled_audio_is_mixed_in_at_its_share(tmp_path):
-    import dataclasses
-
     from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
     from speechtl.recipe.data import with_pseudo
     from speechtl.recipe.outputs import DataOut
@@ -293,13 +289,14 @@ def test_pseudo_labelled_audio_is_mixed_in_at_its_share(tmp_path):
     write_manifest(tmp_path / "pseudo.jsonl", [ManifestEntry(f"p{i}", "/rec.wav", 2.0, "heard", offset=2.0 * i)
                                                for i in range(50)])
     data = DataOut(train=str(train), dev=str(train), test=str(train))
-    config = dataclasses.replace(_presets("legal")["cpu"](), work_dir=str(tmp_path / "run"),
-                                 pseudo_manifest=str(tmp_path / "pseudo.jsonl"), pseudo_share=0.2)
+    config = _presets("legal")["cpu"]().changed(work_dir=str(tmp_path / "run"),
+                                                data__pseudo_manifest=str(tmp_path / "pseudo.jsonl"),
+                                                data__pseudo_share=0.2)
     mixed = with_pseudo(config, data)
     entries = read_manifest(mixed.train)
     assert len(entries) == 100 and mixed.pseudo_train_utterances == 20
     assert sum(e.id.startswith("p") for e in entries) == 20 and all(e.offset is not None for e in entries[80:])
-    assert with_pseudo(dataclasses.replace(config, pseudo_manifest=""), data) == data
+    assert with_pseudo(config.changed(data__pseudo_manifest=None), data) == data
 
 
 def test_the_adapted_models_posteriors_are_computed_once_per_run(monkeypatch, sample_entries):
