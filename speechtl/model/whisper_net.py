@@ -16,6 +16,7 @@ Also here, since it needs no transformers: Whisper's mel filterbank. CTranslate2
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,17 +57,7 @@ class WhisperCTCMethods:
 
     def log_mel(self, waveforms: torch.Tensor) -> torch.Tensor:
         """Whisper's log-mel spectrogram (batch, mels, frames), as WhisperFeatureExtractor computes it."""
-        cache = self.__dict__.setdefault("_mel_cache", {})  # constants, kept out of the state dict
-        if waveforms.device not in cache:
-            filters = torch.from_numpy(mel_filters(self.config.num_mel_bins)).to(waveforms.device)
-            cache[waveforms.device] = (filters, torch.hann_window(N_FFT, device=waveforms.device))
-        filters, window = cache[waveforms.device]
-        stft = torch.stft(waveforms.float(), N_FFT, HOP_LENGTH, window=window, return_complex=True)
-        power = stft[..., :-1].abs() ** 2
-        mel = filters.T @ power
-        log_spec = torch.clamp(mel, min=1e-10).log10()
-        peak = log_spec.amax(dim=(-2, -1), keepdim=True)
-        return (torch.maximum(log_spec, peak - 8.0) + 4.0) / 4.0
+        return log_mel(waveforms, self.config.num_mel_bins)
 
     def embed(self, features: torch.Tensor) -> torch.Tensor:
         """Convolutions and positions: what enters the first block (batch, frames, d_model),
@@ -221,6 +212,21 @@ def load_ctranslate2_net(path: str | Path, vocab_size: int, pad_token_id: int) -
 
 
 # --- features ---------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _mel_constants(num_mel_bins: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(mel_filters(num_mel_bins)).to(device), torch.hann_window(N_FFT, device=device)
+
+
+def log_mel(waveforms: torch.Tensor, num_mel_bins: int) -> torch.Tensor:
+    """Whisper's log-mel spectrogram (batch, mels, frames) of (batch, samples) audio, each
+    clip floored 8 decades below its own peak, as WhisperFeatureExtractor computes it."""
+    filters, window = _mel_constants(num_mel_bins, waveforms.device)
+    stft = torch.stft(waveforms.float(), N_FFT, HOP_LENGTH, window=window, return_complex=True)
+    log_spec = torch.clamp(filters.T @ (stft[..., :-1].abs() ** 2), min=1e-10).log10()
+    peak = log_spec.amax(dim=(-2, -1), keepdim=True)
+    return (torch.maximum(log_spec, peak - 8.0) + 4.0) / 4.0
+
 
 def mel_filters(num_mel_bins: int, sampling_rate: int = 16_000, n_fft: int = N_FFT) -> np.ndarray:
     """Whisper's mel filterbank, (n_fft // 2 + 1, num_mel_bins): Slaney's mel scale and

