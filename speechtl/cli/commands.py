@@ -188,6 +188,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..training import TrainConfig, train
 
     _check_output_dir(args.output_dir)
+    if args.writer:
+        return _train_writer(args)
     config = apply_overrides(TrainConfig(output_dir=args.output_dir, strict=args.strict), args.set)
     config.check()  # before the manifests and the model are read
     alphabet = Alphabet.default()
@@ -203,6 +205,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     skipped += len(result.skipped)
     print(f"{quality} after {result.steps} steps; model: {result.best_dir}"
           + (f"; {skipped} utterances skipped" if skipped else ""))
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def _train_writer(args: argparse.Namespace) -> int:
+    """``speechtl train --writer``: Whisper's decoder on the manifest, exported as CTranslate2."""
+    from ..alphabet import Alphabet
+    from ..config import apply_overrides
+    from ..data.manifest import load_valid, report_rejected
+    from ..training.writer import WriterConfig, train_writer
+
+    config = apply_overrides(WriterConfig(output_dir=args.output_dir), args.set)
+    config.check()
+    train_set = load_valid(args.train_manifest, Alphabet.default(), args.strict)
+    skipped = report_rejected(list(train_set.rejected))
+    result = train_writer(args.base, train_set.kept, config)
+    print(f"writer: loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps, "
+          f"{result.windows} windows; use it with --two-pass {result.output_dir}")
     return EXIT_PARTIAL if skipped else EXIT_OK
 
 

@@ -96,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--tune-manifest", help="with --attach-to: tune alpha/beta/term weight on this dev manifest")
 
     tr = sub.add_parser("train", help="fine-tune a checkpoint on manifests")
-    tr.add_argument("--base", required=True, help="checkpoint to start from: hub id or folder")
+    tr.add_argument("--base", required=True, help="checkpoint to start from: hub id or folder (with --writer: a "
+                                                  "Whisper, offline name or CTranslate2 folder)")
+    tr.add_argument("--writer", action="store_true",
+                    help="fine-tune Whisper's decoder (the two-pass's writer) instead; --set takes WriterConfig fields")
     tr.add_argument("--train-manifest", required=True)
     tr.add_argument("--dev-manifest")
     tr.add_argument("--output-dir", required=True)

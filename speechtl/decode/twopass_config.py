@@ -66,7 +66,8 @@ class TwoPassConfig:
 
 def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPassConfig, str | None]:
     """The settings a recipe's two-pass stage saved beside the model, and the writer it
-    chose (None: not named); the defaults where there is no such file."""
+    chose (None: not named; a folder named relative to the model folder, as the adapted
+    writer is, as its path); the defaults where there is no such file."""
     path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
     if path is None or not path.is_file():
         return TwoPassConfig(), None
@@ -84,4 +85,7 @@ def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPas
                                prompt_min_gain=saved.get("prompt_min_gain"),
                                whisper_margin=saved.get("whisper_margin"),
                                long_form=saved.get("long_form", LONG_FORM_WINDOWS))
-    return config, saved.get("whisper") or None
+    writer = saved.get("whisper") or None
+    if writer and (Path(model_dir) / writer / "model.bin").is_file():  # an adapted writer kept in the model folder
+        writer = str(Path(model_dir) / writer)
+    return config, writer

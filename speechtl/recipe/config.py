@@ -1,6 +1,6 @@
 """A recipe's settings: one typed config, and the presets the recipes adjust.
 
-Settings come in groups (data, lm, decoding, two_pass, train), each a typed dataclass;
+Settings come in groups (data, lm, decoding, two_pass, train, writer), each a typed dataclass;
 every field can be overridden from the command line (``--set data.hours=1``,
 ``--set train.max_steps=2000``, ``--set decoding.alphas=0.3,0.6``, ``--set two_pass.writers=none``).
 """
@@ -21,6 +21,7 @@ from ..decode.beam import DEFAULT_BEAM_WIDTH
 from ..errors import SpeechtlError
 from ..model.freeze import FreezePolicy
 from ..training import TrainConfig
+from ..training.writer import WriterConfig
 
 # L2-SP strength of the domain presets (TrainConfig.anchor_weight), chosen by measurement on the
 # legal recipe (recipes/legal/README.md): 0.01 let real-English WER rise 23% relative, 0.2 by 8%
@@ -123,6 +124,9 @@ class RecipeConfig:
     decoding: DecodingSettings = field(default_factory=DecodingSettings)
     two_pass: TwoPassSettings = field(default_factory=TwoPassSettings)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # Whisper's decoder fine-tuned on the training audio (the first of two_pass.writers), kept
+    # where it beats the original on dev without losing real English (None: off)
+    writer: WriterConfig | None = field(default_factory=WriterConfig)
 
     @property
     def work_path(self) -> Path:

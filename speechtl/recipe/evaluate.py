@@ -12,6 +12,7 @@ import dataclasses
 import platform
 import random
 import time
+from pathlib import Path
 from typing import Callable
 
 from ..data.manifest import ManifestEntry
@@ -25,6 +26,7 @@ from ..report import worst_utterances
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut, TwoPassOut
+from .writer import WRITER_DIR
 
 # real general speech, scored beside the domain tests: ../shared's real-en-dev, prepared held-out speakers
 GENERAL_REAL_EN, REAL_TEST = "general-real-en", "real-test"
@@ -33,7 +35,8 @@ GENERAL_REAL_EN, REAL_TEST = "general-real-en", "real-test"
 TWO_PASS_ENCODER_CACHE = 256
 METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", "lm": "+LM",
                 "lm-terms": "+LM+terms", "lm-terms-spot": "+LM+terms+spotting",
-                "whisper": "Whisper alone", "whisper-rescored": "Whisper+LM rescoring",
+                "whisper": "Whisper alone", "whisper-adapted": "adapted Whisper alone",
+                "two-pass-other": "two-pass, the writer not chosen", "whisper-rescored": "Whisper+LM rescoring",
                 "whisper-terms": "Whisper+heard terms",
                 "two-pass": "Whisper+heard terms+spotting"}
 # long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
@@ -70,12 +73,23 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         first = TwoPass(ctc, whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
                         dataclasses.replace(chosen, spot_threshold=None, whisper_margin=None))
-        methods["whisper"] = first.with_config(top_terms=0, rescore=None)
+        # the other writer: the original when the adapted one was kept, else the adapted one tried
+        judged = two_pass.adapted_writer
+        other = None
+        if judged is not None and two_pass.original_whisper:
+            other_name = two_pass.original_whisper if judged["kept"] else str(Path(trained.model) / WRITER_DIR)
+            other = first.with_whisper(WhisperRecognizer(other_name, encoder_cache=TWO_PASS_ENCODER_CACHE))
+        original, adapted = (other, first) if judged and judged["kept"] else (first, other)
+        methods["whisper"] = original.with_config(top_terms=0, rescore=None)
+        if adapted is not None:
+            methods["whisper-adapted"] = adapted.with_config(top_terms=0, rescore=None)
         if chosen.rescore is not None:  # Whisper alone, its N best rescored as tuned
             methods["whisper-rescored"] = first.with_config(top_terms=0)
         if chosen.top_terms:  # 0: the guard let no prompt through
             methods["whisper-terms"] = first
         if chosen.spot_threshold is not None:
+            if other is not None:
+                methods["two-pass-other"] = other.with_config(chosen)
             methods["two-pass"] = first.with_config(chosen)
     return methods
 
@@ -179,6 +193,8 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
             f"N-best rescoring {two_pass.config.rescore or 'off'}"
             if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),
+        "adapted writer (Whisper's decoder fine-tuned on the training audio, tried at the settings above)": (
+            adapted_writer_fact(two_pass) if two_pass else "not run"),
         "two-pass terms on vs Whisper alone on general real speech (WER points; bound 0.5)": (
             terms_cost(ev, "whisper", ("two-pass", "whisper-terms")) or "no real speech"),
         "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
@@ -230,3 +246,15 @@ def hardware() -> str:
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{platform.machine()}, {torch.get_num_threads()} CPU threads, {gpu}, torch {torch.__version__}"
+
+
+def adapted_writer_fact(two_pass: TwoPassOut) -> str:
+    """What the two-pass stage made of the adapted writer, in a line."""
+    judged = two_pass.adapted_writer
+    if judged is None:
+        return "not trained"
+    figures = ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items())
+    guard = "; ".join(f"{name} {label} {100 * f['adapted']:.2f}% vs {100 * f['original']:.2f}%"
+                      for name, rows in judged["guard"].items() for label, f in rows.items())
+    verdict = "kept" if judged["kept"] else f"not kept ({judged['reason']})"
+    return f"{verdict}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"

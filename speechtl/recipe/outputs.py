@@ -112,10 +112,29 @@ class TwoPassOut:
     longform: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
     longform_fallback: str | None = None  # what the long-form guard did, when it had to step in
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)  # each writer tried: dev WER, Whisper's RTF
+    # the adapted writer at the chosen settings: dev WER, real-speech guard, kept or why not
+    adapted_writer: dict[str, Any] | None = None
+    original_whisper: str | None = None  # the writer the settings were tuned with (== whisper unless adapted kept)
 
     @property
     def paths(self) -> list[str]:
         return [self.settings] if self.settings else []
+
+
+@dataclass(frozen=True)
+class WriterOut:
+    """Whisper's decoder fine-tuned on the domain (``folder`` None: not trained, ``skipped`` says why)."""
+
+    folder: str | None = None  # a CTranslate2 folder in the adapted model's folder
+    base: str | None = None  # the writer it started from
+    windows: int = 0
+    first_loss: float | None = None
+    last_loss: float | None = None  # mean of the last ten steps
+    skipped: str | None = None
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.folder] if self.folder else []
 
 
 @dataclass(frozen=True)

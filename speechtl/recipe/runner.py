@@ -11,6 +11,7 @@ Stages (each a plain function of typed inputs, in this package):
     base      resolve the checkpoint to adapt                              model/base.py
     train     fine-tune with the freeze policy (resumes from last.pt)      training/
     lm        build the mixed LM, tune the decoding on dev                 lm.py
+    writer    fine-tune Whisper's decoder on the training audio            writer.py (training/writer.py)
     two_pass  Whisper prompted by the heard terms + spotting, tuned on dev twopass.py (decode/twopass.py)
     evaluate  base vs adapted x every decoding step x every test set       evaluate.py
     report    JSON, Markdown and HTML                                      evaluate.py
@@ -46,11 +47,13 @@ from .config import RecipeConfig
 from .data import find_shared, stage_data
 from .evaluate import decodings, stage_evaluate, stage_report
 from .lm import stage_lm
-from .outputs import BaseOut, DataOut, EvalOut, LMOut, Posteriors, ReportOut, TrainOut, TwoPassOut, from_json, to_json
+from .outputs import (BaseOut, DataOut, EvalOut, LMOut, Posteriors, ReportOut, TrainOut, TwoPassOut, WriterOut, from_json,
+                      to_json)
 from .twopass import stage_two_pass
+from .writer import stage_writer
 
 T = TypeVar("T")
-STAGES = ("data", "base", "train", "lm", "two_pass", "evaluate", "report")
+STAGES = ("data", "base", "train", "lm", "writer", "two_pass", "evaluate", "report")
 
 
 class Recipe:
@@ -70,9 +73,10 @@ class Recipe:
         trained = self._stage("train", TrainOut, lambda: self._train(data, base))
         lm = self._stage("lm", LMOut, lambda: stage_lm(c, data, trained, self._adapted(trained), self.vocabulary,
                                                        self._evaluation_sets(data), self._posteriors(trained)))
+        writer = self._stage("writer", WriterOut, lambda: stage_writer(c, data, trained, self.vocabulary, self._valid))
         two_pass = self._stage("two_pass", TwoPassOut, lambda: stage_two_pass(
             c, data, trained, self._adapted(trained), self.vocabulary, self._evaluation_sets(data),
-            self._posteriors(trained)))
+            self._posteriors(trained), writer, self._valid(self._general_test()) if self._general_test() else []))
         models: dict[str, Callable[[], Bundle]] = {"base": lambda: self._base(base)} if c.evaluate_base else {}
         models["adapted"] = lambda: self._adapted(trained)
         ev = self._stage("evaluate", EvalOut, lambda: stage_evaluate(
@@ -80,7 +84,7 @@ class Recipe:
             self.vocabulary, self._valid, self._general_test()))
         report = self._stage("report", ReportOut, lambda: stage_report(
             c, data, base, trained, lm, ev, dict(self.seconds), two_pass))
-        return {"data": data, "base": base, "train": trained, "lm": lm, "two_pass": two_pass, "evaluate": ev,
+        return {"data": data, "base": base, "train": trained, "lm": lm, "writer": writer, "two_pass": two_pass, "evaluate": ev,
                 "report": report}
 
     def _stage(self, name: str, kind: type[T], run: Callable[[], T]) -> T:

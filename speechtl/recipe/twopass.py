@@ -32,14 +32,18 @@ from ..decode.twopass import TwoPass
 from ..decode.twopass_config import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPassConfig
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
-from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut
+from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut, WriterOut
+from .writer import WRITER_DIR, judge_writer
 
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
-                   evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors) -> TwoPassOut:
+                   evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors,
+                   writer: WriterOut | None = None, general_entries: Sequence[ManifestEntry] = ()) -> TwoPassOut:
     """Tune the two-pass with each writer ``c.two_pass.writers`` names (comma-separated), then keep
     the one with the lowest dev WER among those within ``c.two_pass.max_rtf`` (Whisper's
-    time per second of dev audio; the fastest when none is)."""
+    time per second of dev audio; the fastest when none is). An adapted writer (the writer
+    stage's) is then tried at those settings (recipe/writer.py: judge_writer), guarded on
+    the real dev speakers and ``general_entries`` (real general English)."""
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
@@ -50,19 +54,20 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     dev_entries = evaluation_sets["dev"][: c.data.dev_utterances]
     real_entries = evaluation_sets.get("real_dev", [])
     whispers, skipped = [], []
-    for writer in writers:
+    for name in writers:
         try:  # each clip is encoded once, whatever the prompts tried
-            whispers.append(WhisperRecognizer(writer, encoder_cache=len(dev_entries) + len(real_entries)))
+            whispers.append(WhisperRecognizer(name, encoder_cache=len(dev_entries) + len(real_entries)))
         except Exception as exc:  # faster-whisper missing, weights not installed: the CTC rows still stand
-            print(f"two-pass decoding with {writer} skipped: {exc}", flush=True)
-            skipped.append(f"{writer}: {exc}")
+            print(f"two-pass decoding with {name} skipped: {exc}", flush=True)
+            skipped.append(f"{name}: {exc}")
     if not whispers:
         return TwoPassOut(skipped="; ".join(skipped))
     # one memo for every writer: the CTC searches, prompts and alignments are shared
     two_pass = TwoPass(choose_decoding(adapted.alphabet, trained.model, processes=decode_processes()), whispers[0],
                        vocabulary, TwoPassConfig(spot_threshold=None))
     dev, real = _inputs(adapted, dev_entries, posteriors), _inputs(adapted, real_entries, posteriors)
-    for _, waves, logprobs in (dev, real):  # on every core, before Whisper's threads start
+    general = _inputs(adapted, general_entries if writer and writer.folder else [], posteriors)
+    for _, waves, logprobs in (dev, real, general):  # on every core, before Whisper's threads start
         two_pass.search_first(logprobs, adapted.frame_shift, waves)
     sets = _longform_sets(adapted, data.longform, posteriors, two_pass)
     tuned = [tune_writer(c, two_pass.with_whisper(w), vocabulary, dev, real, sets, adapted.frame_shift)
@@ -77,12 +82,36 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     settings_file = f"{trained.model}/{TWO_PASS_FILE}"
     longform = {name: {f"{t['whisper']}/{label}": f for t in tuned for label, f in t["longform"].get(name, {}).items()}
                 for name in sets}
+    whisper, saved_whisper, judged = chosen["whisper"], chosen["whisper"], None
+    if writer is not None and writer.folder:
+        judged = _judge_adapted(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best, chosen, dev,
+                                {"real-dev": real, "general-real-en": general}, adapted.frame_shift)
+        if judged["kept"]:
+            whisper, saved_whisper = writer.folder, WRITER_DIR
     write_json(settings_file, {
-        "whisper": chosen["whisper"], "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
-        "writers": writers_seen, "longform": longform, "longform_fallback": chosen["fallback"]})
-    return TwoPassOut(whisper=chosen["whisper"], config=best, dev_wer=chosen["dev_wer"],
+        "whisper": saved_whisper, "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
+        "writers": writers_seen, "longform": longform, "longform_fallback": chosen["fallback"],
+        "adapted_writer": judged, "tuned_with": chosen["whisper"]})
+    return TwoPassOut(whisper=whisper, config=best, dev_wer=chosen["dev_wer"],
                       general_dev_wer=chosen["general"], settings=settings_file, skipped="; ".join(skipped),
-                      longform=longform, longform_fallback=chosen["fallback"], writers=writers_seen)
+                      longform=longform, longform_fallback=chosen["fallback"], writers=writers_seen,
+                      adapted_writer=judged, original_whisper=chosen["whisper"])
+
+
+def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dict, dev, guard_inputs: dict,
+                   frame_shift: float) -> dict:
+    """The adapted writer against the chosen one at its settings (recipe/writer.py)."""
+    from ..model.seq2seq import WhisperRecognizer
+
+    alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
+    guard_sets = {name: inputs for name, inputs in guard_inputs.items() if inputs[0]}
+    judged = judge_writer(two_pass, WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(
+        len(inputs[0]) for inputs in guard_sets.values())), {
+        "whisper": alone, "two_pass": replace(best, long_form=LONG_FORM_WINDOWS)}, dev, guard_sets,
+        chosen["dev_wer"]["two_pass"], frame_shift)
+    print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "
+          + ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items()) + ")", flush=True)
+    return judged
 
 
 def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:

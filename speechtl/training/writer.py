@@ -16,9 +16,8 @@ their starting values for the same reason.
 
 Clips are packed into windows of up to ``window_s`` seconds, as Whisper reads audio: one
 encoder pass for several clips, and Whisper keeps writing several sentences per window
-as in a long recording. A share of the windows (``prompt_share``) carries a prompt as
-the two-pass writes one: the terms heard in the window and a few others, so the adapted
-writer still reads prompts and does not write a prompted term that is not there.
+as in a long recording. A share of the windows (``prompt_share``, off by default) can
+carry a prompt as the two-pass writes one: the terms in the window and a few others.
 """
 
 from __future__ import annotations
@@ -47,13 +46,18 @@ PAUSE_S = 0.3  # silence between packed clips
 @dataclass
 class WriterConfig:
     output_dir: str = "runs/writer"
-    steps: int = 60  # optimizer steps
+    # Measured on the legal recipe (README): 40 steps at 1e-4 without prompts took the
+    # two-pass from 15.07% to 11.42% WER on held-out voices, real English within 0.44 points;
+    # trained with prompts (half the windows, 2e-5 or 5e-5) the writer learned to write what
+    # the prompt says, and on real English wrote falsely heard terms ("made amicus brief"
+    # for "made amiable himself"): +0.7 and +1.3 points. 30 steps keep the main command short.
+    steps: int = 30  # optimizer steps
     batch_size: int = 8  # windows per step
-    lr: float = 2e-5
-    warmup_steps: int = 10
+    lr: float = 1e-4
+    warmup_steps: int = 5
     anchor_weight: float = 0.1  # L2-SP toward the original decoder (0: off)
     window_s: float = 28.0  # clips packed per window, up to this long
-    prompt_share: float = 0.5  # windows trained with a prompt of terms
+    prompt_share: float = 0.0  # windows trained with a prompt of terms (see above)
     prompt_others: int = 4  # terms in a prompt that the window does not hold
     max_grad_norm: float = 1.0
     seed: int = 0

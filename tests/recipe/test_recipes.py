@@ -66,6 +66,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         rec = join_utterances(samples + samples, tmp_path / "long" / "rec.wav", (0.4, 1.2))
         write_manifest(tmp_path / "long" / "recordings.jsonl", [rec])
         debug += ["--set", "two_pass.writers=whisper-tiny.en", "--set", "two_pass.thresholds=0.25",
+                  "--set", "writer.steps=2", "--set", "writer.batch_size=1", "--set", "writer.progress=false",
                   "--set", "two_pass.top_terms=8", "--set", "two_pass.whisper_margins=none,-2",
                   "--set", f"data.longform={tmp_path / 'long' / 'recordings.jsonl'}"]
     monkeypatch.chdir(tmp_path)
@@ -106,6 +107,15 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert set(two_pass["longform"]) == {"long-long"} and saved["longform"] == two_pass["longform"]
             assert set(two_pass["writers"]) == {"whisper-tiny.en"} and saved["writers"] == two_pass["writers"]
             assert all(f["rtf"] > 0 and f["recordings"] == 1 for f in two_pass["longform"]["long-long"].values())
+            # the adapted writer: trained into the model folder, judged at the chosen settings,
+            # scored beside the original whichever was kept
+            judged = two_pass["adapted_writer"]
+            assert saved["adapted_writer"] == judged and set(judged["dev_wer"]) == {"whisper", "two_pass"}
+            assert set(judged["guard"]) == {"real-dev"} and judged["kept"] == (judged["reason"] is None)
+            assert (tmp_path / "runs" / name / "model" / "best" / "writer" / "model.bin").is_file()
+            assert saved["whisper"] == ("writer" if judged["kept"] else "whisper-tiny.en")
+            assert "adapted Whisper alone" in methods
+            assert ("two-pass, the writer not chosen" in methods) == (two_pass["config"]["spot_threshold"] is not None)
         else:
             assert two_pass["skipped"]
     else:

@@ -90,3 +90,18 @@ def test_bad_settings_are_named():
         WriterConfig(window_s=40).check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
         train_writer("whisper-tiny.en", [], WriterConfig())
+
+
+def test_speechtl_train_writer_exports_a_writer_the_two_pass_loads(tmp_path, capsys):
+    from speechtl.cli import main
+    from speechtl.model.seq2seq import WhisperRecognizer
+    from speechtl.samples import SAMPLE_MANIFEST
+
+    out = tmp_path / "writer"
+    assert main(["train", "--writer", "--base", "whisper-tiny.en", "--train-manifest", str(SAMPLE_MANIFEST),
+                 "--output-dir", str(out), "--set", "steps=1", "--set", "batch_size=1", "--set", "progress=false"]) == 0
+    assert f"--two-pass {out}" in capsys.readouterr().out
+    assert WhisperRecognizer(str(out)).transcribe(np.zeros(SAMPLE_RATE, np.float32)).text is not None
+    assert main(["train", "--writer", "--base", "whisper-tiny.en", "--train-manifest", str(SAMPLE_MANIFEST),
+                 "--output-dir", str(tmp_path / "bad"), "--set", "window_s=40"]) == 2
+    assert "window_s=40" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""The adapted writer is kept only where it earns its place (recipe/writer.py: judge_writer),
+with scripted writers: each returns fixed texts per setting."""
+
+from __future__ import annotations
+
+from speechtl.data.manifest import ManifestEntry
+from speechtl.recipe.config import RecipeConfig
+from speechtl.recipe.writer import first_writer, judge_writer
+
+DEV = [ManifestEntry(f"d{i}", f"d{i}.wav", 1.0, text) for i, text in
+       enumerate(["the court granted res judicata", "voir dire began", "the motion was denied", "en banc review"])]
+REAL = [ManifestEntry(f"r{i}", f"r{i}.wav", 1.0, text) for i, text in
+        enumerate(["he might even have been made amiable himself", "ten of clubs", "ask not what your country can do"])]
+
+
+class ScriptedTwoPass:
+    """A two-pass whose texts are scripted per (writer, setting) and set."""
+
+    def __init__(self, scripts: dict, whisper: str = "original", config: str = "") -> None:
+        self.scripts, self.whisper, self.config = scripts, whisper, config
+
+    def with_whisper(self, whisper: str) -> "ScriptedTwoPass":
+        return ScriptedTwoPass(self.scripts, whisper, self.config)
+
+    def with_config(self, config: str) -> "ScriptedTwoPass":
+        return ScriptedTwoPass(self.scripts, self.whisper, config)
+
+    def texts(self, logprobs, frame_shift, waves) -> list[str]:
+        return list(self.scripts[self.whisper, self.config, waves])
+
+
+def inputs(entries: list[ManifestEntry], name: str):
+    return entries, name, [None] * len(entries)  # (entries, "waves" naming the set, log-probabilities)
+
+
+def scripts(adapted_dev: list[str], adapted_real: list[str]) -> dict:
+    refs = {"dev": [e.text for e in DEV], "real": [e.text for e in REAL]}
+    out = {}
+    for config in ("alone", "chosen"):
+        out["original", config, "dev"] = ["the court granted rest judicata", "for dire began", "the motion was denied",
+                                          "en banc review"]
+        out["original", config, "real"] = refs["real"]
+        out["adapted", config, "dev"] = adapted_dev
+        out["adapted", config, "real"] = adapted_real
+    return out
+
+
+def judge(script: dict) -> dict:
+    original_dev_wer = 2 / 15  # the original's two scripted errors over dev's 15 words
+    return judge_writer(ScriptedTwoPass(script), "adapted", {"whisper": "alone", "two_pass": "chosen"},
+                        inputs(DEV, "dev"), {"general-real-en": inputs(REAL, "real")}, original_dev_wer, 0.02)
+
+
+def test_a_better_writer_that_keeps_real_english_is_kept():
+    judged = judge(scripts([e.text for e in DEV], [e.text for e in REAL]))
+    assert judged["kept"] and judged["reason"] is None
+    assert judged["dev_wer"] == {"whisper": 0.0, "two_pass": 0.0}
+    assert judged["guard"]["general-real-en"]["two_pass"] == {"adapted": 0.0, "original": 0.0}
+
+
+def test_a_writer_that_writes_terms_into_real_english_is_not_kept():
+    real = [e.text for e in REAL]
+    real[0] = "he might even have been made amicus brief"  # 2 of 18 words: 11 points
+    judged = judge(scripts([e.text for e in DEV], real))
+    assert not judged["kept"] and "general-real-en whisper" in judged["reason"] and "11.11% vs 0.00%" in judged["reason"]
+
+
+def test_a_writer_no_better_on_dev_is_not_kept():
+    dev = ["the court granted rest judicata", "for dire began", "the motion was denied", "en banc review"]
+    judged = judge(scripts(dev, [e.text for e in REAL]))
+    assert not judged["kept"] and "not below the original's 13.33%" in judged["reason"]
+
+
+def test_the_adapted_writer_starts_from_the_first_writer_named():
+    config = RecipeConfig().changed(two_pass__writers="whisper-base, whisper-tiny.en")
+    assert first_writer(config) == "whisper-base"
+    assert first_writer(config.changed(two_pass__writers=None)) is None
