@@ -1,0 +1,82 @@
+"""An adapted writer against the original, on a finished recipe run's sets.
+
+    .venv/bin/python tools/bench_writer.py --recipe recipes/legal --set lr=1e-4 --set steps=40 --name c
+    .venv/bin/python tools/bench_writer.py --recipe recipes/legal --writer runs/legal/model/best/writer
+
+Trains Whisper's decoder (training/writer.py, ``--set`` takes WriterConfig fields) on
+the run's training set into ``{run}/writer-{name}`` (kept: a rerun with the same name
+only scores), or scores the ``--writer`` given, then prints WER and term recall of
+Whisper alone, Whisper prompted with the heard terms, and the two-pass at the run's tuned
+settings with that writer, on the held-out-engine test, the generated test and
+``../shared``'s real-en-dev (``--sets`` chooses). The original writer's rows are the
+run's own report (``{run}/report/report.md``), made by the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--recipe", default="recipes/legal", help="recipe folder whose run (cpu preset) is scored")
+    ap.add_argument("--writer", help="a CTranslate2 Whisper to score instead of training one")
+    ap.add_argument("--name", default="bench", help="the trained writer's folder: {run}/writer-NAME")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a WriterConfig field")
+    ap.add_argument("--sets", default="test,generated,real-en-dev")
+    args = ap.parse_args()
+
+    from speechtl.config import apply_overrides
+    from speechtl.evaluate import decodable_logprobs, evaluate_methods
+    from speechtl.recipe.data import find_shared
+    from speechtl.recipe.evaluate import decodings
+    from speechtl.recipe.outputs import DataOut, LMOut, TrainOut, TwoPassOut, from_json
+    from speechtl.recipe.runner import Recipe, load_presets
+    from speechtl.recipe.writer import first_writer
+    from speechtl.training.writer import WriterConfig, train_writer
+
+    recipe = Recipe(load_presets(args.recipe)["cpu"]())
+    run = recipe.config.work_path
+
+    def stage(name: str, kind: type):
+        return from_json(kind, json.loads((run / "stages" / f"{name}.json").read_text()))
+
+    data, trained, lm, two_pass = (stage("data", DataOut), stage("train", TrainOut), stage("lm", LMOut),
+                                   stage("two_pass", TwoPassOut))
+    writer = args.writer
+    if writer is None:
+        writer = str(run / f"writer-{args.name}")
+        if not Path(writer, "model.bin").is_file():
+            config = apply_overrides(WriterConfig(output_dir=writer), args.set)
+            t0 = time.perf_counter()
+            result = train_writer(first_writer(recipe.config), recipe._valid(data.train), config,
+                                  terms=[t.text for t in recipe.vocabulary])
+            print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
+                  f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
+    # the run's tuned two-pass with this writer; no other writer's rows
+    two_pass = dataclasses.replace(two_pass, whisper=writer, adapted_writer=None)
+    bundle = recipe._adapted(trained)
+    hearing = {k: m for k, m in decodings(bundle, trained, lm, two_pass, recipe.vocabulary).items() if m.needs_audio}
+    shared = find_shared("data/real-en-dev/manifest.jsonl")
+    manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else ""}
+    for name in args.sets.split(","):
+        if not manifests.get(name):
+            print(f"{name}: not prepared, skipped")
+            continue
+        entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifests[name], bundle))
+        t0 = time.perf_counter()
+        scored = evaluate_methods(bundle, entries, Path(writer) / "bench", name, hearing, recipe.vocabulary,
+                                  logprobs=logprobs)
+        for method, ev in scored.items():
+            recall = ev.terms.recall if ev.terms and ev.terms.recall is not None else None
+            print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
+                  + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
+        print(f"  ({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
