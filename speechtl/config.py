@@ -42,6 +42,9 @@ def _set(obj: Any, path: list[str], raw: str, full_key: str) -> Any:
     hints = typing.get_type_hints(type(obj))
     current = getattr(obj, name)
     if len(path) > 1:
+        if current is None:  # an optional group that is off: a sub-setting turns it on, at its defaults
+            kinds = [t for t in typing.get_args(hints[name]) if dataclasses.is_dataclass(t)]
+            current = kinds[0]() if kinds else None
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"setting {full_key!r}: {name} has no sub-settings")
         value = _set(current, path[1:], raw, full_key)

@@ -48,3 +48,15 @@ def test_recipe_settings_come_in_groups_and_empty_means_off():
         apply_overrides(RecipeConfig(), ["hours=1"])
     with pytest.raises(SpeechtlError, match="beam_width must be at least 1"):
         apply_overrides(RecipeConfig(), ["decoding.beam_width=0"])
+
+
+def test_an_optional_group_is_turned_off_and_on_again():
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.training.writer import WriterConfig
+
+    off = apply_overrides(RecipeConfig(), ["writer=none"])
+    assert off.writer is None
+    on = apply_overrides(off, ["writer.steps=40"])  # a sub-setting turns it on, the rest at defaults
+    assert on.writer == WriterConfig(steps=40)
+    with pytest.raises(ConfigError, match="cannot use 'x'"):
+        apply_overrides(off, ["writer.steps=x"])
