@@ -108,7 +108,7 @@ def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dic
     judged = judge_writer(two_pass, WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(
         len(inputs[0]) for inputs in guard_sets.values())), {
         "whisper": alone, "two_pass": replace(best, long_form=LONG_FORM_WINDOWS)}, dev, guard_sets,
-        chosen["dev_wer"]["two_pass"], frame_shift)
+        chosen["dev_wer"], frame_shift)
     print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items()) + ")", flush=True)
     return judged

@@ -37,16 +37,18 @@ def scripts(adapted_dev: list[str], adapted_real: list[str]) -> dict:
     refs = {"dev": [e.text for e in DEV], "real": [e.text for e in REAL]}
     out = {}
     for config in ("alone", "chosen"):
-        out["original", config, "dev"] = ["the court granted rest judicata", "for dire began", "the motion was denied",
-                                          "en banc review"]
+        out["original", config, "dev"] = ORIGINAL_DEV
         out["original", config, "real"] = refs["real"]
         out["adapted", config, "dev"] = adapted_dev
         out["adapted", config, "real"] = adapted_real
     return out
 
 
+ORIGINAL_DEV = ["the court granted rest judicata", "for dire began", "the motion was denied", "en banc review"]
+
+
 def judge(script: dict) -> dict:
-    original_dev_wer = 2 / 15  # the original's two scripted errors over dev's 15 words
+    original_dev_wer = {"whisper": 2 / 15, "two_pass": 2 / 15}  # the original's two scripted errors over 15 words
     return judge_writer(ScriptedTwoPass(script), "adapted", {"whisper": "alone", "two_pass": "chosen"},
                         inputs(DEV, "dev"), {"general-real-en": inputs(REAL, "real")}, original_dev_wer, 0.02)
 
@@ -66,9 +68,23 @@ def test_a_writer_that_writes_terms_into_real_english_is_not_kept():
 
 
 def test_a_writer_no_better_on_dev_is_not_kept():
-    dev = ["the court granted rest judicata", "for dire began", "the motion was denied", "en banc review"]
-    judged = judge(scripts(dev, [e.text for e in REAL]))
-    assert not judged["kept"] and "not below the original's 13.33%" in judged["reason"]
+    judged = judge(scripts(ORIGINAL_DEV, [e.text for e in REAL]))
+    assert not judged["kept"] and "not below the original's 13.33% (a tie; Whisper alone 13.33% vs 13.33%)" in judged["reason"]
+    worse = ["the court granted rest judicata", "for dire began", "the motion was denied", "and bank review"]
+    judged = judge(scripts(worse, [e.text for e in REAL]))
+    assert not judged["kept"] and "26.67% not below the original's 13.33%" in judged["reason"]
+
+
+def test_a_dev_tie_goes_to_the_writer_better_alone():
+    script = scripts(ORIGINAL_DEV, [e.text for e in REAL])
+    script["adapted", "alone", "dev"] = ["the court granted res judicata", "for dire began", "the motion was denied",
+                                         "en banc review"]  # one error alone, the two-pass's two as the original's
+    judged = judge(script)
+    assert judged["dev_wer"] == {"whisper": 1 / 15, "two_pass": 2 / 15}
+    assert judged["kept"] and judged["reason"] is None
+    script["adapted", "alone", "dev"] = ["the court granted rest judicata", "for dire began", "the motion was denied",
+                                         "and bank review"]  # worse alone: the tie stays with the original
+    assert not judge(script)["kept"]
 
 
 def test_the_adapted_writer_starts_from_the_first_writer_named():
