@@ -43,7 +43,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     the one with the lowest dev WER among those within ``c.two_pass.max_rtf`` (Whisper's
     time per second of dev audio; the fastest when none is). An adapted writer (the writer
     stage's) is then tried at those settings (recipe/writer.py: judge_writer), guarded on
-    the real dev speakers and ``general_entries`` (real general English)."""
+    the real dev speakers, ``general_entries`` (real general English) and the long-form sets."""
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
@@ -85,7 +85,8 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     whisper, saved_whisper, judged = chosen["whisper"], chosen["whisper"], None
     if writer is not None and writer.folder:
         judged = _judge_adapted(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best, chosen, dev,
-                                {"real-dev": real, "general-real-en": general}, adapted.frame_shift)
+                                {"real-dev": real, "general-real-en": general,
+                                 **{name: inputs[:3] for name, inputs in sets.items()}}, adapted.frame_shift)
         if judged["kept"]:
             whisper, saved_whisper = writer.folder, WRITER_DIR
     write_json(settings_file, {

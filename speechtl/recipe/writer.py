@@ -4,7 +4,8 @@
 The adapted writer goes into the model folder (``{model}/writer``, a CTranslate2 folder
 as the original is) and the two-pass stage tries it at the settings it tuned for the
 original writer: it is kept when its two-pass dev WER is lower and, on real general
-speech (the prepared real dev speakers and ``../shared``'s real-en-dev), neither Whisper
+speech (the prepared real dev speakers, ``../shared``'s real-en-dev, and the long-form
+sets: real-en-dev joined into one recording when nothing else is named), neither Whisper
 alone nor the two-pass lose more than ``MAX_TERMS_WER_COST`` against the original
 writer; otherwise the original stays and the report says why.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from speechtl.data.manifest import ManifestEntry
+from speechtl.data.manifest import ManifestEntry, read_manifest
 from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
 from speechtl.model.seq2seq import WhisperResult, WhisperSegment
@@ -14,6 +14,7 @@ from speechtl.decode.twopass import TwoPass
 from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 from tests.decode.test_spotting import posteriors
+from tests.conftest import SHARED
 from tests.decode.scripted import OneByOne
 
 TUNED = TwoPassConfig(top_terms=2, spot_threshold=None, whisper_margin=None)
@@ -119,3 +120,16 @@ def test_a_missing_long_form_manifest_is_named_before_any_work(tmp_path):
     config = RecipeConfig().changed(data__longform=f"{tmp_path / 'nope.jsonl'}")
     with pytest.raises(SpeechtlError, match="nope.jsonl"):
         longform_sets(config)
+
+
+@pytest.mark.skipif(not (SHARED / "data/real-en-dev/manifest.jsonl").is_file(), reason="../shared not here")
+def test_with_the_writer_stage_on_real_english_joined_is_always_a_long_form_set(tmp_path):
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.recipe.data import longform_sets
+    from speechtl.training.writer import WriterConfig
+
+    off = RecipeConfig(writer=None).changed(data__longform=None, data_dir=str(tmp_path))
+    assert longform_sets(off) == ()
+    (manifest,) = longform_sets(off.changed(writer=WriterConfig()))
+    (recording,) = read_manifest(manifest)
+    assert manifest.startswith(str(tmp_path)) and 280 < recording.duration < 340  # 44 utterances, about 5 minutes
