@@ -111,7 +111,7 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             # scored beside the original whichever was kept
             judged = two_pass["adapted_writer"]
             assert saved["adapted_writer"] == judged and set(judged["dev_wer"]) == {"whisper", "two_pass"}
-            assert set(judged["guard"]) == {"real-dev"} and judged["kept"] == (judged["reason"] is None)
+            assert set(judged["guard"]) == {"real-dev", "long-long"} and judged["kept"] == (judged["reason"] is None)
             assert (tmp_path / "runs" / name / "model" / "best" / "writer" / "model.bin").is_file()
             assert saved["whisper"] == ("writer" if judged["kept"] else "whisper-tiny.en")
             assert "adapted Whisper alone" in methods
