@@ -177,7 +177,8 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # scored by Whisper alone and the two-pass) took the run to 20.3 and 21.6 minutes.
         # No writer fine-tuning by default (`--set writer.steps=30` turns it on): on the fresh
         # run of 2026-12-04 it cost the writer stage 260 s and its judging about half the
-        # two-pass stage's 732 s, and was not kept (dev two-pass WER 16.36%, the original's too)
+        # two-pass stage's 732 s, and was not kept on a dev tie (16.36% both; a tie now goes to the
+        # writer better alone); with it on, the data stage also builds real-en-dev joined (data.longform_sets)
         return RecipeConfig(domain=domain, preset="cpu", writer=None,
                             data=DataSettings(hours=0.5, engine_weights="kokoro=0.25", generated_test_sentences=50,
                                               longform=None),
