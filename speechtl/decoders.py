@@ -23,8 +23,8 @@ from .vocabulary import Vocabulary
 
 # Whisper encoder outputs kept (2.3-3 MB each): a clip or window transcribed again (the
 # timestamp and unprompted redos of a long recording's windows) and scored by the judge
-# is encoded once
-WHISPER_ENCODER_CACHE = 16
+# is encoded once; twice the two-pass's chunk of clips (decode/twopass.CHUNK_CLIPS)
+WHISPER_ENCODER_CACHE = 32
 
 
 def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,

@@ -112,27 +112,33 @@ def speechtl_rows(model: str, entries, waves, audio, vocab: Vocabulary, batch_si
     return rows, fp32
 
 
-def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary, writer: str) -> list[list[str]]:
+def two_pass_row(model: str, fp32, entries, waves, audio, vocab: Vocabulary, writer: str,
+                 packings: tuple[bool, ...] = (False,)) -> list[list[str]]:
     """Whisper prompted by the terms the model hears, then spotting: the time includes the
-    acoustic model, the beam search that picks each prompt and Whisper."""
+    acoustic model, the beam search that picks each prompt and Whisper. ``packings``: short
+    clips each in its own Whisper window (False) and packed into shared ones (True)."""
     from speechtl.decode.policy import Decoding
     from speechtl.decoders import load_two_pass
 
     bundle, saved, logprobs, acoustic = fp32  # the decoder speechtl_rows loaded: its LM is not read again
     if saved is None or not len(vocab if len(vocab) else saved.vocabulary):
         return []
-    two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab, writer)
-    t0 = time.perf_counter()  # the beam searches fork workers: before Whisper's threads start
-    two_pass.search_first(logprobs, bundle.frame_shift, waves)
-    acoustic += time.perf_counter() - t0
-    two_pass.whisper.transcribe(waves[0][:16_000 * 5])  # warm-up, as for the acoustic model
-    t0 = time.perf_counter()
-    hyps = two_pass.texts(logprobs, bundle.frame_shift, waves)
-    config = two_pass.config
-    return [row(f"speechtl {_name(model)} fp32, two-pass ({two_pass.whisper.name}, {config.top_terms} terms, "
-                f"spot {config.spot_threshold}, margin {config.whisper_margin})",
-                [e.id for e in entries], [e.text for e in entries], hyps, acoustic + time.perf_counter() - t0,
-                audio, vocab)]
+    rows = []
+    for packed in packings:
+        two_pass = load_two_pass(Decoding(bundle.alphabet, saved), model_folder(model), vocab, writer)
+        two_pass = two_pass.with_config(pack_clips=packed)
+        t0 = time.perf_counter()  # the beam searches fork workers: before Whisper's threads start
+        two_pass.search_first(logprobs, bundle.frame_shift, waves)
+        searched = time.perf_counter() - t0
+        two_pass.whisper.transcribe(waves[0][:16_000 * 5])  # warm-up, as for the acoustic model
+        t0 = time.perf_counter()
+        hyps = two_pass.texts(logprobs, bundle.frame_shift, waves)
+        config = two_pass.config
+        rows.append(row(f"speechtl {_name(model)} fp32, two-pass ({two_pass.whisper.name}, {config.top_terms} terms, "
+                        f"spot {config.spot_threshold}, margin {config.whisper_margin}{', packed' if packed else ''})",
+                        [e.id for e in entries], [e.text for e in entries], hyps,
+                        acoustic + searched + time.perf_counter() - t0, audio, vocab))
+    return rows
 
 
 def _name(model: str) -> str:
@@ -151,6 +157,8 @@ def main() -> None:
                     help="Whisper writer: offline name or CTranslate2 folder (repeatable; default whisper-tiny.en)")
     ap.add_argument("--compute", action="append", default=[], choices=("int8", "float32"),
                     help="faster-whisper compute types (repeatable; default both)")
+    ap.add_argument("--pack", action="store_true",
+                    help="also the two-pass with short clips packed into shared Whisper windows")
     ap.add_argument("--ctc-int8", action=argparse.BooleanOptionalAction, default=True,
                     help="also speechtl's int8 rows (--no-ctc-int8: float32 only)")
     args = ap.parse_args()
@@ -173,7 +181,8 @@ def main() -> None:
     rows = [r for w in writers for r in faster_whisper_rows(entries, waves, audio, vocab, w,
                                                              args.compute or ("int8", "float32"))]
     for model, (model_rows, fp32) in zip(models, ctc):
-        rows += model_rows + [r for w in writers for r in two_pass_row(model, fp32, entries, waves, audio, vocab, w)]
+        rows += model_rows + [r for w in writers for r in two_pass_row(model, fp32, entries, waves, audio, vocab, w,
+                                                                             (False, True) if args.pack else (False,))]
     print(f"{args.manifest}: {len(entries)} utterances, {audio / 60:.1f} min; {torch.get_num_threads()} CPU threads")
     header = ["system", "WER %", "CER %", "term recall %", "RTF"]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

@@ -36,6 +36,7 @@ from ..vocabulary import Vocabulary
 from .align import align_segments, align_words, frame_words
 from .base import Recognizer
 from .greedy import Hypothesis, Word, greedy_decode
+from .packing import Packed, join, pack, split
 from .policy import Decoding
 from .spotting import FrameWord, Substitution, TermSpotter
 from .writer import Clip, Writer, digest
@@ -44,6 +45,11 @@ from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
 # model's is decoded again with timestamps (Whisper stopped early; see _decode_long)
 EARLY_STOP_RATIO = 0.9
+# clips (or a long recording's windows) transcribed, spotted and judged together: the judge
+# scores a clip's proposals while Whisper still holds its encoder output (the writers the
+# decoders load keep 32, decoders.WHISPER_ENCODER_CACHE). Judged after all of a set's clips,
+# 50 of the legal test's 134 were encoded twice (52 s of the two-pass's 293 s).
+CHUNK_CLIPS = 16
 
 
 @dataclass
@@ -123,8 +129,8 @@ class TwoPass:
         if waves is None or len(waves) != len(logprobs):
             raise ValueError("two-pass decoding needs each utterance's audio (waves) beside its log-probabilities")
         short = [i for i, w in enumerate(waves) if len(w) <= WHISPER_WINDOW_S * SAMPLE_RATE]
-        out = dict(zip(short, self._decode_short([waves[i] for i in short], [logprobs[i] for i in short],
-                                                 frame_shift)))
+        decode_short = self._decode_packed if self.config.pack_clips else self._decode_short
+        out = dict(zip(short, decode_short([waves[i] for i in short], [logprobs[i] for i in short], frame_shift)))
         for i in range(len(waves)):
             if i not in out:
                 out[i] = self._decode_long(waves[i], np.asarray(logprobs[i], dtype=np.float32), frame_shift)
@@ -139,20 +145,26 @@ class TwoPass:
         whole, each long one's windows), in one batch, memoized. Called before Whisper
         loads, the searches use every core (``ctc.processes``); forked once Whisper's
         threads run, workers can hang."""
-        clips = []
-        for wave, lp in zip(waves, logprobs):
-            if len(wave) <= WHISPER_WINDOW_S * SAMPLE_RATE:
-                clips.append(Clip(wave, np.asarray(lp, dtype=np.float32)))
-            else:
-                clips += self._windows(wave, lp, frame_shift)[1]
+        short = [i for i, w in enumerate(waves) if len(w) <= WHISPER_WINDOW_S * SAMPLE_RATE]
+        if self.config.pack_clips:  # the packed windows' searches (clips in a window that cannot be aligned: later)
+            clips = [Clip(p.wave, p.logprobs) for p in self._packs([waves[i] for i in short],
+                                                                    [logprobs[i] for i in short], frame_shift)[1]]
+        else:
+            clips = [Clip(waves[i], np.asarray(logprobs[i], dtype=np.float32)) for i in short]
+        for i in sorted(set(range(len(waves))) - set(short)):
+            clips += self._windows(waves[i], logprobs[i], frame_shift)[1]
         self._ctc([c.logprobs_key for c in clips], [c.logprobs for c in clips], frame_shift)
 
     def _decode_short(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
                       frame_shift: float) -> list[Hypothesis]:
         clips = [Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
+        # every prompt first: the CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
-        texts = self._writer.texts(clips, prompts)
-        return [self._finish(clip, text, prompt, frame_shift) for clip, text, prompt in zip(clips, texts, prompts)]
+        out = []
+        for part in chunks(list(zip(clips, prompts)), CHUNK_CLIPS):
+            texts = self._writer.texts([c for c, _ in part], [p for _, p in part])
+            out += [self._finish(clip, text, prompt, frame_shift) for (clip, prompt), text in zip(part, texts)]
+        return out
 
     def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """A recording longer than ``WHISPER_WINDOW_S`` seconds. It is cut, in pauses, into
@@ -177,7 +189,41 @@ class TwoPass:
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         words: list[Word] = []
-        for (first, last), clip, prompt, text in zip(spans, clips, prompts, self._writer.texts(clips, prompts)):
+        for (first, last), hyp in zip(spans, self._window_hypotheses(clips, prompts, frame_shift)):
+            if hyp.text and not hyp.words:  # not alignable: the window's words share its span
+                hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
+                                                 for w in hyp.text.split()))
+            offset = first * frame_shift
+            words += [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3)) for w in hyp.words]
+        return Hypothesis(" ".join(w.word for w in words), tuple(words))
+
+    def _decode_packed(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
+                       frame_shift: float) -> list[Hypothesis]:
+        """Short clips packed into windows (decode/packing.py), decoded as a long recording's
+        windows are, each clip's words given back by their frames. A window whose text cannot
+        be aligned has its clips decoded one by one."""
+        groups, packs = self._packs(waves, logprobs, frame_shift)
+        clips = [Clip(p.wave, p.logprobs) for p in packs]
+        prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
+        out: dict[int, Hypothesis] = {}
+        for group, packed, hyp in zip(groups, packs, self._window_hypotheses(clips, prompts, frame_shift)):
+            if hyp.text and not hyp.words:
+                hyps = self._decode_short([waves[i] for i in group], [logprobs[i] for i in group], frame_shift)
+            else:
+                hyps = split(hyp.words, packed, frame_shift)
+            out.update(zip(group, hyps))
+        return [out[i] for i in range(len(waves))]
+
+    def _packs(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
+               frame_shift: float) -> tuple[list[list[int]], list[Packed]]:
+        groups = pack([len(w) / SAMPLE_RATE for w in waves], WHISPER_WINDOW_S)
+        ids = self.ctc.alphabet.blank_id, self.ctc.alphabet.delimiter_id
+        return groups, [join([waves[i] for i in g], [logprobs[i] for i in g], frame_shift, *ids) for g in groups]
+
+    def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float):
+        """Each window's hypothesis (words timed from its start): Whisper's text, written
+        again with timestamps where it stopped early (``_decode_long``), spotted and judged."""
+        for clip, prompt, text in self._window_texts(clips, prompts):
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
             if len(text.split()) < EARLY_STOP_RATIO * heard:
@@ -186,13 +232,16 @@ class TwoPass:
                     # still short: the terms in its prompt made Whisper skip speech; the window unprompted
                     prompt = ""
                     text = self._writer.text(clip, prompt, timestamps=True)
-            hyp = self._finish(clip, text, prompt, frame_shift)
-            if hyp.text and not hyp.words:  # not alignable: the window's words share its span
-                hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
-                                                 for w in hyp.text.split()))
-            offset = first * frame_shift
-            words += [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3)) for w in hyp.words]
-        return Hypothesis(" ".join(w.word for w in words), tuple(words))
+            yield self._finish(clip, text, prompt, frame_shift)
+
+    def _window_texts(self, clips: Sequence[Clip], prompts: Sequence[str]):
+        """Each window's clip, prompt and Whisper's text, transcribed ``CHUNK_CLIPS`` at a
+        time, each chunk's yielded before the next is transcribed (its redos and judge find
+        the encoder outputs still kept)."""
+        for part in chunks(list(zip(clips, prompts)), CHUNK_CLIPS):
+            texts = self._writer.texts([c for c, _ in part], [p for _, p in part])
+            for (clip, prompt), text in zip(part, texts):
+                yield clip, prompt, text
 
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
@@ -265,3 +314,6 @@ class TwoPass:
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
 
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -42,6 +42,8 @@ class TwoPassConfig:
     # Whisper's N best rescored with the CTC decoder's LM and the terms (decode/rescore.py;
     # None: Whisper's own best). Windows redone with timestamps keep Whisper's own best.
     rescore: RescoreConfig | None = None
+    # short clips packed into shared Whisper windows (decode/packing.py; False: each clip its own)
+    pack_clips: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)

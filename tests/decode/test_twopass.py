@@ -95,6 +95,39 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
         "voir dire and rehearing in bank"]
 
 
+def test_each_clip_is_judged_while_whisper_still_holds_its_encoder_output(alphabet):
+    # the writer keeps the encoder outputs of its last 32 clips: a clip judged after a whole
+    # set was transcribed would be encoded again
+    from speechtl.decode.twopass import CHUNK_CLIPS
+    from speechtl.decoders import WHISPER_ENCODER_CACHE
+
+    spoken = "voir dire and rehearing en banc"
+    heard = "voir dear and rehearing in bank"
+    events = []
+
+    class Logging(ScriptedWhisper):
+        def transcribe(self, wave, hotwords=None, timestamps=False):
+            events.append(("write", int(wave[0])))
+            return super().transcribe(wave, hotwords, timestamps)
+
+        def score(self, wave, texts, hotwords=None):
+            events.append(("judge", int(wave[0])))
+            return super().score(wave, texts, hotwords)
+
+    whisper = Logging(heard, heard, {heard: -10.0, "voir dear and rehearing en banc": -11.0})
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
+    n = 2 * CHUNK_CLIPS + 5
+    logprobs = [posteriors(alphabet, list(spoken)) + 1e-3 * i for i in range(n)]  # (each clip its own)
+    assert tp.texts(logprobs, 0.02, [np.full(16000, i, np.float32) for i in range(n)]) == [
+        "voir dear and rehearing en banc"] * n
+    written = [clip for kind, clip in events if kind == "write"]
+    assert sorted(written) == list(range(n))
+    for clip in range(n):  # clips written between this one and its judging: all still held
+        since = events.index(("write", clip))
+        judged = events.index(("judge", clip))
+        assert judged > since and sum(kind == "write" for kind, _ in events[since:judged]) <= WHISPER_ENCODER_CACHE
+
+
 def test_whisper_is_run_once_per_audio_and_prompt(alphabet):
     logprobs = posteriors(alphabet, list(SPOKEN))
     whisper = ScriptedWhisper(SPOKEN, SPOKEN)
