@@ -3,6 +3,9 @@
     .venv/bin/python tools/bench_peers.py --manifest ../shared/data/real-en-dev/manifest.jsonl   # the default model
     .venv/bin/python tools/bench_peers.py --manifest data/legal/test/train.jsonl \\
         --terms recipes/legal/terms.csv --model general --model runs/legal/model/best
+    # also the two-pass with short clips packed into shared Whisper windows
+    .venv/bin/python tools/bench_peers.py --manifest data/legal/test-heldout/train.jsonl \
+        --model runs/legal/model/best --whisper whisper-tiny.en --compute int8 --pack
     # long recordings (tools/make_longform.py), both writers, int8 only
     .venv/bin/python tools/bench_peers.py --manifest data/longform/real-en-dev/recordings.jsonl \\
         --terms five-terms.csv --whisper whisper-tiny.en --whisper whisper-base --compute int8
