@@ -11,6 +11,8 @@ classes (model/whisper.py, model/whisper_net.py) load the encoder from it; the w
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import struct
 from dataclasses import dataclass, replace
@@ -217,3 +219,14 @@ def load_encoder_state(model: nn.Module, state: dict[str, torch.Tensor], path: s
     missing = [k for k in missing if not k.startswith("lm_head")]
     if missing or unexpected:
         raise ModelLoadError(f"{path}: CTranslate2 weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def encoder_digest(folder: str | Path) -> str:
+    """A digest of a CTranslate2 Whisper's encoder variables (``encoder/...``): equal for an
+    adapted writer whose encoder did not train."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, array in read_ctranslate2(Path(folder) / "model.bin").arrays.items():
+        if name.startswith("encoder/"):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()

@@ -84,7 +84,20 @@ class WhisperRecognizer:
             raise SpeechtlError(f"{model}: not a CTranslate2 Whisper folder (no model.bin in {folder})")
         self.name = model
         self._folder, self._device, self._threads, self._encoder_cache = str(folder), device, threads, encoder_cache
-        self._loaded = None
+        self._loaded, self._shared_from = None, None
+
+    def share_encoder(self, other: "WhisperRecognizer") -> bool:
+        """Keep encoder outputs in ``other``'s cache when both models have the same encoder
+        (an adapted writer: only its decoder trained), so audio ``other`` encoded is not
+        encoded again. Returns whether they do (else nothing changes)."""
+        from .ct2_format import encoder_digest
+
+        if not isinstance(other, WhisperRecognizer) or not (self._encoder_cache and other._encoder_cache):
+            return False
+        if encoder_digest(self._folder) != encoder_digest(other._folder):
+            return False
+        self._shared_from = other
+        return True
 
     @property
     def loaded(self) -> bool:
@@ -100,6 +113,13 @@ class WhisperRecognizer:
                                                   compute_type="float16" if self._device == "cuda" else "int8",
                                                   cpu_threads=self._threads)
             self._loaded.encoder_cache_size = self._encoder_cache
+            if self._shared_from is not None:  # one memo of encoder outputs (share_encoder), the larger size
+                model = self._shared_from._model
+                if model._encoder_cache is None:
+                    model._encoder_cache = OrderedDict()
+                model.encoder_cache_size = self._loaded.encoder_cache_size = max(model.encoder_cache_size,
+                                                                                 self._encoder_cache)
+                self._loaded._encoder_cache = model._encoder_cache
         return self._loaded
 
     def transcribe(self, wave: np.ndarray, hotwords: str | None = None, timestamps: bool = False) -> WhisperResult:

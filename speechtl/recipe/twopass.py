@@ -106,8 +106,9 @@ def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dic
 
     alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
     guard_sets = {name: inputs for name, inputs in guard_inputs.items() if inputs[0]}
-    judged = judge_writer(two_pass, WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(
-        len(inputs[0]) for inputs in guard_sets.values())), {
+    adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
+    adapted.share_encoder(two_pass.whisper)  # its encoder did not train: the clips are encoded once for both
+    judged = judge_writer(two_pass, adapted, {
         "whisper": alone, "two_pass": replace(best, long_form=LONG_FORM_WINDOWS)}, dev, guard_sets,
         chosen["dev_wer"], frame_shift)
     print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "

