@@ -67,5 +67,9 @@ class Recognizer(Protocol):
 
     def nbest(self, wave: np.ndarray, n: int, hotwords: str | None = None) -> list[tuple[str, float]]: ...
 
+    def nbest_many(self, waves: Sequence[np.ndarray], n: int,
+                   hotwords: Sequence[str | None]) -> list[list[tuple[str, float]]]:
+        """:meth:`nbest` of each clip (one prompt each), in batches where it can."""
+
     def long_segments(self, wave: np.ndarray) -> Sequence[Segment]:
         """Its own long-form decoding of a recording of any length."""

@@ -45,6 +45,11 @@ from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
 # model's is decoded again with timestamps (Whisper stopped early; see _decode_long)
 EARLY_STOP_RATIO = 0.9
+# the same for a short clip, lower: prompted with terms falsely heard in real English,
+# tiny.en wrote 1 of 16 and 6 of 18 words of two LJ Speech clips (legal fresh run 2026-12-05:
+# real-en-dev 8.82% vs 5.06% alone). Redone below 0.9: 4.77%, legal dev 16.98 -> 18.11%
+# (synthetic voices' CTC spelling splits words); below 0.7: 5.06%, 16.77%, test 13.96 -> 13.73%
+CLIP_EARLY_STOP_RATIO = 0.7
 # clips (or a long recording's windows) transcribed, spotted and judged together: the judge
 # scores a clip's proposals while Whisper still holds its encoder output (the writers the
 # decoders load keep 32, decoders.WHISPER_ENCODER_CACHE). Judged after all of a set's clips,
@@ -157,14 +162,12 @@ class TwoPass:
 
     def _decode_short(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
                       frame_shift: float) -> list[Hypothesis]:
+        """Clips of one window each, decoded as a long recording's windows are (a clip where
+        Whisper stopped early is written again, at ``CLIP_EARLY_STOP_RATIO``)."""
         clips = [Clip(wave, np.asarray(lp, dtype=np.float32)) for wave, lp in zip(waves, logprobs)]
         # every prompt first: the CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
-        out = []
-        for part in chunks(list(zip(clips, prompts)), CHUNK_CLIPS):
-            texts = self._writer.texts([c for c, _ in part], [p for _, p in part])
-            out += [self._finish(clip, text, prompt, frame_shift) for (clip, prompt), text in zip(part, texts)]
-        return out
+        return list(self._window_hypotheses(clips, prompts, frame_shift, CLIP_EARLY_STOP_RATIO))
 
     def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """A recording longer than ``WHISPER_WINDOW_S`` seconds. It is cut, in pauses, into
@@ -220,15 +223,17 @@ class TwoPass:
         ids = self.ctc.alphabet.blank_id, self.ctc.alphabet.delimiter_id
         return groups, [join([waves[i] for i in g], [logprobs[i] for i in g], frame_shift, *ids) for g in groups]
 
-    def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float):
+    def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float,
+                           early_stop: float = EARLY_STOP_RATIO):
         """Each window's hypothesis (words timed from its start): Whisper's text, written
-        again with timestamps where it stopped early (``_decode_long``), spotted and judged."""
+        again with timestamps where it wrote fewer than ``early_stop`` of the words the CTC
+        model heard (it stopped early, ``_decode_long``), spotted and judged."""
         for clip, prompt, text in self._window_texts(clips, prompts):
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
-            if len(text.split()) < EARLY_STOP_RATIO * heard:
+            if len(text.split()) < early_stop * heard:
                 text = self._writer.text(clip, prompt, timestamps=True)
-                if prompt and len(text.split()) < EARLY_STOP_RATIO * heard:
+                if prompt and len(text.split()) < early_stop * heard:
                     # still short: the terms in its prompt made Whisper skip speech; the window unprompted
                     prompt = ""
                     text = self._writer.text(clip, prompt, timestamps=True)
@@ -238,10 +243,9 @@ class TwoPass:
         """Each window's clip, prompt and Whisper's text, transcribed ``CHUNK_CLIPS`` at a
         time, each chunk's yielded before the next is transcribed (its redos and judge find
         the encoder outputs still kept)."""
-        for part in chunks(list(zip(clips, prompts)), CHUNK_CLIPS):
-            texts = self._writer.texts([c for c, _ in part], [p for _, p in part])
-            for (clip, prompt), text in zip(part, texts):
-                yield clip, prompt, text
+        for b in range(0, len(clips), CHUNK_CLIPS):
+            part = clips[b:b + CHUNK_CLIPS], prompts[b:b + CHUNK_CLIPS]
+            yield from zip(*part, self._writer.texts(*part))
 
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
@@ -314,6 +318,3 @@ class TwoPass:
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
 
-
-def chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]

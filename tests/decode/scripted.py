@@ -4,8 +4,11 @@ from __future__ import annotations
 
 
 class OneByOne:
-    """``transcribe_many`` as a loop over the class's own ``transcribe``."""
+    """``transcribe_many`` and ``nbest_many`` as loops over the class's own ``transcribe`` and ``nbest``."""
 
     def transcribe_many(self, waves, hotwords=None, timestamps=False):
         hotwords = list(hotwords) if hotwords is not None else [None] * len(waves)
         return [self.transcribe(w, h, timestamps) for w, h in zip(waves, hotwords)]
+
+    def nbest_many(self, waves, n, hotwords):
+        return [self.nbest(w, n, h) for w, h in zip(waves, hotwords)]

@@ -341,3 +341,20 @@ def test_the_tuner_that_tunes_beam_search_tunes_the_two_pass_too(alphabet):
     general = DevSet([logprobs], ["the panel granted rehearing on bunk"], 0.02, [np.ones(16000)])
     chosen, rows = tune_settings(tp, settings, dev, guard=general, max_guard_wer=0.0)
     assert rows[1].guard_wer > rows[0].guard_wer == 0.0 and chosen.changes == {}
+
+
+def test_a_clip_whisper_cut_short_under_its_prompt_is_written_again(alphabet):
+    """Prompted with terms, Whisper may stop after a few words of a clip (real English with
+    falsely heard terms): where it wrote under CLIP_EARLY_STOP_RATIO of the words the CTC
+    model heard, the clip is written again with timestamps; a word or so fewer is left as is."""
+    from speechtl.decode.twopass import CLIP_EARLY_STOP_RATIO
+
+    logprobs = posteriors(alphabet, list(SPOKEN))  # the CTC model hears 6 words
+    for written, redone in (("the panel", True), ("the panel granted rehearing en", False)):
+        assert (len(written.split()) < CLIP_EARLY_STOP_RATIO * 6) == redone
+        whisper = ScriptedWhisper("", "")
+        whisper.transcribe = lambda wave, hotwords=None, timestamps=False: (
+            whisper.timestamps.append(timestamps) or WhisperResult(SPOKEN if timestamps else written, -0.3, 0.0))
+        tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+        assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN if redone else written]
+        assert whisper.timestamps == ([False, True] if redone else [False])

@@ -80,6 +80,21 @@ def test_clips_transcribed_in_batches_read_as_each_alone(recognizers, sample_wav
     assert with_times[0].text == plain.transcribe(waves[0], timestamps=True).text
 
 
+
+def test_n_best_lists_searched_in_batches_are_each_clip_s_own(recognizers, sample_waves, monkeypatch):
+    """nbest_many: clips with prompts of different lengths, two at a time, give the N best
+    each gets alone (the two-pass's rescoring writes its clips this way)."""
+    import speechtl.model.seq2seq as seq2seq
+
+    plain, cached = recognizers
+    waves, prompts = sample_waves[:3], [None, "mandamus, en banc", None]
+    alone = [plain.nbest(w, 3, p) for w, p in zip(waves, prompts)]
+    monkeypatch.setattr(seq2seq, "WHISPER_BATCH_SIZE", 2)
+    batched = cached.nbest_many(waves, 3, prompts)
+    assert [[t for t, _ in b] for b in batched] == [[t for t, _ in a] for a in alone]
+    assert [s for b in batched for _, s in b] == pytest.approx([s for a in alone for _, s in a], abs=1e-3)
+    assert all(len(b) >= 2 for b in batched) and alone[0][0][0] == plain.transcribe(waves[0]).text
+
 def test_a_writer_with_the_same_encoder_shares_its_encoder_outputs(sample_waves, tmp_path, monkeypatch):
     import dataclasses
     import shutil

@@ -100,3 +100,27 @@ def test_model_bin_written_back_reads_the_same(tmp_path):
     for name, array in model.arrays.items():
         assert again.arrays[name].dtype == array.dtype and again.arrays[name].shape == array.shape
         assert (again.arrays[name] == array).all()
+
+
+def test_the_judges_decoder_scores_as_transformers_does(tiny_en, sample_waves):
+    """model/whisper_decoder.py (plain torch, what the two-pass's judge scores with) gives
+    each sentence the log-probability transformers' Whisper gives it, prompt included;
+    sentences that share their first tokens (one state each) and of other lengths alike."""
+    from speechtl.model.whisper_decoder import load_decoder
+
+    net, tokens = tiny_en
+    decoder = load_decoder(ctranslate2_folder("whisper-tiny.en"))
+    with torch.inference_mode():
+        encoded = net.model.encoder(whisper_features(sample_waves[:1], net.config.num_mel_bins)).last_hidden_state
+    prompt = tokens.prefix("res judicata, voir dire")
+    sentences = [tokens.text(" The court will hear the case."), tokens.text(" The court will hear res judicata."),
+                 tokens.text(" Objection.")]
+    expected = []
+    for sentence in sentences:
+        with torch.inference_mode():
+            hidden = net.model.decoder(input_ids=torch.tensor([prompt + sentence]),
+                                       encoder_hidden_states=encoded).last_hidden_state
+            logprobs = torch.log_softmax(net.proj_out(hidden[0]), dim=-1)
+        expected.append(sum(float(logprobs[len(prompt) - 1 + j, t]) for j, t in enumerate(sentence)))
+    assert decoder.logprobs(encoded.numpy(), prompt, sentences) == pytest.approx(expected, abs=1e-3)
+    assert len(set(round(e, 2) for e in expected)) == 3 and decoder.logprobs(encoded.numpy(), prompt, []) == []
