@@ -41,22 +41,21 @@ class Writer:
         self.rescore = None if rescore is None or rescore.is_off else rescore
 
     def texts(self, clips: Sequence[Clip], prompts: Sequence[str]) -> list[str]:
-        """:meth:`text` of each clip; Whisper's own best of those not yet known
-        transcribed in batches (Whisper's beam search costs a quarter less that way on a CPU)."""
-        short = [i for i, c in enumerate(clips) if self._rescore(c) is not None]
+        """:meth:`text` of each clip; Whisper's own best (or, rescoring, its N best) of those
+        not yet known searched in batches (Whisper's beam search costs a quarter less that way
+        on a CPU)."""
         if self._rescore() is None:
             keys = [self._whisper_key(clip, prompt, False, None) for clip, prompt in zip(clips, prompts)]
-            todo = list({key: i for i, key in enumerate(keys) if key not in self._memo}.values())
-            results = self.whisper.transcribe_many([clips[i].wave for i in todo], [prompts[i] or None for i in todo])
-            for i, result in zip(todo, results):
-                self._memo[keys[i]] = self.normalized(result.text)
-        elif short:  # the N best of the clips that are rescored, in batches
-            keys = [self._nbest_key(clips[i], prompts[i]) for i in short]
-            todo = list({key: i for key, i in zip(keys, short) if key not in self._memo}.values())
-            results = self.whisper.nbest_many([clips[i].wave for i in todo], DEFAULT_NBEST,
-                                              [prompts[i] or None for i in todo])
-            for i, result in zip(todo, results):
-                self._memo[self._nbest_key(clips[i], prompts[i])] = result
+        else:  # the N best of the clips that are rescored (those of one window)
+            keys = [self._nbest_key(clip, prompt) if self._rescore(clip) else None for clip, prompt in zip(clips, prompts)]
+        todo = list({key: i for i, key in enumerate(keys) if key is not None and key not in self._memo}.values())
+        waves, hotwords = [clips[i].wave for i in todo], [prompts[i] or None for i in todo]
+        if self._rescore() is None:
+            results = [self.normalized(r.text) for r in self.whisper.transcribe_many(waves, hotwords)]
+        else:
+            results = self.whisper.nbest_many(waves, DEFAULT_NBEST, hotwords)
+        for i, result in zip(todo, results):
+            self._memo[keys[i]] = result
         return [self.text(clip, prompt) for clip, prompt in zip(clips, prompts)]
 
     def _rescore(self, clip: Clip | None = None, timestamps: bool = False) -> RescoreConfig | None:
