@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 APOSTROPHE = "'"
@@ -264,3 +265,10 @@ def split_sentences(line: str) -> list[str]:
         else:
             sentences.append(part)
     return [s for s in sentences if s]
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of the text over bytes zlib needs: repetition loops compress far better than speech
+    (Whisper retries a window whose text compresses above 2.4)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0

@@ -21,9 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from speechtl.data.manifest import read_manifest
+from speechtl.data.manifest import read_manifest, write_manifest
 from speechtl.metrics import score, term_accuracy
 from speechtl.vocabulary import Vocabulary
 
@@ -80,6 +81,14 @@ def two_pass(entries, model: str, writer: str, terms: str | None) -> tuple[list[
     return [texts[str(Path(e.audio_filepath).resolve())] for e in entries], seconds
 
 
+def save_hyps(folder: Path, writer: str, entries, alone: list[str], ours: list[str]) -> None:
+    """Each system's texts as a manifest (the recordings with their hypotheses as text), to
+    score or read again without decoding."""
+    name = Path(writer).name
+    for system, hyps in ((f"{name}-alone", alone), (f"{name}-two-pass", ours)):
+        write_manifest(folder / f"{system}.jsonl", [replace(e, text=h) for e, h in zip(entries, hyps)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True, help="long recordings (tools/make_longform.py)")
@@ -87,6 +96,7 @@ def main() -> None:
     ap.add_argument("--model", default="general", help="the CTC model of the two-pass")
     ap.add_argument("--whisper", action="append", default=[], help="writer (repeatable; default whisper-tiny.en)")
     ap.add_argument("--threads", type=int, default=2, help="faster-whisper CPU threads (speechtl uses its own default)")
+    ap.add_argument("--hyps-dir", help="write each system's texts here (a manifest per system, the text its hypothesis)")
     args = ap.parse_args()
     entries = read_manifest(args.manifest)
     vocab = Vocabulary.load(args.terms) if args.terms else Vocabulary()
@@ -94,10 +104,12 @@ def main() -> None:
     print(f"{args.manifest}: {len(entries)} recordings, {audio / 60:.1f} min", flush=True)
     print(f"{'system':52s} {'WER %':>6s} {'CER %':>6s} {'deleted':>7s} {'recall %':>8s} {'RTF':>7s} {'x alone':>7s}")
     for writer in args.whisper or ["whisper-tiny.en"]:
-        hyps, seconds = whisper_alone(entries, writer, args.threads)
-        alone = figures(entries, hyps, vocab, seconds)
+        alone_hyps, seconds = whisper_alone(entries, writer, args.threads)
+        alone = figures(entries, alone_hyps, vocab, seconds)
         hyps, seconds = two_pass(entries, args.model, writer, args.terms)
         ours = figures(entries, hyps, vocab, seconds)
+        if args.hyps_dir:
+            save_hyps(Path(args.hyps_dir), writer, entries, alone_hyps, hyps)
         for name, f in ((f"faster-whisper {writer} alone (its long-form)", alone),
                         (f"speechtl transcribe --model {args.model} --two-pass {writer}", ours)):
             recall = "n/a" if f["recall"] is None else f"{100 * f['recall']:.1f}"

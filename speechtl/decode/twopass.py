@@ -227,16 +227,12 @@ class TwoPass:
                            early_stop: float = EARLY_STOP_RATIO):
         """Each window's hypothesis (words timed from its start): Whisper's text, written
         again with timestamps where it wrote fewer than ``early_stop`` of the words the CTC
-        model heard (it stopped early, ``_decode_long``), spotted and judged."""
+        model heard (it stopped early, ``_decode_long``) or looped (``Writer.written_again``),
+        spotted and judged."""
         for clip, prompt, text in self._window_texts(clips, prompts):
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
-            if len(text.split()) < early_stop * heard:
-                text = self._writer.text(clip, prompt, timestamps=True)
-                if prompt and len(text.split()) < early_stop * heard:
-                    # still short: the terms in its prompt made Whisper skip speech; the window unprompted
-                    prompt = ""
-                    text = self._writer.text(clip, prompt, timestamps=True)
+            prompt, text = self._writer.written_again(clip, prompt, text, early_stop * heard)
             yield self._finish(clip, text, prompt, frame_shift)
 
     def _window_texts(self, clips: Sequence[Clip], prompts: Sequence[str]):

@@ -14,12 +14,18 @@ from typing import Sequence
 import numpy as np
 
 from ..constants import SAMPLE_RATE
-from ..text import normalize
+from ..text import compression_ratio, normalize
 from ..vocabulary import Vocabulary
 from .base import Recognizer
 from .policy import Decoding
 from .rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
 from .twopass_config import WHISPER_WINDOW_S
+
+# a text that compresses better than this is a repetition loop, written again as a window cut
+# short is (Whisper's own long-form decoding retries it at a higher temperature). Whisper base,
+# LibriSpeech dev-clean chapters joined, 2026-12-05: one window of 1988-24833 wrote "you know"
+# 35 times (70 of the two-pass's 76 insertions in that recording)
+MAX_COMPRESSION_RATIO = 2.4
 
 
 class Clip:
@@ -80,6 +86,20 @@ class Writer:
                 text = self._rescorer.with_config(rescore).best(self._nbest(clip, prompt))
             self._memo[key] = self.normalized(text)
         return self._memo[key]
+
+    def written_again(self, clip: Clip, prompt: str, text: str, min_words: float) -> tuple[str, str]:
+        """(prompt, text): ``text`` where it holds at least ``min_words`` words and no repetition
+        loop; else the clip written again with timestamps, and where that fails too under a
+        prompt (its terms made Whisper skip speech), unprompted."""
+        def failed(text: str) -> bool:
+            return len(text.split()) < min_words or compression_ratio(text) > MAX_COMPRESSION_RATIO
+
+        if failed(text):
+            text = self.text(clip, prompt, timestamps=True)
+            if prompt and failed(text):
+                prompt = ""
+                text = self.text(clip, prompt, timestamps=True)
+        return prompt, text
 
     def _nbest_key(self, clip: Clip, prompt: str) -> tuple:
         return ("nbest", self.whisper.name, clip.wave_key, prompt)  # (every weight setting shares them)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Protocol
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from ..constants import DEFAULT_WHISPER
 from ..model.seq2seq import WhisperRecognizer
 from ..model.seq2seq import require_faster_whisper as _require
+from ..text import compression_ratio
 from .filter import Label
 
 
@@ -26,12 +26,6 @@ class Teacher(Protocol):
 
 def require_faster_whisper() -> None:
     _require("pseudo-labelling")
-
-
-def compression_ratio(text: str) -> float:
-    """Bytes of the text over bytes zlib needs: repetition loops compress far better than speech."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 class WhisperTeacher:

@@ -47,6 +47,9 @@ class DataSettings:
     dev_manifest: str | None = None
     test_manifest: str | None = None
     general_test_manifest: str | None = "auto"  # real general English scored ("auto": ../shared's real-en-dev; None: none)
+    # without prepared real dev speakers, every other clip of that general test guards the tuning
+    # (the terms may not cost real English) and the rest stays a test; False: tune unguarded
+    guard_on_general: bool = True
     # long-form sets (one manifest line per long recording, tools/make_longform.py), comma-separated;
     # "auto": ../shared's real-en-dev joined into one recording by the data stage; None: none
     longform: str | None = "auto"

@@ -183,6 +183,10 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         "real dev speech WER while tuning terms (guard)": (
             ", ".join(f"{k} {100 * v:.2f}%" for k, v in lm.general_dev_wer.items() if v is not None)
             if lm.general_dev_wer else "no real dev speech prepared: no guard"),
+        "real dev speech of the guard": (
+            "every other clip of the general real English (no real dev speakers prepared); general-real-en "
+            "scores the other half" if data.real_dev_from_general else "prepared dev speakers" if data.real_dev
+            else "none"),
         "real and pseudo-labelled training utterances": f"{data.real_train_utterances} real, "
                                                         f"{data.pseudo_train_utterances} pseudo-labelled",
         "two-pass writers tried (dev WER, Whisper's real-time factor on dev)": (

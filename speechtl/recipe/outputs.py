@@ -33,6 +33,8 @@ class DataOut:
     generated_test: str = ""  # new generator sentences in held-out voices (a second test)
     real_test: str = ""  # held-out speakers of the prepared real corpora
     real_dev: str = ""  # their dev speakers: general speech the term settings must not hurt
+    general_test: str = ""  # real general English scored beside the domain tests (../shared's real-en-dev)
+    real_dev_from_general: bool = False  # real_dev is half of the general test's clips (no real dev prepared)
     hours: float = 0.0  # synthetic training audio
     voices: int = 0
     dev_voices: tuple[str, ...] = ()
@@ -46,7 +48,7 @@ class DataOut:
     @property
     def paths(self) -> list[str]:
         return [p for p in (self.train, self.dev, self.test, self.generated_test, self.real_test, self.real_dev,
-                            *self.longform) if p]
+                            self.general_test, *self.longform) if p]
 
 
 @dataclass(frozen=True)

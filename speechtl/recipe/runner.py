@@ -44,7 +44,7 @@ from ..fileio import write_json
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
-from .data import find_shared, stage_data
+from .data import general_test_manifest, stage_data
 from .evaluate import decodings, stage_evaluate, stage_report
 from .lm import stage_lm
 from .outputs import (BaseOut, DataOut, EvalOut, LMOut, Posteriors, ReportOut, TrainOut, TwoPassOut, WriterOut, from_json,
@@ -76,12 +76,12 @@ class Recipe:
         writer = self._stage("writer", WriterOut, lambda: stage_writer(c, data, trained, self.vocabulary, self._valid))
         two_pass = self._stage("two_pass", TwoPassOut, lambda: stage_two_pass(
             c, data, trained, self._adapted(trained), self.vocabulary, self._evaluation_sets(data),
-            self._posteriors(trained), writer, self._valid(self._general_test()) if self._general_test() else []))
+            self._posteriors(trained), writer, self._general_guard(data)))
         models: dict[str, Callable[[], Bundle]] = {"base": lambda: self._base(base)} if c.evaluate_base else {}
         models["adapted"] = lambda: self._adapted(trained)
         ev = self._stage("evaluate", EvalOut, lambda: stage_evaluate(
             c, data, models, decodings(self._adapted(trained), trained, lm, two_pass, self.vocabulary),
-            self.vocabulary, self._valid, self._general_test()))
+            self.vocabulary, self._valid, self._general_test(data)))
         report = self._stage("report", ReportOut, lambda: stage_report(
             c, data, base, trained, lm, ev, dict(self.seconds), two_pass))
         return {"data": data, "base": base, "train": trained, "lm": lm, "writer": writer, "two_pass": two_pass, "evaluate": ev,
@@ -178,12 +178,15 @@ class Recipe:
         sets = {"dev": data.dev, "test": data.test, "generated_test": data.generated_test, "real_dev": data.real_dev}
         return {name: self._valid(path) for name, path in sets.items() if path}
 
-    def _general_test(self) -> str:
-        c = self.config.data.general_test_manifest
-        if c != "auto":
-            return c or ""
-        shared = find_shared("data/real-en-dev/manifest.jsonl")
-        return str(shared) if shared else ""
+    def _general_test(self, data: DataOut) -> str:
+        """The general test the data stage named (a data stage of an older version named none)."""
+        return data.general_test or ("" if data.real_dev_from_general else general_test_manifest(self.config))
+
+    def _general_guard(self, data: DataOut) -> list[ManifestEntry]:
+        """Real general English that also guards the adapted writer: the general test, unless
+        half of it already guards as the real dev set (the other half must stay unseen)."""
+        general = self._general_test(data)
+        return self._valid(general) if general and not data.real_dev_from_general else []
 
 
 def load_presets(recipe_dir: str | Path) -> dict[str, Callable[[], RecipeConfig]]:

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from speechtl.text import normalize
+
+# natural English for a scripted Whisper to write at length (one phrase said over and over
+# is a repetition loop, which the two-pass writes again: decode/writer.MAX_COMPRESSION_RATIO)
+ENGLISH = normalize(" ".join(line for line in (Path(__file__).parents[2] / "recipes/legal/heldout.txt").read_text()
+                             .splitlines() if not line.startswith("#")))
+
 
 class OneByOne:
     """``transcribe_many`` and ``nbest_many`` as loops over the class's own ``transcribe`` and ``nbest``."""

@@ -8,6 +8,7 @@ from speechtl.decode.packing import join, pack, split
 from speechtl.decode.twopass_config import TwoPassConfig
 
 from .test_spotting import posteriors
+from .scripted import ENGLISH
 from .test_twopass import ScriptedWhisper, two_pass
 
 
@@ -44,7 +45,7 @@ def test_packed_clips_are_written_in_one_window_and_split_by_their_frames(alphab
     assert packed.texts(logprobs, 0.02, waves) == clips
     assert len(whisper.prompts) == 1  # one window for the three clips
     # a text that cannot be aligned to the window (more letters than frames): clip by clip
-    long_text = " ".join(["mandamus"] * 60)
+    long_text = " ".join(ENGLISH.split()[:60])
     whisper = ScriptedWhisper(long_text, long_text)
     packed = two_pass(alphabet, whisper, top_terms=0, spot_threshold=None).with_config(pack_clips=True)
     assert packed.texts(logprobs, 0.02, waves) == [long_text] * 3 and len(whisper.prompts) == 4

@@ -13,7 +13,7 @@ from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary
 
 from .test_spotting import posteriors
-from .scripted import OneByOne
+from .scripted import ENGLISH, OneByOne
 
 SPOKEN = "the panel granted rehearing en banc"
 
@@ -257,9 +257,9 @@ def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_ea
             said = " ".join(["the court held a hearing"] * 40).split()[: len(wave) // 16_000 * 2]
             return WhisperResult(" ".join(said if timestamps else said[:2]), -0.3, 0.0)
 
-    full = ScriptedWhisper("", "")
+    full = ScriptedWhisper("", "")  # a full window of English
     full.transcribe = lambda wave, hotwords=None, timestamps=False: (
-        full.timestamps.append(timestamps) or WhisperResult(" ".join(["the court held a hearing"] * 40), -0.3, 0.0))
+        full.timestamps.append(timestamps) or WhisperResult(" ".join(ENGLISH.split()[:200]), -0.3, 0.0))
     assert heard > 10
     for whisper, redone in ((StopsEarly(), True), (full, False)):
         tp = TwoPass(Decoding(alphabet), whisper, Vocabulary(["en banc"]),
@@ -358,3 +358,21 @@ def test_a_clip_whisper_cut_short_under_its_prompt_is_written_again(alphabet):
         tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
         assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN if redone else written]
         assert whisper.timestamps == ([False, True] if redone else [False])
+
+
+def test_a_window_caught_in_a_repetition_loop_is_written_again(alphabet):
+    """Whisper may loop ("you know you know ..."; Whisper base on a LibriSpeech chapter): a
+    window whose text compresses better than MAX_COMPRESSION_RATIO is written again with
+    timestamps, though it has more words than the CTC model heard, not fewer."""
+    from speechtl.decode.writer import MAX_COMPRESSION_RATIO
+    from speechtl.text import compression_ratio
+
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    loop = SPOKEN + " you know" * 30
+    assert compression_ratio(loop) > MAX_COMPRESSION_RATIO > compression_ratio(SPOKEN)
+    whisper = ScriptedWhisper("", "")
+    whisper.transcribe = lambda wave, hotwords=None, timestamps=False: (
+        whisper.timestamps.append(timestamps) or WhisperResult(SPOKEN if timestamps else loop, -0.3, 0.0))
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN]
+    assert whisper.timestamps == [False, True]

@@ -9,7 +9,8 @@ import soundfile as sf
 
 from speechtl.errors import SpeechtlError
 from speechtl.pseudo.filter import Label, rejection
-from speechtl.pseudo.teacher import compression_ratio, require_faster_whisper
+from speechtl.pseudo.teacher import require_faster_whisper
+from speechtl.text import compression_ratio
 
 try:
     import faster_whisper  # noqa: F401

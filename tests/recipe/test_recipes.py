@@ -271,6 +271,29 @@ def test_prepared_real_speech_is_mixed_in_at_its_share(tmp_path):
     assert none == data
 
 
+def test_without_real_dev_speakers_half_the_general_test_guards_the_tuning(tmp_path):
+    from speechtl.data.manifest import ManifestEntry, read_manifest, write_manifest
+    from speechtl.recipe.data import with_general
+    from speechtl.recipe.outputs import DataOut
+
+    general = tmp_path / "general.jsonl"
+    write_manifest(general, [ManifestEntry(f"g{i}", f"/audio/g{i}.wav", 1.0, f"sentence {i}") for i in range(9)])
+    data = DataOut(train="t", dev="d", test="x")
+    config = _presets("legal")["cpu"]().changed(data__general_test_manifest=str(general), work_dir=str(tmp_path / "run"))
+    split = with_general(config, data)
+    guard, test = read_manifest(split.real_dev), read_manifest(split.general_test)
+    assert split.real_dev_from_general and len(guard) == 5 and len(test) == 4
+    assert not {e.id for e in guard} & {e.id for e in test}  # the general test stays unseen by the tuning
+    assert {e.id for e in guard} | {e.id for e in test} == {f"g{i}" for i in range(9)}
+    # prepared real dev speakers guard instead: the general test is scored whole
+    prepared = with_general(config, DataOut(train="t", dev="d", test="x", real_dev="real-dev.jsonl"))
+    assert prepared.general_test == str(general) and prepared.real_dev == "real-dev.jsonl"
+    assert not prepared.real_dev_from_general
+    # switched off, or no general test: nothing is split
+    assert with_general(config.changed(data__guard_on_general=False), data).real_dev == ""
+    assert with_general(config.changed(data__general_test_manifest=None), data) == data
+
+
 def test_voice_split_never_shares_an_engine(monkeypatch, capsys):
     from speechtl.recipe import split_voices
     from speechtl.synth import engines
