@@ -81,3 +81,6 @@ def test_spellings_of_one_word_are_scored_as_one():
 
     assert score_utterance("u", "OK, the knee hurts", "Okay the knee hurts").words.errors == 0
     assert score_utterance("u", "ok the knee hurts", "oak the knee hurts").words.errors == 1
+    # a spelling of one word as two: scored as the two words on both sides
+    same = score_utterance("u", "alright, the knee hurts", "All right the knee hurts")
+    assert same.words.errors == 0 and same.words.ref_len == 5
