@@ -267,8 +267,11 @@ def split_sentences(line: str) -> list[str]:
     return [s for s in sentences if s]
 
 
+# Whisper's own bound: a text that compresses better is a repetition loop (it retries the window)
+MAX_COMPRESSION_RATIO = 2.4
+
+
 def compression_ratio(text: str) -> float:
-    """Bytes of the text over bytes zlib needs: repetition loops compress far better than speech
-    (Whisper retries a window whose text compresses above 2.4)."""
+    """Bytes of the text over bytes zlib needs: repetition loops compress far better than speech."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0

@@ -14,18 +14,12 @@ from typing import Sequence
 import numpy as np
 
 from ..constants import SAMPLE_RATE
-from ..text import compression_ratio, normalize
+from ..text import MAX_COMPRESSION_RATIO, compression_ratio, normalize
 from ..vocabulary import Vocabulary
 from .base import Recognizer
 from .policy import Decoding
 from .rescore import DEFAULT_NBEST, NBestRescorer, RescoreConfig
 from .twopass_config import WHISPER_WINDOW_S
-
-# a text that compresses better than this is a repetition loop, written again as a window cut
-# short is (Whisper's own long-form decoding retries it at a higher temperature). Whisper base,
-# LibriSpeech dev-clean chapters joined, 2026-12-05: one window of 1988-24833 wrote "you know"
-# 35 times (70 of the two-pass's 76 insertions in that recording)
-MAX_COMPRESSION_RATIO = 2.4
 
 
 class Clip:
@@ -90,9 +84,10 @@ class Writer:
     def written_again(self, clip: Clip, prompt: str, text: str, min_words: float) -> tuple[str, str]:
         """(prompt, text): ``text`` where it holds at least ``min_words`` words and no repetition
         loop; else the clip written again with timestamps, and where that fails too under a
-        prompt (its terms made Whisper skip speech), unprompted."""
-        def failed(text: str) -> bool:
-            return len(text.split()) < min_words or compression_ratio(text) > MAX_COMPRESSION_RATIO
+        prompt (its terms made Whisper skip speech), unprompted. (Whisper base, LibriSpeech
+        dev-clean chapters joined, 2026-12-05: one window wrote "you know" 35 times.)"""
+        def failed(written: str) -> bool:
+            return len(written.split()) < min_words or compression_ratio(written) > MAX_COMPRESSION_RATIO
 
         if failed(text):
             text = self.text(clip, prompt, timestamps=True)

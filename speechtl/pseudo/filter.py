@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from ..alphabet import Alphabet
 from ..metrics import score
-from ..text import normalize
+from ..text import MAX_COMPRESSION_RATIO, normalize
 
 MIN_AVG_LOGPROB = -0.5
 MAX_NO_SPEECH_PROB = 0.6
-MAX_COMPRESSION_RATIO = 2.4  # a repetition loop compresses much better than speech
 MIN_CHARS_PER_S = 5.0
 MAX_CHARS_PER_S = 25.0
 MAX_DISAGREEMENT_WER = 0.5  # between two teachers, when a second one is given

@@ -48,9 +48,7 @@ def with_general(c: RecipeConfig, data: DataOut) -> DataOut:
     tuned unguarded chose prompts that cost real-en-dev 3.8 WER points) and the rest stays an
     unseen test. Alternate clips, so both halves hold each source's voices."""
     general = general_test_manifest(c)
-    if not general or data.real_dev or not c.data.guard_on_general:
-        return dataclasses.replace(data, general_test=general)
-    entries = read_manifest(general)
+    entries = read_manifest(general) if general and not data.real_dev and c.data.guard_on_general else []
     if len(entries) < 2:
         return dataclasses.replace(data, general_test=general)
     out = c.work_path / "data"

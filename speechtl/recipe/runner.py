@@ -180,7 +180,7 @@ class Recipe:
 
     def _general_test(self, data: DataOut) -> str:
         """The general test the data stage named (a data stage of an older version named none)."""
-        return data.general_test or ("" if data.real_dev_from_general else general_test_manifest(self.config))
+        return data.general_test or general_test_manifest(self.config)
 
     def _general_guard(self, data: DataOut) -> list[ManifestEntry]:
         """Real general English that also guards the adapted writer: the general test, unless

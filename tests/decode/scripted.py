@@ -7,7 +7,7 @@ from pathlib import Path
 from speechtl.text import normalize
 
 # natural English for a scripted Whisper to write at length (one phrase said over and over
-# is a repetition loop, which the two-pass writes again: decode/writer.MAX_COMPRESSION_RATIO)
+# is a repetition loop, which the two-pass writes again: text.MAX_COMPRESSION_RATIO)
 ENGLISH = normalize(" ".join(line for line in (Path(__file__).parents[2] / "recipes/legal/heldout.txt").read_text()
                              .splitlines() if not line.startswith("#")))
 
