@@ -15,7 +15,7 @@ import os
 
 from .decode.policy import Decoding
 from .decode.twopass import TwoPass
-from .decode.twopass_config import read_two_pass_file
+from .decode.twopass_config import read_two_pass_file, writer_defaults
 from .errors import SpeechtlError
 from .constants import DEFAULT_WHISPER
 from .model.seq2seq import WhisperRecognizer
@@ -30,13 +30,14 @@ WHISPER_ENCODER_CACHE = 32
 def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, vocabulary: Vocabulary | None = None,
                   whisper: str | None = None) -> TwoPass:
     """A two-pass decoding over ``decoding``: the settings saved beside the model (a recipe's
-    two-pass stage) when there are any, else the defaults. The terms: ``vocabulary``, else
-    those of the model's decoder. The writer: ``whisper``, else the one the recipe chose,
+    two-pass stage) when there are any, else the writer's defaults (``writer_defaults``).
+    The terms: ``vocabulary``, else those of the model's decoder. The writer: ``whisper``, else the one the recipe chose,
     else ``DEFAULT_WHISPER``."""
-    config, saved_writer = read_two_pass_file(model_dir)
+    saved, saved_writer = read_two_pass_file(model_dir)
+    writer = whisper or saved_writer or DEFAULT_WHISPER
     terms = vocabulary if vocabulary is not None and len(vocabulary) else (
         decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
     if not len(terms):
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
-    writer = WhisperRecognizer(whisper or saved_writer or DEFAULT_WHISPER, encoder_cache=WHISPER_ENCODER_CACHE)
-    return TwoPass(decoding, writer, terms, config)
+    return TwoPass(decoding, WhisperRecognizer(writer, encoder_cache=WHISPER_ENCODER_CACHE), terms,
+                   saved or writer_defaults(writer))

@@ -39,8 +39,11 @@ ABBREVIATIONS: dict[str, str] = {
     "prof.": "professor", "jr.": "junior", "sr.": "senior", "mt.": "mount",
     "vs.": "versus", "v.": "versus", "etc.": "et cetera", "e.g.": "for example",
     "i.e.": "that is", "approx.": "approximately", "dept.": "department",
-    "a.m.": "a m", "p.m.": "p m", "no.": "number",
+    "a.m.": "a m", "p.m.": "p m",
 }
+# "No." is "number" only before a number (_NUMBER_ABBREV_RE): Whisper writes a spoken
+# answer "No." (an interview's "Any night sweats? No." became "number" when it was an
+# abbreviation)
 
 # Units written after a number: (singular, plural).
 UNITS: dict[str, tuple[str, str]] = {
@@ -260,7 +263,8 @@ def split_sentences(line: str) -> list[str]:
     parts = _SENTENCE_END.split(line.strip())
     sentences: list[str] = []
     for part in parts:
-        if sentences and sentences[-1].lower().endswith(tuple(ABBREVIATIONS)):
+        if sentences and (sentences[-1].lower().endswith(tuple(ABBREVIATIONS))
+                          or _NUMBER_ABBREV_RE.search(sentences[-1][-4:].lower() + " " + part[:1])):
             sentences[-1] += " " + part
         else:
             sentences.append(part)

@@ -12,6 +12,7 @@ CASES = [
     ("Mr. and Mrs. Jones vs. the State", "mister and missus jones versus the state"),
     ("e.g. aspirin, i.e. a drug; etc.", "for example aspirin that is a drug et cetera"),
     ("No. 7", "number seven"),
+    ("Any night sweats? No. Okay.", "any night sweats no okay"),
     ("don't", "don't"),
     ("the patient's chart", "the patient's chart"),
     ("the patients' charts", "the patients charts"),

@@ -55,8 +55,10 @@ class Recognizer(Protocol):
     def loaded(self) -> bool:
         """Whether its threads run (work that forks processes must come before)."""
 
-    def transcribe(self, wave: np.ndarray, hotwords: str | None = None,
-                   timestamps: bool = False) -> Transcription: ...
+    def transcribe(self, wave: np.ndarray, hotwords: str | None = None, timestamps: bool = False,
+                   fallback: bool = False) -> Transcription:
+        """One clip's text; ``timestamps``: decoded with timestamp tokens (going on from the
+        last where it ends early); ``fallback``: a repetition loop sampled again."""
 
     def transcribe_many(self, waves: Sequence[np.ndarray], hotwords: Sequence[str | None] | None = None,
                         timestamps: bool = False) -> Sequence[Transcription]:

@@ -39,7 +39,7 @@ from .greedy import Hypothesis, Word, greedy_decode
 from .packing import Packed, join, pack, split
 from .policy import Decoding
 from .spotting import FrameWord, Substitution, TermSpotter
-from .writer import Clip, Writer, digest
+from .writer import Clip, Writer, digest, with_context
 from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
@@ -170,29 +170,24 @@ class TwoPass:
         return list(self._window_hypotheses(clips, prompts, frame_shift, CLIP_EARLY_STOP_RATIO))
 
     def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
-        """A recording longer than ``WHISPER_WINDOW_S`` seconds. It is cut, in pauses, into
-        windows that together cover all of it (data/vad.covering_windows); each window gets
-        its own prompt of the terms heard in it, and Whisper decodes it with timestamps,
-        going on from its last one where it stops early. Nothing is dropped: a short "yes"
-        between turns is in some window.
-
-        Whisper decodes a window without timestamps, as a short clip; where it wrote fewer
-        than ``EARLY_STOP_RATIO`` of the words the CTC model heard there, it stopped early
-        (after a turn of a conversation, say) and the window is decoded again with
-        timestamps, which lets it go on from its last one. Measured with Whisper tiny.en
-        (tools/make_longform.py sets): on four two-speaker conversations (22 min) without
-        timestamps 21.1% WER (526 words deleted), always with them 6.8%, redone where it
-        stopped early 6.7% (14 of 54 windows); on real-en-dev joined 3.6%, 4.1% and 3.6%
-        (its own long-form decoding: 6.1% and 3.5%). Passing the window before as context,
-        as its long-form decoding does, cost 8 points on the conversations (Whisper
-        skipped whole turns after it), so windows are decoded without it."""
+        """A recording longer than ``WHISPER_WINDOW_S`` seconds, cut in pauses into windows
+        that together cover all of it (data/vad.covering_windows: nothing is dropped, a short
+        "yes" between turns is in some window), each prompted with the terms heard in it.
+        Whisper writes a window without timestamps, as a short clip; where it wrote under
+        ``EARLY_STOP_RATIO`` of the words the CTC model heard, it stopped early (after a turn,
+        say) and the window is written again with timestamps, going on from its last one.
+        tiny.en on four conversations (22 min): without timestamps 21.1% WER, always with
+        them 6.8%, redone where it stopped early 6.7%. With ``context_words`` each prompt
+        goes on with the text before (decode/twopass_config.WRITER_CONTEXT_WORDS: it helps
+        Whisper base and costs tiny.en)."""
         if self.config.long_form == LONG_FORM_WHISPER:
             return self._whisper_long(wave, logprobs, frame_shift)
         spans, clips = self._windows(wave, logprobs, frame_shift)
         # the windows' CTC searches run together (in processes, before Whisper loads)
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         words: list[Word] = []
-        for (first, last), hyp in zip(spans, self._window_hypotheses(clips, prompts, frame_shift)):
+        windows = self._window_hypotheses(clips, prompts, frame_shift, context=self.config.context_words > 0)
+        for (first, last), hyp in zip(spans, windows):
             if hyp.text and not hyp.words:  # not alignable: the window's words share its span
                 hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
                                                  for w in hyp.text.split()))
@@ -224,16 +219,22 @@ class TwoPass:
         return groups, [join([waves[i] for i in g], [logprobs[i] for i in g], frame_shift, *ids) for g in groups]
 
     def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float,
-                           early_stop: float = EARLY_STOP_RATIO):
+                           early_stop: float = EARLY_STOP_RATIO, context: bool = False):
         """Each window's hypothesis (words timed from its start): Whisper's text, written
-        again with timestamps where it wrote fewer than ``early_stop`` of the words the CTC
-        model heard (it stopped early, ``_decode_long``) or looped (``Writer.written_again``),
-        spotted and judged."""
-        for clip, prompt, text in self._window_texts(clips, prompts):
+        again where it wrote under ``early_stop`` of the words the CTC model heard or looped
+        (``Writer.written_again``), spotted and judged; with ``context``, in turn, each
+        prompted with the text before it too."""
+        before, words = "", self.config.context_words if context else 0
+        texts = self._window_texts(clips, prompts) if not words else ((c, t, None) for c, t in zip(clips, prompts))
+        for clip, terms, text in texts:
+            prompt = with_context(terms, before, words)
+            text = self._writer.texts([clip], [prompt])[0] if text is None else text
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
             heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
             prompt, text = self._writer.written_again(clip, prompt, text, early_stop * heard)
-            yield self._finish(clip, text, prompt, frame_shift)
+            hyp = self._finish(clip, text, prompt, frame_shift, terms if prompt else "")
+            before = hyp.text
+            yield hyp
 
     def _window_texts(self, clips: Sequence[Clip], prompts: Sequence[str]):
         """Each window's clip, prompt and Whisper's text, transcribed ``CHUNK_CLIPS`` at a
@@ -268,7 +269,9 @@ class TwoPass:
                        np.asarray(logprobs[a:b], dtype=np.float32)) for a, b in spans]
         return spans, clips
 
-    def _finish(self, clip: Clip, text: str, prompt: str, frame_shift: float) -> Hypothesis:
+    def _finish(self, clip: Clip, text: str, prompt: str, frame_shift: float, terms: str | None = None) -> Hypothesis:
+        """Whisper's ``text`` (written under ``prompt``: ``terms``, and maybe the text before)
+        aligned to the CTC frames, spotted and judged."""
         key = ("aligned", clip.logprobs_key, text)  # (settings tried on one dev set share the alignments)
         if key not in self._memo:
             self._memo[key] = align_words(clip.logprobs, text, self.ctc.alphabet) if text else []
@@ -276,7 +279,8 @@ class TwoPass:
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            subs = [s for s in self._proposals(clip, text, aligned, prompt) if s.gain >= self.config.spot_threshold]
+            subs = [s for s in self._proposals(clip, text, aligned, prompt if terms is None else terms)
+                    if s.gain >= self.config.spot_threshold]
             if self.config.whisper_margin is not None:
                 subs = self._judged(clip, prompt, [w for w, _ in aligned], subs)
             aligned = TermSpotter.apply(aligned, subs)

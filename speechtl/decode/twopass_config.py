@@ -2,7 +2,8 @@
 
     config = TwoPassConfig(top_terms=12, spot_threshold=0.25)
     write_json(model_dir / TWO_PASS_FILE, {"whisper": "whisper-base", "config": config.to_json()})
-    config, writer = read_two_pass_file(model_dir)
+    config, writer = read_two_pass_file(model_dir)      # config None: no settings saved
+    config = config or writer_defaults("whisper-base")  # the defaults for a writer
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 # Whisper's own long-form decoding (the long-form guard's last fallback; no terms)
 LONG_FORM_WINDOWS = "windows"
 LONG_FORM_WHISPER = "whisper"
+# words of the text before each window that prompt it (TwoPassConfig.context_words), by
+# offline writer where no recipe tuned them. tools/bench_longform.py sets, 2026-12-05, WER
+# with 0 / 12 / 40 words (Whisper alone): Whisper base on 3 synthetic interviews 5.26 /
+# 4.82 / 4.44 (4.63; without the text before it wrote a short answer "No." as "I know" or
+# "Number."), on real-en-dev joined 4.05 / 4.34 / 4.77 (4.62), on 4 conversations 5.71 /
+# 5.97 / 6.19 (6.58); tiny.en with 40 lost on real-en-dev joined (4.48 vs 3.76 with 0).
+WRITER_CONTEXT_WORDS = {"whisper-base": 12}
 
 
 
@@ -39,6 +47,9 @@ class TwoPassConfig:
     # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
     whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
     long_form: str = LONG_FORM_WINDOWS
+    # a recording's windows prompted with this many words of the text before each (0: none,
+    # the windows written in batches; see TwoPass._decode_long)
+    context_words: int = 0
     # Whisper's N best rescored with the CTC decoder's LM and the terms (decode/rescore.py;
     # None: Whisper's own best). Windows redone with timestamps keep Whisper's own best.
     rescore: RescoreConfig | None = None
@@ -61,24 +72,31 @@ class TwoPassConfig:
     def __post_init__(self) -> None:
         if self.top_terms < 0:
             raise SettingError(f"top_terms must be >= 0, not {self.top_terms}")
+        if self.context_words < 0:
+            raise SettingError(f"context_words must be >= 0, not {self.context_words}")
         if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
             raise SettingError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
                                f"not {self.long_form!r}")
 
 
-def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPassConfig, str | None]:
-    """The settings a recipe's two-pass stage saved beside the model, and the writer it
-    chose (None: not named; a folder named relative to the model folder, as the adapted
-    writer is, as its path); the defaults where there is no such file."""
+def writer_defaults(writer: str) -> TwoPassConfig:
+    """The settings where no recipe tuned any, for this writer (``WRITER_CONTEXT_WORDS``)."""
+    return TwoPassConfig(context_words=WRITER_CONTEXT_WORDS.get(writer, 0))
+
+
+def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPassConfig | None, str | None]:
+    """The settings a recipe's two-pass stage saved beside the model (None where there is
+    no such file: :func:`writer_defaults`), and the writer it chose (None: not named; a
+    folder named relative to the model folder, as the adapted writer is, as its path)."""
     path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
     if path is None or not path.is_file():
-        return TwoPassConfig(), None
+        return None, None
     saved = read_json(path, "two-pass settings")
     if not isinstance(saved, dict):
         raise SpeechtlError(f"{path}: the two-pass settings file holds no settings; run the recipe's "
                             f"two-pass stage again, or delete it for the defaults")
     if not saved:
-        return TwoPassConfig(), None
+        return None, None
     if "config" in saved:  # the settings as one object (TwoPassConfig.to_json)
         config = TwoPassConfig.from_json(saved["config"])
     else:  # files written before that: the settings side by side, the judge's margin only when tuned with it

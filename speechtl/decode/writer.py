@@ -65,17 +65,19 @@ class Writer:
             return None
         return self.rescore
 
-    def _whisper_key(self, clip: Clip, prompt: str, timestamps: bool, rescore: RescoreConfig | None) -> tuple:
-        return ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore)
+    def _whisper_key(self, clip: Clip, prompt: str, timestamps: bool, rescore: RescoreConfig | None,
+                     fallback: bool = False) -> tuple:
+        return ("whisper", self.whisper.name, clip.wave_key, prompt, timestamps, rescore) + (("fallback",) if fallback else ())
 
-    def text(self, clip: Clip, prompt: str, timestamps: bool = False) -> str:
+    def text(self, clip: Clip, prompt: str, timestamps: bool = False, fallback: bool = False) -> str:
         """Whisper's text for a clip, normalized to the CTC alphabet: its best, or with
-        ``rescore`` the best of its N best under the domain LM and terms."""
-        rescore = self._rescore(clip, timestamps)
-        key = self._whisper_key(clip, prompt, timestamps, rescore)
+        ``rescore`` the best of its N best under the domain LM and terms (``fallback``:
+        sampled again where it loops, Recognizer.transcribe)."""
+        rescore = None if fallback else self._rescore(clip, timestamps)
+        key = self._whisper_key(clip, prompt, timestamps, rescore, fallback)
         if key not in self._memo:
             if rescore is None:
-                text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps).text
+                text = self.whisper.transcribe(clip.wave, prompt or None, timestamps=timestamps, fallback=fallback).text
             else:
                 text = self._rescorer.with_config(rescore).best(self._nbest(clip, prompt))
             self._memo[key] = self.normalized(text)
@@ -83,18 +85,29 @@ class Writer:
 
     def written_again(self, clip: Clip, prompt: str, text: str, min_words: float) -> tuple[str, str]:
         """(prompt, text): ``text`` where it holds at least ``min_words`` words and no repetition
-        loop; else the clip written again with timestamps, and where that fails too under a
-        prompt (its terms made Whisper skip speech), unprompted. (Whisper base, LibriSpeech
-        dev-clean chapters joined, 2026-12-05: one window wrote "you know" 35 times.)"""
-        def failed(written: str) -> bool:
-            return len(written.split()) < min_words or compression_ratio(written) > MAX_COMPRESSION_RATIO
+        loop; else the first of these that does: the clip written again with timestamps, then
+        (a prompt's terms can make Whisper skip speech) unprompted, then, where that still
+        loops, unprompted with Whisper's fallback to sampling. Where none does, the longest
+        text without a loop. (Whisper base, LibriSpeech dev-clean chapters joined,
+        2026-12-05: one window wrote "you know" 35 times; another, its prompted texts
+        stopping early, wrote "i'm sorry" 56 times unprompted.)"""
+        def loops(written: str) -> bool:
+            return compression_ratio(written) > MAX_COMPRESSION_RATIO
 
-        if failed(text):
-            text = self.text(clip, prompt, timestamps=True)
-            if prompt and failed(text):
-                prompt = ""
-                text = self.text(clip, prompt, timestamps=True)
-        return prompt, text
+        def whole(written: str) -> bool:
+            return len(written.split()) >= min_words and not loops(written)
+
+        tries = [(prompt, text)]
+        for again in [prompt, ""] if prompt else [""]:
+            if whole(tries[-1][1]):
+                return tries[-1]
+            tries.append((again, self.text(clip, again, timestamps=True)))
+        if loops(tries[-1][1]):  # (at temperature 0 sampling writes the same: only for a loop)
+            tries.append(("", self.text(clip, "", timestamps=True, fallback=True)))
+        if whole(tries[-1][1]):
+            return tries[-1]
+        unlooped = [t for t in tries if not loops(t[1])]
+        return max(unlooped, key=lambda t: len(t[1].split())) if unlooped else tries[-1]
 
     def _nbest_key(self, clip: Clip, prompt: str) -> tuple:
         return ("nbest", self.whisper.name, clip.wave_key, prompt)  # (every weight setting shares them)
@@ -121,3 +134,10 @@ class Writer:
 
 def digest(array: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(array, dtype=np.float32).tobytes(), digest_size=16).hexdigest()
+
+
+def with_context(terms: str, before: str, words: int) -> str:
+    """A window's prompt: its terms, then the last ``words`` words written before it (as
+    Whisper's long-form decoding conditions each window on the text before)."""
+    tail = " ".join(before.split()[-words:]) if words else ""
+    return f"{terms}. {tail}" if terms and tail else terms or tail

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..constants import DEFAULT_WHISPER, SAMPLE_RATE
 from ..errors import SpeechtlError
+from ..text import MAX_COMPRESSION_RATIO
 from .offline import resolve_offline
 from .whisper_cache import whisper_model_class
 
@@ -31,6 +32,10 @@ WHISPER_BEAM_SIZE = 5
 # log-probability is below -1 (common for a prompted clip full of rare terms), which cost
 # most of the two-pass time and made outputs differ between runs, for the same WER on dev
 WHISPER_TEMPERATURE = 0.0
+# a window still caught in a repetition loop after every other try is decoded once more
+# with Whisper's own remedy: the fallback to sampling, at rising temperatures, while the text
+# compresses better than text.MAX_COMPRESSION_RATIO (not on a low log-probability, above)
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE  # one encoder window; score() takes no more
 # clips per encoder batch and beam search in transcribe_many: on 2 CPU cores the 12
 # windows of real-en-dev joined took 11.7 s one by one, 8.9 s 8 or 12 at a time, same texts
@@ -122,12 +127,16 @@ class WhisperRecognizer:
                 self._loaded._encoder_cache = model._encoder_cache
         return self._loaded
 
-    def transcribe(self, wave: np.ndarray, hotwords: str | None = None, timestamps: bool = False) -> WhisperResult:
+    def transcribe(self, wave: np.ndarray, hotwords: str | None = None, timestamps: bool = False,
+                   fallback: bool = False) -> WhisperResult:
         """``timestamps``: decode with timestamp tokens, so that where Whisper ends before
         the audio does (after a turn of a conversation, say) it goes on from its last
-        timestamp, as its long-form decoding does; without them the rest is lost."""
+        timestamp, as its long-form decoding does; without them the rest is lost.
+        ``fallback``: where the text loops, sample again at ``FALLBACK_TEMPERATURES``."""
         segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
-                                             temperature=WHISPER_TEMPERATURE,
+                                             temperature=FALLBACK_TEMPERATURES if fallback else WHISPER_TEMPERATURE,
+                                             compression_ratio_threshold=MAX_COMPRESSION_RATIO,
+                                             log_prob_threshold=None if fallback else LOG_PROB_THRESHOLD,
                                              condition_on_previous_text=False, without_timestamps=not timestamps,
                                              vad_filter=False, hotwords=hotwords or None)
         segments = list(segments)

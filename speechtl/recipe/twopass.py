@@ -29,7 +29,8 @@ from ..fileio import write_json
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
 from ..decode.twopass import TwoPass
-from ..decode.twopass_config import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPassConfig
+from ..decode.twopass_config import (LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPassConfig,
+                                     writer_defaults)
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut, WriterOut
@@ -157,8 +158,8 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
         return rows[choose([r["wer"] for r in rows], [r["guard_wer"] for r in rows], max_guard,
                            TERMS_TUNE_TOLERANCE)]
 
-    def row_of(config: TwoPassConfig) -> dict:  # (the long-form mode does not change dev's short clips)
-        short = replace(config, long_form=LONG_FORM_WINDOWS)
+    def row_of(config: TwoPassConfig) -> dict:  # (the long-form settings do not change dev's short clips)
+        short = replace(config, long_form=LONG_FORM_WINDOWS, context_words=0)
         return next(r for r in grid if r["config"] == short)
 
     # One setting at a time, each list mild to strong (the first within tolerance of the
@@ -189,11 +190,13 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     def unspotted(config: TwoPassConfig) -> TwoPassConfig:
         return replace(config, spot_threshold=None, whisper_margin=None)
 
-    # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding
+    # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding. Their
+    # windows are prompted with the text before as the writer's defaults say (decode/twopass_config.py)
     longform, fallback = {}, None
-    if sets:  # as tuned, its prompt without spotting, Whisper alone (then Whisper's own long-form)
-        best, longform, fallback = longform_guard(two_pass, [best, unspotted(best), alone], sets, vocabulary,
-                                                  frame_shift)
+    best = replace(best, context_words=writer_defaults(two_pass.whisper.name).context_words)
+    if sets:  # as tuned, without the text before, its prompt without spotting, Whisper alone (then its own long-form)
+        candidates = [best, replace(best, context_words=0), unspotted(best), alone]
+        best, longform, fallback = longform_guard(two_pass, candidates, sets, vocabulary, frame_shift)
         if fallback:
             print(f"long-form guard ({two_pass.whisper.name}): {fallback}", flush=True)
     chosen, plain = row_of(best), row_of(unspotted(best))
@@ -249,9 +252,8 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
 def _label(config: TwoPassConfig) -> str:
     if config.long_form == LONG_FORM_WHISPER:
         return "whisper-long"
-    if config.spot_threshold is not None:
-        return "two-pass"
-    return "whisper-terms" if config.top_terms else "whisper-windows"
+    label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
+    return label + (f"+context-{config.context_words}" if config.context_words else "")
 
 
 def _figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,

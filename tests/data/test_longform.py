@@ -79,7 +79,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
         name = "scripted"
         loaded = True  # (its threads run: no forking after it)
 
-        def transcribe(self, wave, hotwords=None, timestamps=False):
+        def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
             from speechtl.model.seq2seq import WhisperResult
 
             start = _offset(audio, wave) / SR

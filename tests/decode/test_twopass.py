@@ -28,7 +28,7 @@ class ScriptedWhisper(OneByOne):
         self.heard, self.prompted, self.prompts, self.timestamps = heard, prompted, [], []
         self.likely, self.scored = likely or {}, []  # log-probabilities by sentence (others: -20)
 
-    def transcribe(self, wave, hotwords=None, timestamps=False):
+    def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
         self.prompts.append(hotwords)
         self.timestamps.append(timestamps)
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.heard, -0.3, 0.01)
@@ -106,7 +106,7 @@ def test_each_clip_is_judged_while_whisper_still_holds_its_encoder_output(alphab
     events = []
 
     class Logging(ScriptedWhisper):
-        def transcribe(self, wave, hotwords=None, timestamps=False):
+        def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
             events.append(("write", int(wave[0])))
             return super().transcribe(wave, hotwords, timestamps)
 
@@ -185,7 +185,7 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     import json
 
     from speechtl.errors import SpeechtlError
-    from speechtl.decode.twopass_config import TWO_PASS_FILE
+    from speechtl.decode.twopass_config import TWO_PASS_FILE, WRITER_CONTEXT_WORDS
     from speechtl.decoders import load_two_pass
 
     pytest.importorskip("faster_whisper")
@@ -205,6 +205,11 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     assert load_two_pass(decoding, tmp_path).config == tuned  # the settings as one object, whole
     defaults = load_two_pass(decoding, tmp_path / "no-such-model")  # no recipe settings: judged spotting
     assert (defaults.config.spot_threshold, defaults.config.whisper_margin) == (-1.0, -2.0)
+    # ... and the writer's own: Whisper base reads the text before each window, tiny.en does not
+    assert defaults.config.context_words == 0
+    base = load_two_pass(decoding, tmp_path / "no-such-model", whisper="whisper-base")
+    assert base.config.context_words == WRITER_CONTEXT_WORDS["whisper-base"] > 0
+    assert load_two_pass(decoding, tmp_path, whisper="whisper-base").config == tuned  # a recipe's settings win
     assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms
     with pytest.raises(SpeechtlError, match="needs terms"):
         load_two_pass(Decoding(alphabet), tmp_path)
@@ -252,13 +257,13 @@ def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_ea
         name = "scripted"
         calls: list = []
 
-        def transcribe(self, wave, hotwords=None, timestamps=False):
+        def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
             self.calls.append(timestamps)
-            said = " ".join(["the court held a hearing"] * 40).split()[: len(wave) // 16_000 * 2]
+            said = ENGLISH.split()[: len(wave) // 16_000 * 2]
             return WhisperResult(" ".join(said if timestamps else said[:2]), -0.3, 0.0)
 
     full = ScriptedWhisper("", "")  # a full window of English
-    full.transcribe = lambda wave, hotwords=None, timestamps=False: (
+    full.transcribe = lambda wave, hotwords=None, timestamps=False, fallback=False: (
         full.timestamps.append(timestamps) or WhisperResult(" ".join(ENGLISH.split()[:200]), -0.3, 0.0))
     assert heard > 10
     for whisper, redone in ((StopsEarly(), True), (full, False)):
@@ -353,7 +358,7 @@ def test_a_clip_whisper_cut_short_under_its_prompt_is_written_again(alphabet):
     for written, redone in (("the panel", True), ("the panel granted rehearing en", False)):
         assert (len(written.split()) < CLIP_EARLY_STOP_RATIO * 6) == redone
         whisper = ScriptedWhisper("", "")
-        whisper.transcribe = lambda wave, hotwords=None, timestamps=False: (
+        whisper.transcribe = lambda wave, hotwords=None, timestamps=False, fallback=False: (
             whisper.timestamps.append(timestamps) or WhisperResult(SPOKEN if timestamps else written, -0.3, 0.0))
         tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
         assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN if redone else written]
@@ -371,8 +376,62 @@ def test_a_window_caught_in_a_repetition_loop_is_written_again(alphabet):
     loop = SPOKEN + " you know" * 30
     assert compression_ratio(loop) > MAX_COMPRESSION_RATIO > compression_ratio(SPOKEN)
     whisper = ScriptedWhisper("", "")
-    whisper.transcribe = lambda wave, hotwords=None, timestamps=False: (
+    whisper.transcribe = lambda wave, hotwords=None, timestamps=False, fallback=False: (
         whisper.timestamps.append(timestamps) or WhisperResult(SPOKEN if timestamps else loop, -0.3, 0.0))
     tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
     assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [SPOKEN]
     assert whisper.timestamps == [False, True]
+
+
+def test_a_window_that_loops_however_it_is_written_is_sampled_again(alphabet):
+    """Where the text loops with and without timestamps and prompt, the window is decoded once
+    more with Whisper's fallback to sampling; where even that loops, the longest text without
+    a loop is kept (here the one that stopped early), never the loop."""
+    logprobs = posteriors(alphabet, list(SPOKEN))
+    loop = SPOKEN + " i'm sorry" * 40
+    for sampled, kept in ((SPOKEN, SPOKEN), (loop, "the panel")):
+        calls = []
+
+        def transcribe(wave, hotwords=None, timestamps=False, fallback=False):
+            calls.append((hotwords, timestamps, fallback))
+            return WhisperResult(sampled if fallback else "the panel" if not timestamps else loop, -0.3, 0.0)
+
+        whisper = ScriptedWhisper("", "")
+        whisper.transcribe = transcribe
+        tp = two_pass(alphabet, whisper, top_terms=0, spot_threshold=None)
+        assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [kept]
+        assert calls == [(None, False, False), (None, True, False), (None, True, True)]
+
+
+def test_with_context_words_each_window_is_prompted_with_the_text_before_it(alphabet, sample_waves):
+    """``context_words``: a recording's windows are written one after another, each prompted
+    with its terms, then the last words written before it (as Whisper's long-form decoding
+    conditions on its text); spotting still reads only the terms from that prompt."""
+    pytest.importorskip("faster_whisper")
+    from speechtl.data.vad import covering_windows
+
+    gap = np.zeros(16_000, np.float32)
+    wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])  # about 40 s
+    frames = len(wave) // 320
+    logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
+    words = ENGLISH.split()
+
+    class Continues(ScriptedWhisper):
+        def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
+            self.prompts.append(hotwords)
+            n, count = len(self.prompts), len(wave) // 16_000 * 6  # as many words as the CTC model hears
+            return WhisperResult(" ".join(words[count * n: count * (n + 1)]), -0.3, 0.01)
+
+    for context in (0, 5):
+        whisper = Continues("", "")
+        tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None, context_words=context)
+        hyp = tp.decode([logprobs], 0.02, [wave])[0]
+        windows = covering_windows(wave, 28.0)
+        assert len(windows) > 1 and len(whisper.prompts) == len(windows)  # each written once
+        first, second = whisper.prompts[:2]
+        assert first.split(", ")[0] == "en banc"
+        if context:
+            before = " ".join(w.word for w in hyp.words if w.end <= windows[0].end_s + 0.02)  # the first window's
+            assert second == f"{first}. {' '.join(before.split()[-5:])}"
+        else:
+            assert second.split(", ")[0] == "en banc" and "." not in second

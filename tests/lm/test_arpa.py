@@ -85,6 +85,8 @@ def test_bad_input(tmp_path):
 
 def test_build_normalizes_and_adds_terms(tmp_path):
     assert split_sentences("Dr. Smith saw her. She takes 5 mg! OK?") == ["Dr. Smith saw her.", "She takes 5 mg!", "OK?"]
+    # "No." ends an answer, except before a number
+    assert split_sentences("Any fever? No. See No. 7 today.") == ["Any fever?", "No.", "See No. 7 today."]
     assert lm_sentences(["Dr. Smith gave 2 mg. Done."], Vocabulary(["Xarelto"])) == [
         "doctor smith gave two milligrams", "done", "xarelto"]
     build_lm(["The patient takes Metformin."], tmp_path / "lm.arpa", 3, vocabulary=Vocabulary(["Xarelto"]))

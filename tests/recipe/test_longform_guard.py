@@ -31,7 +31,7 @@ class ScriptedLongWhisper(OneByOne):
     def __init__(self, prompted: str, own: str, windows: int, unprompted: str = "the court") -> None:
         self.prompted, self.own, self.windows, self.unprompted = prompted, own, windows, unprompted
 
-    def transcribe(self, wave, hotwords=None, timestamps=False):
+    def transcribe(self, wave, hotwords=None, timestamps=False, fallback=False):
         return WhisperResult(self.prompted if hotwords and "en banc" in hotwords else self.unprompted, -0.3, 0.01)
 
     def long_segments(self, wave):
