@@ -19,6 +19,7 @@ from ..errors import SpeechtlError
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut
+from .writer import first_writer
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,14 @@ def with_general(c: RecipeConfig, data: DataOut) -> DataOut:
 def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
     """The long-form sets' manifests: those ``longform`` names; "auto": ../shared's
     real-en-dev (44 real utterances) joined with pauses of 0.4-1.2 s into one ~5-minute
-    recording. With the writer stage on, "auto" even when ``longform`` is None: an adapted
-    writer is judged on long real English too (the legal writer of 2026-12-04 cost
-    real-en-dev 0.15 points on its 44 clips and 1.44 points joined into one recording)."""
+    recording. With the writer stage on (and a writer to adapt), "auto" even when
+    ``longform`` is None: an adapted writer is judged on long real English too (the legal
+    writer of 2026-12-04 cost real-en-dev 0.15 points on its 44 clips and 1.44 points
+    joined into one recording)."""
     from ..data.longform import join_utterances
 
-    spec = "auto" if c.data.longform is None and c.writer is not None else c.data.longform
+    writer_stage = c.writer is not None and first_writer(c) is not None
+    spec = "auto" if c.data.longform is None and writer_stage else c.data.longform
     if spec is None:
         return ()
     if spec != "auto":

@@ -133,3 +133,5 @@ def test_with_the_writer_stage_on_real_english_joined_is_always_a_long_form_set(
     (manifest,) = longform_sets(off.changed(writer=WriterConfig()))
     (recording,) = read_manifest(manifest)
     assert manifest.startswith(str(tmp_path)) and 280 < recording.duration < 340  # 44 utterances, about 5 minutes
+    no_writer = off.changed(writer=WriterConfig(), two_pass__writers=None)  # nothing to adapt: no writer stage
+    assert longform_sets(no_writer) == ()
