@@ -105,3 +105,18 @@ def test_speechtl_train_writer_exports_a_writer_the_two_pass_loads(tmp_path, cap
     assert main(["train", "--writer", "--base", "whisper-tiny.en", "--train-manifest", str(SAMPLE_MANIFEST),
                  "--output-dir", str(tmp_path / "bad"), "--set", "window_s=40"]) == 2
     assert "window_s=40" in capsys.readouterr().err
+
+
+def test_a_window_s_prompt_is_the_text_before_it_or_its_terms_or_none():
+    from speechtl.training.writer import Window, window_prompt
+
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    windows = [Window(silence, "the court is in session"), Window(silence, "the motion for en banc review")]
+    terms = ["en banc", "amicus", "voir dire"]
+    rng = random.Random(0)
+    assert window_prompt(windows, 1, terms, WriterConfig(context_share=1.0), rng) == "the court is in session"
+    assert window_prompt(windows, 0, terms, WriterConfig(context_share=1.0), rng) is None  # nothing before it
+    prompt = window_prompt(windows, 1, terms, WriterConfig(prompt_share=1.0, prompt_others=1), rng)
+    assert "en banc" in prompt.split(", ") and len(prompt.split(", ")) == 2
+    state = rng.getstate()  # both off: no prompt, and no random draw (a run without prompts keeps its order)
+    assert window_prompt(windows, 1, [], WriterConfig(), rng) is None and rng.getstate() == state
