@@ -88,6 +88,8 @@ def test_a_prompt_holds_the_terms_present_and_some_others():
 def test_bad_settings_are_named():
     with pytest.raises(SpeechtlError, match="window_s=40"):
         WriterConfig(window_s=40).check()
+    with pytest.raises(SpeechtlError, match="context_share=2"):
+        WriterConfig(context_share=2).check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
         train_writer("whisper-tiny.en", [], WriterConfig())
 
