@@ -176,8 +176,8 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # was that of the first evaluation; the generated second test is small, each clip
         # costing Whisper a 30-second window twice; one LM mix, domain text with real English
         # (the domain-only LM was 7-8 dev WER points worse in both runs measured). No long-form
-        # set by default: real-en-dev joined (`--set data.longform=auto`, 5 minutes of real English
-        # scored by Whisper alone and the two-pass) took the run to 20.3 and 21.6 minutes.
+        # set of its own: real-en-dev joined (5 minutes of real English scored by Whisper alone
+        # and the two-pass) comes with the writer stage, below.
         # The writer stage is on (`--set writer=none` leaves it out): on the fresh legal run of
         # 2026-12-05 (4d1f040) it took 44 s to train and 55 s to judge (plus the long-form set); its
         # adapted tiny.en took the held-out test's two-pass from 13.51% WER / 82.8% term recall

@@ -19,7 +19,7 @@ from ..errors import SpeechtlError
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import DataOut
-from .writer import first_writer
+from .writer import adapts_writer
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,7 @@ def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
     joined into one recording)."""
     from ..data.longform import join_utterances
 
-    writer_stage = c.writer is not None and first_writer(c) is not None
-    spec = "auto" if c.data.longform is None and writer_stage else c.data.longform
+    spec = "auto" if c.data.longform is None and adapts_writer(c) else c.data.longform
     if spec is None:
         return ()
     if spec != "auto":

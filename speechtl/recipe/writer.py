@@ -33,11 +33,16 @@ def first_writer(c: RecipeConfig) -> str | None:
     return writers[0] if writers else None
 
 
+def adapts_writer(c: RecipeConfig) -> bool:
+    """Whether the writer stage trains: it is on and there is a two-pass writer to adapt."""
+    return c.writer is not None and first_writer(c) is not None
+
+
 def stage_writer(c: RecipeConfig, data: DataOut, trained: TrainOut, vocabulary: Vocabulary,
                  valid: Callable[[str], list[ManifestEntry]]) -> WriterOut:
     """Fine-tune the first writer's decoder on the training set (``c.writer``; None: off)."""
     base = first_writer(c)
-    if c.writer is None or base is None:
+    if not adapts_writer(c):
         return WriterOut(skipped="off" if c.writer is None else "no two-pass writer")
     try:
         from ..model.whisper_writer import ctranslate2_folder
