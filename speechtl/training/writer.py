@@ -20,10 +20,17 @@ as in a long recording. A share of the windows (``prompt_share``, off by default
 carry a prompt as the two-pass writes one: the terms in the window and a few others;
 another (``context_share``) the text of the window before it, as Whisper's own long-form
 decoding prompts each window with what it wrote before.
+
+What a window is trained to write (``targets``): its transcript as the recipe holds it
+(normalized: lowercase, numbers as words, no punctuation), or what the original writer
+wrote for it, cased and punctuated, with its wrong words replaced ("own") or only its
+wrong terms ("terms"; :mod:`speechtl.training.writer_targets`), so that the rest of each
+target is what Whisper already writes and only the corrections are learned.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -39,10 +46,12 @@ from ..constants import SAMPLE_RATE
 from ..data.audio import load_audio
 from ..data.manifest import ManifestEntry
 from ..errors import SpeechtlError
+from ..text import normalize
 from ..model.whisper_writer import WhisperTokens, export_ctranslate2, load_whisper_seq2seq, whisper_features
 
 WRITER_INFO = "writer.json"  # beside the exported model: base, settings, losses
 PAUSE_S = 0.3  # silence between packed clips
+TARGETS = ("reference", "own", "terms")  # WriterConfig.targets
 
 
 @dataclass
@@ -64,6 +73,10 @@ class WriterConfig:
     # 0.5 kept Whisper alone nearer the original on a long real recording, not the two-pass
     context_share: float = 0.0
     prompt_others: int = 4  # terms in a prompt that the window does not hold
+    # what each window is trained to write: "reference", its normalized transcript; "own", the
+    # original writer's text for it with the words it got wrong replaced; "terms": the same with
+    # only the terms' words replaced (training.writer_targets)
+    targets: str = "reference"
     max_grad_norm: float = 1.0
     seed: int = 0
     progress: bool = True
@@ -76,6 +89,8 @@ class WriterConfig:
             bad.append(f"window_s={self.window_s} (above 0, at most 30)")
         bad += [f"{k}={getattr(self, k)} (a probability, 0 to 1)" for k in ("prompt_share", "context_share")
                 if not 0 <= getattr(self, k) <= 1]
+        if self.targets not in TARGETS:
+            bad.append(f"targets={self.targets!r} (one of {', '.join(TARGETS)})")
         if not self.lr > 0:
             bad.append(f"lr={self.lr} (above 0)")
         if bad:
@@ -119,7 +134,7 @@ def pack_windows(entries: Sequence[ManifestEntry], window_s: float, seed: int) -
 
 def prompt_for(text: str, terms: Sequence[str], others: int, rng: random.Random) -> str:
     """A prompt as the two-pass writes one: the terms in ``text`` and ``others`` more."""
-    padded = f" {text} "
+    padded = f" {normalize(text)} "
     present = [t for t in terms if f" {t} " in padded]
     rest = [t for t in terms if t not in present]
     chosen = present + rng.sample(rest, min(others, len(rest)))
@@ -171,6 +186,20 @@ def encode_windows(model, windows: Sequence[Window], progress: bool) -> torch.Te
     return torch.cat(out)
 
 
+def own_words(base: str, windows: Sequence[Window], terms: Sequence[str] | None, progress: bool) -> list[Window]:
+    """The windows with their texts in the original writer's words, corrected toward the
+    reference everywhere or (``terms``) in the terms only (training.writer_targets). Each
+    window is written greedily with timestamps, as Whisper goes through a long recording:
+    without them it writes a sentence or two of a packed window and stops."""
+    from ..model.seq2seq import WhisperRecognizer
+    from .writer_targets import corrected_text
+
+    recognizer = WhisperRecognizer(base, beam_size=1)
+    bar = tqdm(windows, desc="writer: own words", unit="window", disable=not progress or None)
+    return [dataclasses.replace(w, text=corrected_text(recognizer.transcribe(w.wave, timestamps=True).text, w.text, terms))
+            for w in bar]
+
+
 def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConfig,
                  terms: Sequence[str] = ()) -> WriterResult:
     """Fine-tune ``base``'s decoder blocks on ``entries`` and export the result as a
@@ -183,6 +212,8 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
     rng = random.Random(config.seed)
     model, tokens = load_whisper_seq2seq(base)
     windows = pack_windows(entries, config.window_s, config.seed)
+    if config.targets != "reference":
+        windows = own_words(base, windows, terms if config.targets == "terms" else None, config.progress)
     encoded = encode_windows(model, windows, config.progress)
 
     # the decoder's blocks and final norm train; embeddings, positions and the encoder do not

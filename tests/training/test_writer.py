@@ -90,6 +90,8 @@ def test_bad_settings_are_named():
         WriterConfig(window_s=40).check()
     with pytest.raises(SpeechtlError, match="context_share=2"):
         WriterConfig(context_share=2).check()
+    with pytest.raises(SpeechtlError, match="targets='mine'"):
+        WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
         train_writer("whisper-tiny.en", [], WriterConfig())
 
@@ -122,3 +124,20 @@ def test_a_window_s_prompt_is_the_text_before_it_or_its_terms_or_none():
     assert "en banc" in prompt.split(", ") and len(prompt.split(", ")) == 2
     state = rng.getstate()  # both off: no prompt, and no random draw (a run without prompts keeps its order)
     assert window_prompt(windows, 1, [], WriterConfig(), rng) is None and rng.getstate() == state
+
+
+def test_own_words_targets_are_whisper_s_text_corrected(sample_entries):
+    """targets="own"/"terms": each window's text is what tiny.en writes for it (cased,
+    punctuated), corrected toward the transcript everywhere or in the terms only."""
+    from speechtl.text import normalize
+    from speechtl.training.writer import own_words
+
+    windows = pack_windows(sample_entries[:3], 3.0, seed=1)
+    corrected = own_words("whisper-tiny.en", windows, None, progress=False)
+    assert [normalize(w.text) for w in corrected] == [w.text for w in windows]
+    assert all(w.text[:1].isupper() for w in corrected)  # Whisper's style, not the transcript's
+    assert all(np.array_equal(a.wave, b.wave) for a, b in zip(corrected, windows))
+    terms = own_words("whisper-tiny.en", windows, ["metformin", "amoxicillin"], progress=False)
+    for window, target in zip(windows, terms):
+        for term in ("metformin", "amoxicillin"):
+            assert (term in normalize(target.text).split()) == (term in window.text.split())
