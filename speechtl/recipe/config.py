@@ -182,7 +182,7 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # joined along to judge the writer on, data.longform_sets): in the three default runs
         # measured with it on (legal 2026-12-05 twice, medical once) the recipe did not keep
         # the adapted writer (each cost real English more than 0.5 points), and on a slower
-        # 2-core machine it took the main command from about 16 to 21.4 minutes (README).
+        # 2-core machine it took the main command from 16.5 to 21.4 minutes (README).
         return RecipeConfig(domain=domain, preset="cpu", writer=None,
                             data=DataSettings(hours=0.5, engine_weights="kokoro=0.25", generated_test_sentences=50,
                                               longform=None),
