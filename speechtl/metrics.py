@@ -252,14 +252,14 @@ def term_accuracy(result: CorpusScore, phrases: Iterable[tuple[str, ...]]) -> Te
         ref, hyp = u.ref.split(), u.hyp.split()
         aligned = _hyp_per_ref_word(u.alignment, len(ref))
         for phrase in phrases:
-            for start in _occurrences(ref, phrase):
+            for start in occurrences(ref, phrase):
                 decoded = [w for i in range(start, start + len(phrase)) for w in aligned[i]]
                 stats[phrase][0] += 1
                 if tuple(decoded) == phrase:
                     stats[phrase][1] += 1
                 else:
                     misses.append(TermMiss(u.id, " ".join(phrase), " ".join(decoded)))
-            stats[phrase][2] += len(_occurrences(hyp, phrase))
+            stats[phrase][2] += len(occurrences(hyp, phrase))
     terms = tuple(TermStats(" ".join(p), *s) for p, s in sorted(stats.items(), key=lambda kv: " ".join(kv[0])))
     return TermReport(terms, tuple(misses))
 
@@ -281,7 +281,8 @@ def write_term_report(out_dir: str | os.PathLike[str], set_name: str, method: st
     return paths
 
 
-def _occurrences(words: list[str], phrase: tuple[str, ...]) -> list[int]:
+def occurrences(words: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
+    """Where ``phrase`` starts in ``words``."""
     n = len(phrase)
     return [i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase]
 
