@@ -60,3 +60,13 @@ def test_an_optional_group_is_turned_off_and_on_again():
     assert on.writer == WriterConfig(steps=40)
     with pytest.raises(ConfigError, match="cannot use 'x'"):
         apply_overrides(off, ["writer.steps=x"])
+
+
+def test_the_cpu_preset_leaves_the_writer_stage_off_and_a_setting_turns_it_on():
+    from speechtl.recipe.config import preset
+    from speechtl.recipe.writer import adapts_writer
+
+    cpu, gpu = preset("legal", "cpu"), preset("legal", "gpu")
+    assert cpu.writer is None and not adapts_writer(cpu)
+    assert adapts_writer(gpu)
+    assert adapts_writer(apply_overrides(cpu, ["writer.steps=30"]))
