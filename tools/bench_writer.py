@@ -2,14 +2,18 @@
 
     .venv/bin/python tools/bench_writer.py --recipe recipes/legal --set lr=1e-4 --set steps=40 --name c
     .venv/bin/python tools/bench_writer.py --recipe recipes/legal --writer runs/legal/model/best/writer
+    .venv/bin/python tools/bench_writer.py --recipe recipes/legal --name c --merge 0.5 --sets real-dev,real-test
 
 Trains Whisper's decoder (training/writer.py, ``--set`` takes WriterConfig fields) on
 the run's training set into ``{run}/writer-{name}`` (kept: a rerun with the same name
 only scores), or scores the ``--writer`` given, then prints WER and term recall of
 Whisper alone, Whisper prompted with the heard terms, and the two-pass at the run's tuned
 settings with that writer, on the held-out-engine test, the generated test and
-``../shared``'s real-en-dev (``--sets`` chooses). The original writer's rows are the
-run's own report (``{run}/report/report.md``), made by the same code.
+``../shared``'s real-en-dev, and the prepared real dev and held-out speakers (``--sets``
+chooses). ``--merge S`` scores, after it, the writer S of the way from the original to it
+(``training.writer.interpolate_writer``, kept as ``{writer}-mS``); ``--writer whisper-tiny.en``
+scores the original. The original writer's rows are also in the run's own report
+(``{run}/report/report.md``), made by the same code.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import json
 import time
 from pathlib import Path
 
+SETS = ("test", "generated", "real-en-dev", "real-dev", "real-test")
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -27,7 +33,9 @@ def main() -> None:
     ap.add_argument("--writer", help="a CTranslate2 Whisper to score instead of training one")
     ap.add_argument("--name", default="bench", help="the trained writer's folder: {run}/writer-NAME")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a WriterConfig field")
-    ap.add_argument("--sets", default="test,generated,real-en-dev")
+    ap.add_argument("--merge", action="append", type=float, default=[], metavar="S",
+                    help="also score the writer S of the way from the original to it (0 < S < 1)")
+    ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS))
     args = ap.parse_args()
 
     from speechtl.config import apply_overrides
@@ -37,7 +45,7 @@ def main() -> None:
     from speechtl.recipe.outputs import DataOut, LMOut, TrainOut, TwoPassOut, from_json
     from speechtl.recipe.runner import Recipe, load_presets
     from speechtl.recipe.writer import first_writer
-    from speechtl.training.writer import WriterConfig, train_writer
+    from speechtl.training.writer import WriterConfig, interpolate_writer, train_writer
 
     recipe = Recipe(load_presets(args.recipe)["cpu"]())
     run = recipe.config.work_path
@@ -57,25 +65,38 @@ def main() -> None:
                                   terms=[t.text for t in recipe.vocabulary])
             print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
                   f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
-    # the run's tuned two-pass with this writer; no other writer's rows
-    two_pass = dataclasses.replace(two_pass, whisper=writer, adapted_writer=None)
+    writers = [writer]
+    for share in args.merge:
+        merged = f"{writer}-m{share:g}"
+        if not Path(merged, "model.bin").is_file():
+            interpolate_writer(first_writer(recipe.config), writer, share, merged)
+        writers.append(merged)
     bundle = recipe._adapted(trained)
-    hearing = {k: m for k, m in decodings(bundle, trained, lm, two_pass, recipe.vocabulary).items() if m.needs_audio}
     shared = find_shared("data/real-en-dev/manifest.jsonl")
-    manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else ""}
+    manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else "",
+                 "real-dev": data.real_dev, "real-test": data.real_test}
+    sets = {}
     for name in args.sets.split(","):
         if not manifests.get(name):
             print(f"{name}: not prepared, skipped")
             continue
         entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifests[name], bundle))
-        t0 = time.perf_counter()
-        scored = evaluate_methods(bundle, entries, Path(writer) / "bench", name, hearing, recipe.vocabulary,
-                                  logprobs=logprobs)
-        for method, ev in scored.items():
-            recall = ev.terms.recall if ev.terms and ev.terms.recall is not None else None
-            print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
-                  + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
-        print(f"  ({time.perf_counter() - t0:.0f} s)")
+        sets[name] = entries, logprobs
+    for scored_writer in writers:
+        print(scored_writer)
+        # the run's tuned two-pass with this writer; no other writer's rows
+        with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
+        hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
+                   if m.needs_audio}
+        for name, (entries, logprobs) in sets.items():
+            t0 = time.perf_counter()
+            scored = evaluate_methods(bundle, entries, Path(scored_writer) / "bench", name, hearing,
+                                      recipe.vocabulary, logprobs=logprobs)
+            for method, ev in scored.items():
+                recall = ev.terms.recall if ev.terms and ev.terms.recall is not None else None
+                print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
+                      + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
+            print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

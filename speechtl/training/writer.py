@@ -77,6 +77,10 @@ class WriterConfig:
     # original writer's text for it with the words it got wrong replaced; "terms": the same with
     # only the terms' words replaced (training.writer_targets)
     targets: str = "reference"
+    # share of the trained change kept (1: all; 0.5: each weight halfway between the original
+    # and the trained one): weight-space interpolation, as WiSE-FT (Wortsman et al. 2022)
+    # keeps most of a fine-tune's in-domain gain and the original's robustness elsewhere
+    merge: float = 1.0
     max_grad_norm: float = 1.0
     seed: int = 0
     progress: bool = True
@@ -89,6 +93,8 @@ class WriterConfig:
             bad.append(f"window_s={self.window_s} (above 0, at most 30)")
         bad += [f"{k}={getattr(self, k)} (a probability, 0 to 1)" for k in ("prompt_share", "context_share")
                 if not 0 <= getattr(self, k) <= 1]
+        if not 0 < self.merge <= 1:
+            bad.append(f"merge={self.merge} (above 0, at most 1)")
         if self.targets not in TARGETS:
             bad.append(f"targets={self.targets!r} (one of {', '.join(TARGETS)})")
         if not self.lr > 0:
@@ -252,7 +258,31 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
         bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
     bar.close()
     model.eval()
+    with torch.no_grad():
+        for n, p in params.items():
+            p.copy_(interpolated(anchor[n], p, config.merge))
     info = {"base": str(base), "config": asdict(config), "windows": len(windows), "utterances": len(entries),
             "first_loss": losses[0], "last_loss": float(np.mean(losses[-10:]))}
     out = export_ctranslate2(model, base, config.output_dir, {WRITER_INFO: json.dumps(info, indent=2) + "\n"})
     return WriterResult(out, tuple(losses), len(windows), time.time() - started)
+
+
+def interpolated(original: torch.Tensor, trained: torch.Tensor, share: float) -> torch.Tensor:
+    """``share`` of the way from ``original`` to ``trained`` (0: the original)."""
+    return original + share * (trained - original)
+
+
+def interpolate_writer(base: str | Path, adapted: str | Path, share: float, output_dir: str | Path) -> Path:
+    """A writer ``share`` of the way from ``base`` to ``adapted`` (a writer trained from it),
+    weight by weight, written as a CTranslate2 folder: ``writer.merge`` after training, without
+    training again."""
+    if not 0 <= share <= 1:
+        raise SpeechtlError(f"share={share} (0 to 1)")
+    original, _ = load_whisper_seq2seq(base)
+    trained, _ = load_whisper_seq2seq(adapted)
+    start = original.state_dict()
+    with torch.no_grad():
+        for name, p in trained.named_parameters():
+            p.copy_(interpolated(start[name], p, share))
+    info = {"base": str(base), "adapted": str(adapted), "merge": share}
+    return export_ctranslate2(trained, base, output_dir, {WRITER_INFO: json.dumps(info, indent=2) + "\n"})

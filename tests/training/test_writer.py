@@ -30,6 +30,17 @@ def greedy_text(folder, wave: np.ndarray) -> str:
     return tokens.decode(result[0].sequences_ids[0]).lower()
 
 
+def assert_halfway(before: dict, after: dict, middle: dict) -> None:
+    """Every weight that training moved lies in ``middle`` halfway from ``before`` to ``after``:
+    its distance to the midpoint (model.bin's float16 rounding) is a small part of its
+    distance to either end."""
+    moved = [n for n in before if not np.array_equal(before[n], after[n])]
+    assert moved
+    a, b, m = (np.concatenate([x[n].astype(np.float32).ravel() for n in moved]) for x in (before, after, middle))
+    off = np.abs(m - (a + b) / 2).mean()
+    assert off < 0.2 * np.abs(m - a).mean() and off < 0.2 * np.abs(m - b).mean()
+
+
 @pytest.fixture(scope="module")
 def overfit_writer(tmp_path_factory, sample_entries):
     """tiny.en's decoder taught that the first sample's drug is called zorblatt (~20 s)."""
@@ -69,6 +80,43 @@ def test_only_the_decoder_blocks_move(overfit_writer):
     assert moved and all(block.startswith("layer_") or block == "layer_norm" for block in moved)
 
 
+
+def test_a_merged_writer_lies_between_the_original_and_the_trained_one(overfit_writer, sample_waves, tmp_path):
+    """interpolate_writer: every decoder weight the given share of the way from tiny.en's to
+    the trained writer's (model.bin holds them in float16, hence the tolerance); 0 gives back
+    the original, which does not write the taught word."""
+    from speechtl.model.ct2_format import read_ctranslate2
+    from speechtl.model.whisper_writer import ctranslate2_folder
+    from speechtl.training.writer import interpolate_writer
+
+    result, _ = overfit_writer
+    original = ctranslate2_folder("whisper-tiny.en")
+    half = interpolate_writer("whisper-tiny.en", result.output_dir, 0.5, tmp_path / "half")
+    none = interpolate_writer("whisper-tiny.en", result.output_dir, 0.0, tmp_path / "none")
+    before = read_ctranslate2(original / "model.bin").arrays
+    after = read_ctranslate2(result.output_dir / "model.bin").arrays
+    middle = read_ctranslate2(half / "model.bin").arrays
+    assert_halfway(before, after, middle)
+    assert NONCE not in greedy_text(none, sample_waves[0])
+    with pytest.raises(SpeechtlError, match="share=2"):
+        interpolate_writer("whisper-tiny.en", result.output_dir, 2.0, tmp_path / "bad")
+
+
+def test_the_merge_setting_exports_the_trained_writer_part_of_the_way(sample_entries, tmp_path):
+    """writer.merge=0.5: the same seeded training, exported halfway between tiny.en and what
+    merge=1 exports."""
+    from speechtl.model.ct2_format import read_ctranslate2
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    config = WriterConfig(steps=2, batch_size=1, lr=3e-4, warmup_steps=1, window_s=3.0, progress=False)
+    full = train_writer("whisper-tiny.en", sample_entries[:2], replace(config, output_dir=str(tmp_path / "full")))
+    half = train_writer("whisper-tiny.en", sample_entries[:2],
+                        replace(config, output_dir=str(tmp_path / "half"), merge=0.5))
+    assert half.losses == full.losses  # the same training; only the export differs
+    before = read_ctranslate2(ctranslate2_folder("whisper-tiny.en") / "model.bin").arrays
+    after, middle = (read_ctranslate2(r.output_dir / "model.bin").arrays for r in (full, half))
+    assert_halfway(before, after, middle)
+
 def test_windows_pack_clips_without_passing_the_limit(sample_entries):
     windows = pack_windows(sample_entries, 6.0, seed=1)
     assert len(windows) == 3  # six clips of 1.9-3.0 s, two per window
@@ -90,6 +138,8 @@ def test_bad_settings_are_named():
         WriterConfig(window_s=40).check()
     with pytest.raises(SpeechtlError, match="context_share=2"):
         WriterConfig(context_share=2).check()
+    with pytest.raises(SpeechtlError, match="merge=0"):
+        WriterConfig(merge=0).check()
     with pytest.raises(SpeechtlError, match="targets='mine'"):
         WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
