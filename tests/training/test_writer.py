@@ -47,7 +47,7 @@ def overfit_writer(tmp_path_factory, sample_entries):
     entries = [replace(e, text=e.text.replace("metformin", NONCE)) for e in sample_entries[:3]]
     config = WriterConfig(output_dir=str(tmp_path_factory.mktemp("writer") / "out"), steps=12, batch_size=1,
                           lr=3e-4, warmup_steps=2, anchor_weight=0.0, window_s=3.0, prompt_share=0.0,
-                          progress=False)
+                          targets="reference", merge=1.0, progress=False)
     return train_writer("whisper-tiny.en", entries, config), entries
 
 
@@ -108,8 +108,10 @@ def test_the_merge_setting_exports_the_trained_writer_part_of_the_way(sample_ent
     from speechtl.model.ct2_format import read_ctranslate2
     from speechtl.model.whisper_writer import ctranslate2_folder
 
-    config = WriterConfig(steps=2, batch_size=1, lr=3e-4, warmup_steps=1, window_s=3.0, progress=False)
-    full = train_writer("whisper-tiny.en", sample_entries[:2], replace(config, output_dir=str(tmp_path / "full")))
+    config = WriterConfig(steps=2, batch_size=1, lr=3e-4, warmup_steps=1, window_s=3.0, targets="reference",
+                          progress=False)
+    full = train_writer("whisper-tiny.en", sample_entries[:2],
+                        replace(config, output_dir=str(tmp_path / "full"), merge=1.0))
     half = train_writer("whisper-tiny.en", sample_entries[:2],
                         replace(config, output_dir=str(tmp_path / "half"), merge=0.5))
     assert half.losses == full.losses  # the same training; only the export differs
