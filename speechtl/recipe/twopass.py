@@ -36,6 +36,8 @@ from .config import RecipeConfig
 from .outputs import DataOut, Posteriors, TrainOut, TwoPassOut, WriterOut
 from .writer import WRITER_DIR, judge_writer
 
+ADAPTED_WRITER = "adapted writer"  # a kept adapted writer's long-form rows: "adapted writer/LABEL"
+
 
 def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle, vocabulary: Vocabulary,
                    evaluation_sets: dict[str, list[ManifestEntry]], posteriors: Posteriors,
@@ -90,6 +92,9 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                                  **{name: inputs[:3] for name, inputs in sets.items()}}, adapted.frame_shift)
         if judged["kept"]:
             whisper, saved_whisper = writer.folder, WRITER_DIR
+            for name, rows in _adapted_longform(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best,
+                                                sets, vocabulary, adapted.frame_shift).items():
+                longform[name].update(rows)
     write_json(settings_file, {
         "whisper": saved_whisper, "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
         "writers": writers_seen, "longform": longform, "longform_fallback": chosen["fallback"],
@@ -115,6 +120,28 @@ def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dic
     print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items()) + ")", flush=True)
     return judged
+
+
+def _adapted_longform(two_pass, writer: WriterOut, best: TwoPassConfig, sets: dict[str, "LongformSet"],
+                      vocabulary: Vocabulary, frame_shift: float) -> dict[str, dict[str, dict]]:
+    """The kept adapted writer's long-form rows, beside the original's from the tuning:
+    Whisper's own long-form decoding and the chosen setting, keyed "adapted writer/LABEL"."""
+    from ..model.seq2seq import WhisperRecognizer
+
+    recognizer = WhisperRecognizer(writer.folder)
+    recognizer.share_encoder(two_pass.whisper)
+    adapted = two_pass.with_whisper(recognizer)
+    own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
+    settings = [("whisper", own, False)] + ([] if best.long_form == LONG_FORM_WHISPER else [(_label(best), best, True)])
+    rows: dict[str, dict[str, dict]] = {}
+    for name, (entries, waves, logprobs, ctc_s) in sets.items():
+        rows[name] = {}
+        for label, config, with_ctc in settings:
+            t0 = time.perf_counter()
+            hyps = adapted.with_config(config).texts(logprobs, frame_shift, waves)
+            rows[name][f"{ADAPTED_WRITER}/{label}"] = _figures(entries, hyps, vocabulary,
+                                                                time.perf_counter() - t0 + (ctc_s if with_ctc else 0.0))
+    return rows
 
 
 def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:

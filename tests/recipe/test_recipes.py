@@ -114,6 +114,8 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert set(judged["guard"]) == {"real-dev", "long-long"} and judged["kept"] == (judged["reason"] is None)
             assert (tmp_path / "runs" / name / "model" / "best" / "writer" / "model.bin").is_file()
             assert saved["whisper"] == ("writer" if judged["kept"] else "whisper-tiny.en")
+            # a kept writer's long-form rows beside the original's
+            assert ("Whisper alone (its long-form decoding) [adapted writer]" in long_rows) == judged["kept"]
             assert "adapted Whisper alone" in methods
             assert ("two-pass, the writer not chosen" in methods) == (two_pass["config"]["spot_threshold"] is not None)
         else:
