@@ -232,7 +232,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
 def longform_name(key: str) -> str:
     """A long-form row's method name: "whisper-base/two-pass" -> "two-pass (windows, as tuned) [whisper-base]"."""
     writer, _, label = key.rpartition("/")
-    label, _, context = label.partition("+context-")  # (recipe/twopass._label)
+    label, _, context = label.partition("+context-")  # (recipe/longform.label_of)
     name = LONGFORM_NAMES[label] + (f", each window after {context} words of the text before" if context else "")
     return f"{name} [{writer}]" if writer else name
 

@@ -9,7 +9,7 @@ from speechtl.data.manifest import ManifestEntry, read_manifest
 from speechtl.decode.beam import BeamConfig, BeamDecoder
 from speechtl.decode.policy import Decoding
 from speechtl.model.seq2seq import WhisperResult, WhisperSegment
-from speechtl.recipe.twopass import longform_guard
+from speechtl.recipe.longform import longform_guard
 from speechtl.decode.twopass import TwoPass
 from speechtl.decode.twopass_config import TwoPassConfig
 from speechtl.vocabulary import Vocabulary

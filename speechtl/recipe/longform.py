@@ -1,0 +1,118 @@
+"""Long recordings in the two-pass stage (recipe/twopass.py): the long-form sets with
+their CTC log-probabilities, the guard that keeps the tuned setting only where it does not
+lose more than ``MAX_TERMS_WER_COST`` to Whisper's own long-form decoding on every set,
+and a kept adapted writer's rows beside the original's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..constants import MAX_TERMS_WER_COST
+from ..data.manifest import ManifestEntry, load_entry, read_manifest
+from ..decode.twopass_config import LONG_FORM_WHISPER, TwoPassConfig
+from ..metrics import score, term_accuracy
+from ..model.loader import Bundle
+from ..vocabulary import Vocabulary
+from .outputs import Posteriors, WriterOut
+
+ADAPTED_WRITER = "adapted writer"  # a kept adapted writer's long-form rows: "adapted writer/LABEL"
+
+LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], float]  # entries, waves, logprobs, CTC s
+
+
+def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str, LongformSet],
+                   vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str | None]:
+    """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
+    long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the last one
+    with ``long_form`` set to Whisper's own long-form decoding (which holds by definition).
+    Returns it, the rows measured (set -> row -> figures) and what the guard did ("" when
+    the first passed)."""
+    own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
+    rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
+    whisper_long = two_pass.with_config(own)
+    for name, (entries, waves, logprobs, _) in sets.items():
+        t0 = time.perf_counter()
+        hyps = whisper_long.texts(logprobs, frame_shift, waves)
+        rows[name]["whisper"] = figures(entries, hyps, vocabulary, time.perf_counter() - t0)
+    unique = list(dict.fromkeys(candidates))  # each setting once, in order
+    first, lost = label_of(unique[0]), []
+    for i, config in enumerate(unique):
+        tp = two_pass.with_config(config)
+        label, lost = label_of(config), []
+        for name, (entries, waves, logprobs, ctc_s) in sets.items():
+            t0 = time.perf_counter()
+            hyps = tp.texts(logprobs, frame_shift, waves)
+            rows[name][label] = figures(entries, hyps, vocabulary, time.perf_counter() - t0 + ctc_s)
+            alone = rows[name]["whisper"]["wer"]
+            if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
+                lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
+        if not lost:
+            return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label}"
+    # none held: Whisper's own long-form decoding for long recordings (the rows above)
+    return replace(unique[-1], long_form=LONG_FORM_WHISPER), rows, (
+        f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
+        f"fell back to Whisper's own long-form decoding")
+
+
+def label_of(config: TwoPassConfig) -> str:
+    if config.long_form == LONG_FORM_WHISPER:
+        return "whisper-long"
+    label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
+    return label + (f"+context-{config.context_words}" if config.context_words else "")
+
+
+def figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,
+             seconds: float) -> dict[str, float | None]:
+    result = score([e.id for e in entries], [e.text for e in entries], hyps)
+    terms = term_accuracy(result, vocabulary.phrases()) if len(vocabulary) else None
+    audio = sum(e.duration for e in entries)
+    return {"wer": result.wer, "cer": result.cer, "term_recall": terms.recall if terms else None,
+            "recordings": len(entries),
+            "seconds": round(seconds, 2), "rtf": round(seconds / audio, 4) if audio else None}
+
+
+def longform_sets(adapted: Bundle, manifests: Sequence[str], posteriors: Posteriors,
+                   two_pass) -> dict[str, LongformSet]:
+    """Each long-form manifest's recordings, named by its folder, with their CTC
+    log-probabilities and the time the acoustic model and the windows' beam searches
+    took (part of the two-pass cost; the searches run before Whisper loads, on every core)."""
+    sets = {}
+    for path in manifests:
+        entries = read_manifest(path)
+        if not entries:
+            continue
+        t0 = time.perf_counter()
+        logprobs = posteriors(entries)
+        waves = [load_entry(e, adapted.sampling_rate) for e in entries]
+        two_pass.search_first(logprobs, adapted.frame_shift, waves)
+        name = Path(path).parent.name if Path(path).name == "recordings.jsonl" else Path(path).stem
+        sets[f"long-{name}"] = (entries, waves, logprobs, time.perf_counter() - t0)
+    return sets
+
+
+def adapted_longform(two_pass, writer: WriterOut, best: TwoPassConfig, sets: dict[str, LongformSet],
+                      vocabulary: Vocabulary, frame_shift: float) -> dict[str, dict[str, dict]]:
+    """The kept adapted writer's long-form rows, beside the original's from the tuning:
+    Whisper's own long-form decoding and the chosen setting, keyed "adapted writer/LABEL"."""
+    from ..model.seq2seq import WhisperRecognizer
+
+    recognizer = WhisperRecognizer(writer.folder)
+    recognizer.share_encoder(two_pass.whisper)
+    adapted = two_pass.with_whisper(recognizer)
+    own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
+    settings = [("whisper", own, False)] + ([] if best.long_form == LONG_FORM_WHISPER else [(label_of(best), best, True)])
+    rows: dict[str, dict[str, dict]] = {}
+    for name, (entries, waves, logprobs, ctc_s) in sets.items():
+        rows[name] = {}
+        for label, config, with_ctc in settings:
+            t0 = time.perf_counter()
+            hyps = adapted.with_config(config).texts(logprobs, frame_shift, waves)
+            rows[name][f"{ADAPTED_WRITER}/{label}"] = figures(entries, hyps, vocabulary,
+                                                                time.perf_counter() - t0 + (ctc_s if with_ctc else 0.0))
+    return rows
