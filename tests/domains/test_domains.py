@@ -29,10 +29,15 @@ def test_generators_are_seeded_varied_and_normalizable(domain, alphabet):
 
 
 @pytest.mark.parametrize("domain", ["medical", "legal"])
-def test_generated_text_uses_most_terms(domain):
+def test_generated_text_speaks_every_term_early(domain):
+    # each term is written once before any is written twice: 600 sentences (the CPU preset's
+    # corpus is about 500) hold every term 3000 do; drawn at random they held about 80%
     texts = [normalize(s) for s in generate(domain, 3000, seed=0)]
-    coverage = term_coverage(texts, domain_terms(domain))
-    assert sum(1 for c in coverage.values() if c) / len(coverage) > 0.9
+    terms = domain_terms(domain)
+    writable = {words for words, n in term_coverage(texts, terms).items() if n}
+    early = {words for words, n in term_coverage(texts[:600], terms).items() if n}
+    assert len(writable) / len(terms) > 0.95
+    assert early == writable
 
 
 def test_general_share_and_unknown_domain():
