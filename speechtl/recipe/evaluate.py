@@ -26,6 +26,7 @@ from ..report import worst_utterances
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .outputs import BaseOut, DataOut, EvalOut, LMOut, ReportOut, Score, TrainOut, TwoPassOut
+from .longform import ADAPTED_WRITER
 from .writer import WRITER_DIR
 
 # real general speech, scored beside the domain tests: ../shared's real-en-dev, prepared held-out speakers
@@ -39,6 +40,9 @@ METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", 
                 "two-pass-other": "two-pass, the writer not chosen", "whisper-rescored": "Whisper+LM rescoring",
                 "whisper-terms": "Whisper+heard terms",
                 "two-pass": "Whisper+heard terms+spotting"}
+# the rows decoded with the two-pass stage's writer (the adapted one when kept); "two-pass-other"
+# is the writer not chosen. With an adapted writer judged, their names say which writer wrote them
+WRITER_ROWS = ("whisper-rescored", "whisper-terms", "two-pass", "two-pass-other")
 # long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
 LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows, as tuned)",
                   "whisper-terms": "Whisper+heard terms (windows)", "whisper-windows": "Whisper alone (windows)"}
@@ -208,7 +212,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
     }
     for key, r in ev.results.items():
         test_set, model, method = key.split("/")
-        report.rows.append(Row(test_set, model, METHOD_NAMES[method], r.wer, r.cer, r.term_recall,
+        report.rows.append(Row(test_set, model, method_name(method, two_pass), r.wer, r.cer, r.term_recall,
                                r.term_precision, r.utterances))
     # long recordings, measured by the two-pass stage's guard
     for test_set, rows in (two_pass.longform if two_pass else {}).items():
@@ -227,6 +231,19 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
     print(report.markdown({}).split("\n## ")[0], flush=True)
     print(f"report: {paths['html']}", flush=True)
     return ReportOut(tuple(str(p) for p in paths.values()))
+
+
+def method_name(method: str, two_pass: TwoPassOut | None = None) -> str:
+    """A row's method name; the two-pass rows name their writer once an adapted one was judged:
+    "Whisper+heard terms+spotting [adapted writer]", "... [whisper-tiny.en, not chosen]"."""
+    judged = two_pass.adapted_writer if two_pass else None
+    if judged is None or method not in WRITER_ROWS:
+        return METHOD_NAMES[method]
+    original = two_pass.original_whisper or "original writer"  # type: ignore[union-attr]
+    chosen, other = (ADAPTED_WRITER, original) if judged["kept"] else (original, ADAPTED_WRITER)
+    if method == "two-pass-other":
+        return f"{METHOD_NAMES['two-pass']} [{other}, not chosen]"
+    return f"{METHOD_NAMES[method]} [{chosen}]"
 
 
 def longform_name(key: str) -> str:

@@ -88,7 +88,10 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
         two_pass = json.loads((tmp_path / "runs" / name / "stages" / "two_pass.json").read_text())
         if two_pass["whisper"]:  # faster-whisper and the offline weights are installed
             methods = {r["method"] for r in report["rows"]}
-            assert "Whisper alone" in methods and ("Whisper+heard terms" in methods) == (two_pass["config"]["top_terms"] > 0)
+            judged = two_pass["adapted_writer"]
+            writer = "adapted writer" if judged and judged["kept"] else "whisper-tiny.en"
+            heard = "Whisper+heard terms" + (f" [{writer}]" if judged else "")
+            assert "Whisper alone" in methods and (heard in methods) == (two_pass["config"]["top_terms"] > 0)
             assert set(two_pass["general_dev_wer"]) == {"whisper", "whisper_terms", "two_pass"}
             saved = json.loads((tmp_path / "runs" / name / "model" / "best" / "two-pass.json").read_text())
             # one setting at a time: Whisper alone and each prompt with spotting off, then on the
@@ -109,7 +112,6 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert all(f["rtf"] > 0 and f["recordings"] == 1 for f in two_pass["longform"]["long-long"].values())
             # the adapted writer: trained into the model folder, judged at the chosen settings,
             # scored beside the original whichever was kept
-            judged = two_pass["adapted_writer"]
             assert saved["adapted_writer"] == judged and set(judged["dev_wer"]) == {"whisper", "two_pass"}
             assert set(judged["guard"]) == {"real-dev", "long-long"} and judged["kept"] == (judged["reason"] is None)
             assert (tmp_path / "runs" / name / "model" / "best" / "writer" / "model.bin").is_file()
@@ -117,7 +119,11 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             # a kept writer's long-form rows beside the original's
             assert ("Whisper alone (its long-form decoding) [adapted writer]" in long_rows) == judged["kept"]
             assert "adapted Whisper alone" in methods
-            assert ("two-pass, the writer not chosen" in methods) == (two_pass["config"]["spot_threshold"] is not None)
+            # the two-pass rows say which writer wrote them
+            other = "whisper-tiny.en" if judged["kept"] else "adapted writer"
+            spotted = two_pass["config"]["spot_threshold"] is not None
+            assert (f"Whisper+heard terms+spotting [{writer}]" in methods) == spotted
+            assert (f"Whisper+heard terms+spotting [{other}, not chosen]" in methods) == spotted
         else:
             assert two_pass["skipped"]
     else:

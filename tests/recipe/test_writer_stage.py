@@ -91,3 +91,22 @@ def test_the_adapted_writer_starts_from_the_first_writer_named():
     config = RecipeConfig().changed(two_pass__writers="whisper-base, whisper-tiny.en")
     assert first_writer(config) == "whisper-base"
     assert first_writer(config.changed(two_pass__writers=None)) is None
+
+
+def test_the_report_rows_name_the_writer_that_wrote_them():
+    from speechtl.recipe.evaluate import method_name
+    from speechtl.recipe.outputs import TwoPassOut
+
+    def out(kept: bool | None) -> TwoPassOut:
+        judged = None if kept is None else {"kept": kept}
+        return TwoPassOut(whisper="writer" if kept else "whisper-tiny.en", adapted_writer=judged,
+                          original_whisper="whisper-tiny.en")
+
+    kept, refused, untried = out(True), out(False), out(None)
+    assert method_name("two-pass", kept) == "Whisper+heard terms+spotting [adapted writer]"
+    assert method_name("two-pass-other", kept) == "Whisper+heard terms+spotting [whisper-tiny.en, not chosen]"
+    assert method_name("whisper-terms", refused) == "Whisper+heard terms [whisper-tiny.en]"
+    assert method_name("two-pass-other", refused) == "Whisper+heard terms+spotting [adapted writer, not chosen]"
+    # without an adapted writer there is one writer, and the names stay short
+    assert method_name("two-pass", untried) == method_name("two-pass") == "Whisper+heard terms+spotting"
+    assert method_name("whisper", kept) == "Whisper alone" and method_name("lm-terms", kept) == "+LM+terms"
