@@ -19,7 +19,7 @@ from ..decode.twopass_config import LONG_FORM_WHISPER, TwoPassConfig
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
-from .outputs import Posteriors, WriterOut
+from .outputs import Posteriors
 
 ADAPTED_WRITER = "adapted writer"  # a kept adapted writer's long-form rows: "adapted writer/LABEL"
 
@@ -96,23 +96,15 @@ def longform_sets(adapted: Bundle, manifests: Sequence[str], posteriors: Posteri
     return sets
 
 
-def adapted_longform(two_pass, writer: WriterOut, best: TwoPassConfig, sets: dict[str, LongformSet],
-                      vocabulary: Vocabulary, frame_shift: float) -> dict[str, dict[str, dict]]:
-    """The kept adapted writer's long-form rows, beside the original's from the tuning:
-    Whisper's own long-form decoding and the chosen setting, keyed "adapted writer/LABEL"."""
-    from ..model.seq2seq import WhisperRecognizer
-
-    recognizer = WhisperRecognizer(writer.folder)
-    recognizer.share_encoder(two_pass.whisper)
-    adapted = two_pass.with_whisper(recognizer)
-    own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
-    settings = [("whisper", own, False)] + ([] if best.long_form == LONG_FORM_WHISPER else [(label_of(best), best, True)])
-    rows: dict[str, dict[str, dict]] = {}
-    for name, (entries, waves, logprobs, ctc_s) in sets.items():
-        rows[name] = {}
-        for label, config, with_ctc in settings:
-            t0 = time.perf_counter()
-            hyps = adapted.with_config(config).texts(logprobs, frame_shift, waves)
-            rows[name][f"{ADAPTED_WRITER}/{label}"] = figures(entries, hyps, vocabulary,
-                                                                time.perf_counter() - t0 + (ctc_s if with_ctc else 0.0))
-    return rows
+def adapted_longform(adapted, best: TwoPassConfig, sets: dict[str, LongformSet], vocabulary: Vocabulary,
+                     frame_shift: float) -> tuple[TwoPassConfig, dict[str, dict[str, dict]], str | None]:
+    """The long-form guard again for ``adapted`` (the two-pass with the kept adapted writer),
+    which may write long recordings better on its own than the original did; its rows are
+    keyed "adapted writer/LABEL", beside the original's from the tuning. Only what long
+    recordings use may change: ``best``, then without the text before, then the writer's own
+    long-form decoding; short clips keep the setting the writer was judged at. Returns
+    (setting, rows, what the guard did)."""
+    config, rows, fallback = longform_guard(adapted, [best, replace(best, context_words=0)], sets, vocabulary,
+                                            frame_shift)
+    return config, {name: {f"{ADAPTED_WRITER}/{label}": f for label, f in by_label.items()}
+                    for name, by_label in rows.items()}, fallback

@@ -42,7 +42,8 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     the one with the lowest dev WER among those within ``c.two_pass.max_rtf`` (Whisper's
     time per second of dev audio; the fastest when none is). An adapted writer (the writer
     stage's) is then tried at those settings (recipe/writer.py: judge_writer), guarded on
-    the real dev speakers, ``general_entries`` (real general English) and the long-form sets."""
+    the real dev speakers, ``general_entries`` (real general English) and the long-form sets;
+    a kept one goes through the long-form guard again (recipe/longform.py: adapted_longform)."""
     from ..decode.beam import decode_processes
     from ..decode.policy import choose_decoding
     from ..model.seq2seq import WhisperRecognizer
@@ -81,23 +82,27 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     settings_file = f"{trained.model}/{TWO_PASS_FILE}"
     longform = {name: {f"{t['whisper']}/{label}": f for t in tuned for label, f in t["longform"].get(name, {}).items()}
                 for name in sets}
-    whisper, saved_whisper, judged = chosen["whisper"], chosen["whisper"], None
+    whisper, saved_whisper, judged, fallback = chosen["whisper"], chosen["whisper"], None, chosen["fallback"]
     if writer is not None and writer.folder:
         judged = _judge_adapted(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best, chosen, dev,
                                 {"real-dev": real, "general-real-en": general,
                                  **{name: inputs[:3] for name, inputs in sets.items()}}, adapted.frame_shift)
         if judged["kept"]:
             whisper, saved_whisper = writer.folder, WRITER_DIR
-            for name, rows in adapted_longform(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best,
-                                                sets, vocabulary, adapted.frame_shift).items():
-                longform[name].update(rows)
+            kept = two_pass.with_whisper(WhisperRecognizer(writer.folder))
+            best, rows, adapted_fallback = adapted_longform(kept, best, sets, vocabulary, adapted.frame_shift)
+            for name, by_label in rows.items():
+                longform[name].update(by_label)
+            if adapted_fallback:
+                print(f"long-form guard (adapted writer): {adapted_fallback}", flush=True)
+                fallback = "; ".join(f for f in (fallback, f"adapted writer: {adapted_fallback}") if f)
     write_json(settings_file, {
         "whisper": saved_whisper, "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
-        "writers": writers_seen, "longform": longform, "longform_fallback": chosen["fallback"],
+        "writers": writers_seen, "longform": longform, "longform_fallback": fallback,
         "adapted_writer": judged, "tuned_with": chosen["whisper"]})
     return TwoPassOut(whisper=whisper, config=best, dev_wer=chosen["dev_wer"],
                       general_dev_wer=chosen["general"], settings=settings_file, skipped="; ".join(skipped),
-                      longform=longform, longform_fallback=chosen["fallback"], writers=writers_seen,
+                      longform=longform, longform_fallback=fallback, writers=writers_seen,
                       adapted_writer=judged, original_whisper=chosen["whisper"])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -99,6 +101,23 @@ def test_the_last_fallback_is_whisper_s_own_long_form_decoding(alphabet, sample_
     for i, w in enumerate(hyp.words):  # two words per segment, within a frame of its span
         segment = i // 2
         assert segment * step - 0.02 <= w.start < w.end <= (segment + 1) * step + 0.02
+
+
+def test_a_kept_writer_better_alone_on_long_recordings_decodes_them_on_its_own(alphabet, sample_waves):
+    from speechtl.recipe.longform import adapted_longform
+
+    sets, windows = recording(alphabet, sample_waves)
+    # the adapted writer mishears a word per window where the tuned setting's windows go, and
+    # nowhere in its own long-form decoding: long recordings fall back to it, short clips keep TUNED
+    tp = two_pass(alphabet, ScriptedLongWhisper("the quart en banc", "the court", windows, unprompted="the quart"))
+    chosen, rows, said = adapted_longform(tp, TUNED, sets, tp.vocabulary, 0.02)
+    assert chosen == replace(TUNED, long_form="whisper")  # only what long recordings use changed
+    assert said.endswith("fell back to Whisper's own long-form decoding")
+    assert rows["long-test"]["adapted writer/whisper"]["wer"] == 0.0
+    assert rows["long-test"]["adapted writer/whisper-terms"]["wer"] > 0.5
+    # a writer whose windows hold keeps the tuned setting
+    tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
+    assert adapted_longform(tp, TUNED, sets, tp.vocabulary, 0.02)[:3:2] == (TUNED, None)
 
 
 def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
