@@ -26,7 +26,7 @@ DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
 DEFAULT_WHISPER_MARGIN = -2.0
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 # how a recording longer than one window is decoded: window by window as above, or by
-# Whisper's own long-form decoding (the long-form guard's last fallback; no terms)
+# Whisper's own long-form decoding (the long-form guard's last fallback; it reads no terms)
 LONG_FORM_WINDOWS = "windows"
 LONG_FORM_WHISPER = "whisper"
 # words of the text before each window that prompt it (TwoPassConfig.context_words), by

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..constants import MAX_TERMS_WER_COST
 from ..data.manifest import ManifestEntry, load_entry, read_manifest
-from ..decode.twopass_config import LONG_FORM_WHISPER, TwoPassConfig
+from ..decode.twopass_config import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TwoPassConfig
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
@@ -29,8 +29,9 @@ LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], flo
 def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str, LongformSet],
                    vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str | None]:
     """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
-    long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the last one
-    with ``long_form`` set to Whisper's own long-form decoding (which holds by definition).
+    long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the first one
+    with ``long_form`` set to Whisper's own long-form decoding (which holds by definition):
+    long recordings go to it, short clips keep the setting tuned on them.
     Returns it, the rows measured (set -> row -> figures) and what the guard did ("" when
     the first passed)."""
     own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
@@ -43,6 +44,8 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
     unique = list(dict.fromkeys(candidates))  # each setting once, in order
     first, lost = label_of(unique[0]), []
     for i, config in enumerate(unique):
+        if config.long_form == LONG_FORM_WHISPER:  # Whisper's own long-form decoding: the "whisper" rows above
+            return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label_of(config)}"
         tp = two_pass.with_config(config)
         label, lost = label_of(config), []
         for name, (entries, waves, logprobs, ctc_s) in sets.items():
@@ -54,15 +57,16 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
                 lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
         if not lost:
             return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label}"
-    # none held: Whisper's own long-form decoding for long recordings (the rows above)
-    return replace(unique[-1], long_form=LONG_FORM_WHISPER), rows, (
+    # none held: Whisper's own long-form decoding for long recordings (the rows above); short
+    # clips keep the first setting, judged on them (that decoding reads no prompt or spotting)
+    return replace(unique[0], long_form=LONG_FORM_WHISPER), rows, (
         f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
         f"fell back to Whisper's own long-form decoding")
 
 
 def label_of(config: TwoPassConfig) -> str:
     if config.long_form == LONG_FORM_WHISPER:
-        return "whisper-long"
+        return "whisper"
     label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
     return label + (f"+context-{config.context_words}" if config.context_words else "")
 
@@ -104,7 +108,8 @@ def adapted_longform(adapted, best: TwoPassConfig, sets: dict[str, LongformSet],
     recordings use may change: ``best``, then without the text before, then the writer's own
     long-form decoding; short clips keep the setting the writer was judged at. Returns
     (setting, rows, what the guard did)."""
-    config, rows, fallback = longform_guard(adapted, [best, replace(best, context_words=0)], sets, vocabulary,
-                                            frame_shift)
+    windowed = replace(best, long_form=LONG_FORM_WINDOWS)  # the original's fallback need not hold for this writer
+    config, rows, fallback = longform_guard(adapted, [windowed, replace(windowed, context_words=0)], sets,
+                                            vocabulary, frame_shift)
     return config, {name: {f"{ADAPTED_WRITER}/{label}": f for label, f in by_label.items()}
                     for name, by_label in rows.items()}, fallback

@@ -90,7 +90,7 @@ def test_the_last_fallback_is_whisper_s_own_long_form_decoding(alphabet, sample_
     # over windows this Whisper mishears a word whatever the prompt; its own long-form decoding does not
     tp = two_pass(alphabet, ScriptedLongWhisper("the quart en banc", "the court", windows, unprompted="the quart"))
     chosen, rows, said = longform_guard(tp, [TUNED, ALONE], sets, tp.vocabulary, 0.02)
-    assert chosen == TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form="whisper")
+    assert chosen == replace(TUNED, long_form="whisper")  # short clips keep the tuned prompt
     assert said.startswith("every windowed setting lost") and said.endswith("Whisper's own long-form decoding")
     assert rows["long-test"]["whisper-windows"]["wer"] == pytest.approx(0.5)
     # what the fallback decodes: Whisper's own text, each word timed inside its segment
@@ -154,3 +154,18 @@ def test_with_the_writer_stage_on_real_english_joined_is_always_a_long_form_set(
     assert manifest.startswith(str(tmp_path)) and 280 < recording.duration < 340  # 44 utterances, about 5 minutes
     no_writer = off.changed(writer=WriterConfig(), two_pass__writers=None)  # nothing to adapt: no writer stage
     assert longform_sets(no_writer) == ()
+
+
+def test_a_kept_writer_tries_its_windows_where_the_original_fell_back_to_its_own_long_form(alphabet, sample_waves):
+    from speechtl.recipe.evaluate import longform_name
+    from speechtl.recipe.longform import adapted_longform
+
+    sets, windows = recording(alphabet, sample_waves)
+    # the original writer lost over windows (long_form "whisper"); the adapted one's windows hold
+    tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
+    chosen, rows, said = adapted_longform(tp, replace(TUNED, long_form="whisper"), sets, tp.vocabulary, 0.02)
+    assert chosen == TUNED and said is None
+    assert rows["long-test"]["adapted writer/whisper-terms"]["wer"] == 0.0
+    # every row has a name in the report
+    assert [longform_name(k) for k in rows["long-test"]] == [
+        "Whisper alone (its long-form decoding) [adapted writer]", "Whisper+heard terms (windows) [adapted writer]"]
