@@ -191,12 +191,15 @@ PROBE_TEXT = "testing"
 
 
 def apply_hints(text: str, hints: Mapping[str, str], engine: str) -> str:
-    """Replace hinted terms (normalized words) in normalized ``text`` with their hints."""
+    """Replace hinted terms (normalized words) in normalized ``text`` with their hints.
+    A respelling is spoken in lowercase: the capitals that mark its stress ("STAR ee deh
+    SY sis") are read as letters by Piper and espeak-ng ("S Y"; tools/bench_hints.py)."""
     for words, hint in sorted(hints.items(), key=lambda kv: -len(kv[0])):
         phonemes = hint.startswith("[[")
         if phonemes and engine not in ("espeak", "kokoro"):
             continue  # phoneme strings are espeak-ng's notation
-        text = re.sub(rf"(?<![\w']){re.escape(words)}(?![\w'])", hint, text)
+        spoken = hint if phonemes else hint.lower()
+        text = re.sub(rf"(?<![\w']){re.escape(words)}(?![\w'])", lambda _: spoken, text)
     return text
 
 

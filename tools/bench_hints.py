@@ -1,0 +1,78 @@
+"""Do the pronunciation hints make the engines say the terms? Each hinted term of a
+recipe, in a carrier sentence, spoken by each engine three ways: as written (no hint),
+with the hint as it is in terms.csv (stress in capitals), and with the hint as the
+synthesizer now gives it (synth/engines.apply_hints: lowercase). A Whisper that was not
+trained on any of these voices judges the audio: prompted with the term (as the two-pass
+prompts it), does it write the term?
+
+    .venv/bin/python tools/bench_hints.py --recipe legal --terms 30
+    .venv/bin/python tools/bench_hints.py --recipe medical --voices piper-joe,kokoro-alpha --whisper whisper-tiny.en
+
+Prints term recall per engine and way, and the terms where the ways differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from speechtl.model.seq2seq import WhisperRecognizer
+from speechtl.synth.engines import apply_hints, available_voices, synthesize
+from speechtl.text import normalize
+from speechtl.vocabulary import Vocabulary
+
+CARRIER = "we talked about {} this morning"
+DEFAULT_VOICES = "piper-joe,espeak-en-us,flite-kal16,festival-kal,kokoro-alpha"
+WAYS = ("plain", "hint as written", "hint as spoken")
+
+
+def spoken_ways(words: str, hint: str, engine: str) -> dict[str, str]:
+    """The carrier sentence three ways for one engine."""
+    text = CARRIER.format(words)
+    return {"plain": text, "hint as written": CARRIER.format(hint),
+            "hint as spoken": apply_hints(text, {words: hint}, engine)}
+
+
+def said(term_words: str, transcript: str) -> bool:
+    return f" {term_words} " in f" {normalize(transcript)} "
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipe", default="legal", help="recipes/NAME/terms.csv")
+    ap.add_argument("--terms", type=int, default=30, help="hinted terms drawn (seeded); 0: all")
+    ap.add_argument("--voices", default=DEFAULT_VOICES)
+    ap.add_argument("--whisper", default="whisper-base")
+    args = ap.parse_args()
+
+    vocabulary = Vocabulary.load(Path("recipes") / args.recipe / "terms.csv")
+    hinted = sorted(vocabulary.hints().items())
+    if args.terms:
+        hinted = random.Random(0).sample(hinted, min(args.terms, len(hinted)))
+    voices = [v for v in available_voices(args.voices.split(","))]
+    judge = WhisperRecognizer(args.whisper, threads=2)
+    hits: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    differ = []
+    for words, hint in hinted:
+        for voice in voices:
+            ways = spoken_ways(words, hint, voice.engine)
+            got = {way: judge.transcribe(synthesize(voice, text), hotwords=words).text for way, text in ways.items()}
+            for way in WAYS:
+                hits[(voice.engine, way)].append(said(words, got[way]))
+            if len({said(words, t) for t in got.values()}) > 1:
+                differ.append(f"{voice.name:<14} {words!r} ({hint}): " + " | ".join(
+                    f"{way}: {got[way]}" for way in WAYS))
+    print(f"{len(hinted)} hinted {args.recipe} terms in {CARRIER!r}, judged by {args.whisper} prompted with the term")
+    print(f"{'engine':<10}" + "".join(f"{way:>18}" for way in WAYS))
+    for engine in dict.fromkeys(v.engine for v in voices):
+        print(f"{engine:<10}" + "".join(f"{100 * sum(hits[(engine, w)]) / len(hits[(engine, w)]):>17.1f}%" for w in WAYS))
+    total = {w: [h for (e, way), hs in hits.items() if way == w for h in hs] for w in WAYS}
+    print(f"{'all':<10}" + "".join(f"{100 * sum(total[w]) / len(total[w]):>17.1f}%" for w in WAYS))
+    print("\nwhere the ways differ:")
+    print("\n".join(differ))
+
+
+if __name__ == "__main__":
+    main()
