@@ -8,7 +8,7 @@ prompts it), does it write the term?
     .venv/bin/python tools/bench_hints.py --recipe legal --terms 30
     .venv/bin/python tools/bench_hints.py --recipe medical --voices piper-joe,kokoro-alpha --whisper whisper-tiny.en
 
-Prints term recall per engine and way, and the terms where the ways differ.
+Prints the terms where the ways differ as it goes, then term recall per engine and way.
 """
 
 from __future__ import annotations
@@ -54,24 +54,22 @@ def main() -> None:
     voices = [v for v in available_voices(args.voices.split(","))]
     judge = WhisperRecognizer(args.whisper, threads=2)
     hits: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    differ = []
+    print("where the ways differ (+: the term written):", flush=True)
     for words, hint in hinted:
         for voice in voices:
             ways = spoken_ways(words, hint, voice.engine)
             got = {way: judge.transcribe(synthesize(voice, text), hotwords=words).text for way, text in ways.items()}
             for way in WAYS:
                 hits[(voice.engine, way)].append(said(words, got[way]))
-            if len({said(words, t) for t in got.values()}) > 1:
-                differ.append(f"{voice.name:<14} {words!r} ({hint}): " + " | ".join(
-                    f"{way}: {got[way]}" for way in WAYS))
-    print(f"{len(hinted)} hinted {args.recipe} terms in {CARRIER!r}, judged by {args.whisper} prompted with the term")
+            if len({said(words, t) for t in got.values()}) > 1:  # (printed as they come: a long run shows progress)
+                print(f"{voice.name:<14} {words!r} ({hint}): " + " | ".join(
+                    f"{way} {'+' if said(words, got[way]) else '-'} {got[way]}" for way in WAYS), flush=True)
+    print(f"\n{len(hinted)} hinted {args.recipe} terms in {CARRIER!r}, judged by {args.whisper} prompted with the term")
     print(f"{'engine':<10}" + "".join(f"{way:>18}" for way in WAYS))
     for engine in dict.fromkeys(v.engine for v in voices):
         print(f"{engine:<10}" + "".join(f"{100 * sum(hits[(engine, w)]) / len(hits[(engine, w)]):>17.1f}%" for w in WAYS))
     total = {w: [h for (e, way), hs in hits.items() if way == w for h in hs] for w in WAYS}
     print(f"{'all':<10}" + "".join(f"{100 * sum(total[w]) / len(total[w]):>17.1f}%" for w in WAYS))
-    print("\nwhere the ways differ:")
-    print("\n".join(differ))
 
 
 if __name__ == "__main__":

@@ -122,3 +122,27 @@ def test_a_domain_is_one_folder(tmp_path, monkeypatch):
     from speechtl.domains.heldout import heldout_sentences
 
     assert heldout_sentences("aviation", "dev") + heldout_sentences("aviation", "test")
+
+
+def _syllables(word: str) -> int:
+    """A rough count: vowel groups, a silent final "e" not counted."""
+    import re
+
+    word = word.lower()
+    n = len(re.findall(r"[aeiouy]+", word))
+    if n > 1 and word.endswith("e") and not word.endswith(("le", "ee")):
+        n -= 1
+    return max(1, n)
+
+
+@pytest.mark.parametrize("domain", ["medical", "legal"])
+def test_a_hint_respells_the_whole_term(domain):
+    # a hint stands for every word of its term in the synthesized audio: "negligence per se"
+    # hinted "per SAY" was spoken without "negligence" though its transcript holds it
+    short = []
+    for t in domain_terms(domain):
+        if t.pronunciation and len(t.text.split()) > 1 and not t.pronunciation.startswith("[["):
+            said = sum(_syllables(w) for w in t.pronunciation.replace("-", " ").split())
+            if said < 0.85 * sum(_syllables(w) for w in t.text.split()):
+                short.append(f"{t.text!r}: {t.pronunciation!r}")
+    assert not short, short
