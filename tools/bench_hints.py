@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import random
 from collections import defaultdict
-from pathlib import Path
-
+from speechtl.domains import domain_terms
+from speechtl.errors import SpeechtlError
+from speechtl.metrics import occurrences
 from speechtl.model.seq2seq import WhisperRecognizer
 from speechtl.synth.engines import apply_hints, available_voices, synthesize
 from speechtl.text import normalize
-from speechtl.vocabulary import Vocabulary
 
 CARRIER = "we talked about {} this morning"
 DEFAULT_VOICES = "piper-joe,espeak-en-us,flite-kal16,festival-kal,kokoro-alpha"
@@ -36,22 +36,24 @@ def spoken_ways(words: str, hint: str, engine: str) -> dict[str, str]:
 
 
 def said(term_words: str, transcript: str) -> bool:
-    return f" {term_words} " in f" {normalize(transcript)} "
+    return bool(occurrences(normalize(transcript).split(), tuple(term_words.split())))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--recipe", default="legal", help="recipes/NAME/terms.csv")
+    ap.add_argument("--recipe", default="legal", help="the domain whose term list is read (legal, medical, ...)")
     ap.add_argument("--terms", type=int, default=30, help="hinted terms drawn (seeded); 0: all")
     ap.add_argument("--voices", default=DEFAULT_VOICES)
     ap.add_argument("--whisper", default="whisper-base")
     args = ap.parse_args()
 
-    vocabulary = Vocabulary.load(Path("recipes") / args.recipe / "terms.csv")
-    hinted = sorted(vocabulary.hints().items())
+    try:
+        hinted = sorted(domain_terms(args.recipe).hints().items())
+    except SpeechtlError as exc:
+        ap.error(str(exc))
     if args.terms:
         hinted = random.Random(0).sample(hinted, min(args.terms, len(hinted)))
-    voices = [v for v in available_voices(args.voices.split(","))]
+    voices = available_voices(args.voices.split(","))
     judge = WhisperRecognizer(args.whisper, threads=2)
     hits: dict[tuple[str, str], list[bool]] = defaultdict(list)
     print("where the ways differ (+: the term written):", flush=True)
@@ -59,11 +61,12 @@ def main() -> None:
         for voice in voices:
             ways = spoken_ways(words, hint, voice.engine)
             got = {way: judge.transcribe(synthesize(voice, text), hotwords=words).text for way, text in ways.items()}
+            right = {way: said(words, text) for way, text in got.items()}
             for way in WAYS:
-                hits[(voice.engine, way)].append(said(words, got[way]))
-            if len({said(words, t) for t in got.values()}) > 1:  # (printed as they come: a long run shows progress)
+                hits[(voice.engine, way)].append(right[way])
+            if len(set(right.values())) > 1:  # (printed as they come: a long run shows progress)
                 print(f"{voice.name:<14} {words!r} ({hint}): " + " | ".join(
-                    f"{way} {'+' if said(words, got[way]) else '-'} {got[way]}" for way in WAYS), flush=True)
+                    f"{way} {'+' if right[way] else '-'} {got[way]}" for way in WAYS), flush=True)
     print(f"\n{len(hinted)} hinted {args.recipe} terms in {CARRIER!r}, judged by {args.whisper} prompted with the term")
     print(f"{'engine':<10}" + "".join(f"{way:>18}" for way in WAYS))
     for engine in dict.fromkeys(v.engine for v in voices):

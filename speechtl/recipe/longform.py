@@ -44,17 +44,10 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
     unique = list(dict.fromkeys(candidates))  # each setting once, in order
     first, lost = label_of(unique[0]), []
     for i, config in enumerate(unique):
-        if config.long_form == LONG_FORM_WHISPER:  # Whisper's own long-form decoding: the "whisper" rows above
-            return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label_of(config)}"
-        tp = two_pass.with_config(config)
-        label, lost = label_of(config), []
-        for name, (entries, waves, logprobs, ctc_s) in sets.items():
-            t0 = time.perf_counter()
-            hyps = tp.texts(logprobs, frame_shift, waves)
-            rows[name][label] = figures(entries, hyps, vocabulary, time.perf_counter() - t0 + ctc_s)
-            alone = rows[name]["whisper"]["wer"]
-            if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
-                lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
+        label = label_of(config)
+        # Whisper's own long-form decoding holds by definition (its rows are the "whisper" ones)
+        lost = [] if config.long_form == LONG_FORM_WHISPER else _losses(
+            two_pass.with_config(config), label, sets, rows, vocabulary, frame_shift)
         if not lost:
             return config, rows, None if i == 0 else f"{first} lost on long recordings; fell back to {label}"
     # none held: Whisper's own long-form decoding for long recordings (the rows above); short
@@ -62,6 +55,21 @@ def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str
     return replace(unique[0], long_form=LONG_FORM_WHISPER), rows, (
         f"every windowed setting lost on long recordings ({'; '.join(lost)}); "
         f"fell back to Whisper's own long-form decoding")
+
+
+def _losses(tp, label: str, sets: dict[str, LongformSet], rows: dict[str, dict[str, dict]], vocabulary: Vocabulary,
+            frame_shift: float) -> list[str]:
+    """Decode each set with ``tp`` into ``rows[set][label]``; the sets where it lost more
+    than ``MAX_TERMS_WER_COST`` to Whisper's own long-form decoding."""
+    lost = []
+    for name, (entries, waves, logprobs, ctc_s) in sets.items():
+        t0 = time.perf_counter()
+        hyps = tp.texts(logprobs, frame_shift, waves)
+        rows[name][label] = figures(entries, hyps, vocabulary, time.perf_counter() - t0 + ctc_s)
+        alone = rows[name]["whisper"]["wer"]
+        if rows[name][label]["wer"] > alone + MAX_TERMS_WER_COST:
+            lost.append(f"{name} {100 * rows[name][label]['wer']:.2f}% vs Whisper alone {100 * alone:.2f}%")
+    return lost
 
 
 def label_of(config: TwoPassConfig) -> str:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from speechtl.domains import available_domains, domain_terms, generate
@@ -126,8 +128,6 @@ def test_a_domain_is_one_folder(tmp_path, monkeypatch):
 
 def _syllables(word: str) -> int:
     """A rough count: vowel groups, a silent final "e" not counted."""
-    import re
-
     word = word.lower()
     n = len(re.findall(r"[aeiouy]+", word))
     if n > 1 and word.endswith("e") and not word.endswith(("le", "ee")):
