@@ -42,5 +42,10 @@ TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
 # chosen prompt (each pair but (0, 0); one N-best pass over dev serves them all)
 TUNE_TWO_PASS_LM_WEIGHTS = (0.0, 0.2, 0.5)
 TUNE_TWO_PASS_TERM_BONUSES = (0.0, 1.0, 2.0)
+# a term spelled this near the words Whisper wrote (letters alike, decode/spotting.spelling_similarity)
+# is proposed whatever its acoustic gain, for Whisper's judgment: Whisper writes a prompted term
+# as it sounds ("lis pendence", "res ipsa loquiter"), and the CTC letters of a sound-alike
+# spelling can beat the term's own (legal test, 2026-12-06: "pendence" 26 nats above "pendens")
+TUNE_TWO_PASS_NEAR_SPELLINGS = (0.85,)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

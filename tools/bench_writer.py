@@ -40,7 +40,7 @@ def main() -> None:
 
     from speechtl.config import apply_overrides
     from speechtl.evaluate import decodable_logprobs, evaluate_methods
-    from speechtl.recipe.data import find_shared
+    from speechtl.recipe.data import SHARED_REAL_EN_DEV, find_shared
     from speechtl.recipe.evaluate import decodings
     from speechtl.recipe.outputs import DataOut, LMOut, TrainOut, TwoPassOut, from_json
     from speechtl.recipe.runner import Recipe, load_presets
@@ -72,7 +72,7 @@ def main() -> None:
             interpolate_writer(first_writer(recipe.config), writer, share, merged)
         writers.append(merged)
     bundle = recipe._adapted(trained)
-    shared = find_shared("data/real-en-dev/manifest.jsonl")
+    shared = find_shared(SHARED_REAL_EN_DEV)
     manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else "",
                  "real-dev": data.real_dev, "real-test": data.real_test}
     sets = {}

@@ -231,6 +231,15 @@ class TermSpotter:
         return (-nll).numpy()
 
 
+def spelling_similarity(words: str, term: str) -> float:
+    """How alike two spellings are, spaces aside: twice the letters they share in order over
+    the letters of both (difflib's ratio; "lis pendence" and "lis pendens": 0.86, "trust the"
+    and "trustee": 0.80)."""
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, words.replace(" ", ""), term.replace(" ", ""), autojunk=False).ratio()
+
+
 def _spread(words: list[str], start: int, end: int) -> list[FrameWord]:
     """Split frames [start, end) over ``words`` in proportion to their letters."""
     total = sum(len(w) for w in words)

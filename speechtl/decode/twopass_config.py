@@ -55,6 +55,9 @@ class TwoPassConfig:
     rescore: RescoreConfig | None = None
     # short clips packed into shared Whisper windows (decode/packing.py; False: each clip its own)
     pack_clips: bool = False
+    # with Whisper judging, a term spelled at least this alike the words it would replace
+    # (decode/spotting.spelling_similarity) is proposed whatever its acoustic gain (None: off)
+    near_spelling: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -72,6 +75,8 @@ class TwoPassConfig:
     def __post_init__(self) -> None:
         if self.top_terms < 0:
             raise SettingError(f"top_terms must be >= 0, not {self.top_terms}")
+        if self.near_spelling is not None and not 0 < self.near_spelling <= 1:
+            raise SettingError(f"near_spelling must be above 0 and at most 1, not {self.near_spelling}")
         if self.context_words < 0:
             raise SettingError(f"context_words must be >= 0, not {self.context_words}")
         if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):

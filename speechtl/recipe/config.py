@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..constants import (TUNE_ALPHAS, TUNE_BETAS, TUNE_SPOT_THRESHOLDS, TUNE_TERM_WEIGHTS, TUNE_TWO_PASS_THRESHOLDS,
-                         TUNE_TWO_PASS_LM_WEIGHTS, TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TERM_BONUSES,
+                         TUNE_TWO_PASS_LM_WEIGHTS, TUNE_TWO_PASS_NEAR_SPELLINGS, TUNE_TWO_PASS_PROMPT_GAINS, TUNE_TWO_PASS_TERM_BONUSES,
                          TUNE_TWO_PASS_TOP_TERMS, TUNE_TWO_PASS_WHISPER_MARGINS,
                          TUNE_UNK_OFFSETS, WHISPER_BASE, WHISPER_TINY_EN)
 from ..decode.beam import DEFAULT_BEAM_WIDTH
@@ -110,6 +110,8 @@ class TwoPassSettings:
     # Whisper's N best rescored with the domain LM and terms (either empty: no rescoring tried)
     lm_weights: tuple[float, ...] = TUNE_TWO_PASS_LM_WEIGHTS
     term_bonuses: tuple[float, ...] = TUNE_TWO_PASS_TERM_BONUSES
+    # near spellings proposed past the acoustic threshold, for Whisper's judge (empty: not tried)
+    near_spellings: tuple[float, ...] = TUNE_TWO_PASS_NEAR_SPELLINGS
 
 
 @dataclass(frozen=True)

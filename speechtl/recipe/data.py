@@ -24,12 +24,16 @@ from .writer import adapts_writer
 log = logging.getLogger(__name__)
 
 SHARED_PREFIX = "shared:"  # a path under ../shared (find_shared), in settings that name input data
+SHARED_REAL_EN_DEV = "data/real-en-dev/manifest.jsonl"  # under ../shared: the general test, joined for long form
 REPO = Path(__file__).resolve().parents[2]
 
 
 def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     longform = longform_sets(c)  # first: a wrong path is said before minutes of synthesis
     data = with_general(c, with_pseudo(c, with_real(c, domain_data(c, vocabulary))))
+    if not data.general_test and c.data.general_test_manifest == "auto":
+        print(f"no shared/{SHARED_REAL_EN_DEV} beside the repository or the working folder: no general real English is "
+              "scored (--set data.general_test_manifest=MANIFEST names some)", flush=True)
     return dataclasses.replace(data, longform=longform)
 
 
@@ -39,7 +43,7 @@ def general_test_manifest(c: RecipeConfig) -> str:
     spec = c.data.general_test_manifest
     if spec != "auto":
         return spec or ""
-    shared = find_shared("data/real-en-dev/manifest.jsonl")
+    shared = find_shared(SHARED_REAL_EN_DEV)
     return str(shared) if shared else ""
 
 
@@ -79,8 +83,10 @@ def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
         if missing:
             raise SpeechtlError(f"longform: no such manifest: {', '.join(missing)} (tools/make_longform.py builds them)")
         return paths
-    shared = find_shared("data/real-en-dev/manifest.jsonl")
+    shared = find_shared(SHARED_REAL_EN_DEV)
     if shared is None:
+        print(f"no shared/{SHARED_REAL_EN_DEV} beside the repository or the working folder: no long-form set "
+              "(--set data.longform=MANIFEST names some; tools/make_longform.py builds them)", flush=True)
         return ()
     out = c.data_path / "longform" / "real-en-dev"
     rec = join_utterances(read_manifest(shared), out / "real-en-dev.wav", (0.4, 1.2), c.seed, "real-en-dev-joined")

@@ -199,7 +199,7 @@ def stage_report(c: RecipeConfig, data: DataOut, base: BaseOut, trained: TrainOu
         "two-pass decoding (tuned on dev)": (
             f"Whisper {two_pass.whisper}, {two_pass.config.top_terms} heard terms in its prompt (acoustic gain at "
             f"least {two_pass.config.prompt_min_gain}), spotting threshold {two_pass.config.spot_threshold}, "
-            f"Whisper's margin {two_pass.config.whisper_margin}, long recordings by {two_pass.config.long_form}, "
+            f"Whisper's margin {two_pass.config.whisper_margin}, near spellings {two_pass.config.near_spelling}, long recordings by {two_pass.config.long_form}, "
             f"N-best rescoring {two_pass.config.rescore or 'off'}"
             if two_pass and two_pass.whisper else
             f"not run{': ' + two_pass.skipped if two_pass and two_pass.skipped else ''}"),

@@ -192,6 +192,12 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
                        for t in thresholds])
     grid += spotted
     best = best_of([row_of(prompt), *spotted])["config"]
+    # 2b. With Whisper judging: terms spelled nearly as Whisper wrote them proposed whatever
+    # their acoustic gain (the judge's proposals and scores are memoized, so little is new)
+    if best.whisper_margin is not None and c.two_pass.near_spellings:
+        near = measure([replace(best, near_spelling=r) for r in sorted(c.two_pass.near_spellings, reverse=True)])
+        grid += near
+        best = best_of([row_of(best), *near])["config"]
 
     def unspotted(config: TwoPassConfig) -> TwoPassConfig:
         return replace(config, spot_threshold=None, whisper_margin=None)
@@ -211,7 +217,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
                                                "two_pass": chosen["guard_wer"]}
     print(f"two-pass ({two_pass.whisper.name}): {best.top_terms} heard terms in the prompt (acoustic gain at "
           f"least {best.prompt_min_gain}), N-best rescoring {best.rescore}, spotting threshold "
-          f"{best.spot_threshold}, Whisper's margin {best.whisper_margin}, long recordings by {best.long_form}; dev WER "
+          f"{best.spot_threshold}, Whisper's margin {best.whisper_margin}, near spellings {best.near_spelling}, long recordings by {best.long_form}; dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in dev_wer.items()), flush=True)
     return {"whisper": two_pass.whisper.name, "best": best, "dev_wer": dev_wer, "general": general,
             "grid": [{**r["config"].to_json(), "wer": r["wer"], "guard_wer": r["guard_wer"]} for r in grid],

@@ -95,6 +95,26 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
         "voir dire and rehearing in bank"]
 
 
+def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_acoustic_threshold(alphabet):
+    # the speaker says the term as it is spelled by sound, and the CTC letters agree with Whisper
+    heard = "the court issued a writ of mandamous"
+    logprobs = posteriors(alphabet, list(heard))
+    term_sentence = "the court issued a writ of mandamus"
+    whisper = ScriptedWhisper(heard, heard, {heard: -10.0, term_sentence: -9.0})
+    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.0, whisper_margin=-2.0)
+    assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]  # the CTC gain is below 0: not proposed
+    near = tp.with_config(near_spelling=0.85)
+    assert near.texts([logprobs], 0.02, [np.zeros(16000)]) == [term_sentence]
+    # the judge still decides: where Whisper finds the term's sentence unlikely, its words stay
+    doubting = ScriptedWhisper(heard, heard, {heard: -10.0, term_sentence: -15.0})
+    assert two_pass(alphabet, doubting, top_terms=3, spot_threshold=0.0, whisper_margin=-2.0,
+                    near_spelling=0.85).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
+    # without a judge a near spelling is not enough: the CTC gain alone decides
+    assert near.with_config(whisper_margin=None).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
+    # a spelling further off than the setting asks is not proposed
+    assert near.with_config(near_spelling=0.99).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
+
+
 def test_each_clip_is_judged_while_whisper_still_holds_its_encoder_output(alphabet):
     # the writer keeps the encoder outputs of its last 32 clips: a clip judged after a whole
     # set was transcribed would be encoded again

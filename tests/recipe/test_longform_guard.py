@@ -169,3 +169,15 @@ def test_a_kept_writer_tries_its_windows_where_the_original_fell_back_to_its_own
     # every row has a name in the report
     assert [longform_name(k) for k in rows["long-test"]] == [
         "Whisper alone (its long-form decoding) [adapted writer]", "Whisper+heard terms (windows) [adapted writer]"]
+
+
+def test_without_shared_real_english_the_long_form_set_is_said_to_be_missing(tmp_path, monkeypatch, capsys):
+    from speechtl.recipe import data as recipe_data
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.training.writer import WriterConfig
+
+    monkeypatch.setattr(recipe_data, "find_shared", lambda relative: None)  # a clone with no ../shared beside it
+    config = RecipeConfig(writer=WriterConfig()).changed(data__longform="auto", data_dir=str(tmp_path))
+    assert recipe_data.longform_sets(config) == ()
+    assert "no shared/data/real-en-dev/manifest.jsonl" in capsys.readouterr().out
+    assert recipe_data.general_test_manifest(config) == ""
