@@ -181,3 +181,15 @@ def test_without_shared_real_english_the_long_form_set_is_said_to_be_missing(tmp
     assert recipe_data.longform_sets(config) == ()
     assert "no shared/data/real-en-dev/manifest.jsonl" in capsys.readouterr().out
     assert recipe_data.general_test_manifest(config) == ""
+
+
+def test_near_spellings_are_kept_where_dev_loses_nothing_and_real_english_stays_within_the_bound():
+    from speechtl.recipe.twopass import near_choice
+
+    plain = {"config": "plain", "wer": 0.16, "guard_wer": 0.049}
+    tie = {"config": "near", "wer": 0.16, "guard_wer": 0.050}
+    assert near_choice(plain, [tie], max_guard=0.051)["config"] == "near"  # a tie keeps them on
+    assert near_choice(plain, [{**tie, "wer": 0.161}], max_guard=0.051)["config"] == "plain"  # dev lost
+    assert near_choice(plain, [{**tie, "guard_wer": 0.052}], max_guard=0.051)["config"] == "plain"  # real English lost
+    assert near_choice(plain, [{**tie, "guard_wer": None}], max_guard=None)["config"] == "near"  # no real set to guard
+    assert near_choice(plain, [], max_guard=0.051) is plain
