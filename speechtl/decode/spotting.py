@@ -240,6 +240,17 @@ def spelling_similarity(words: str, term: str) -> float:
     return SequenceMatcher(None, words.replace(" ", ""), term.replace(" ", ""), autojunk=False).ratio()
 
 
+def near_spelled(words: Sequence[FrameWord], sub: Substitution, at_least: float | None) -> bool:
+    """Whether ``sub``'s term is spelled at least ``at_least`` alike (:func:`spelling_similarity`)
+    the ``words`` it would replace, and not the same (None: never). Whisper writes a term it
+    was prompted with as it sounds ("lis pendence"), and the CTC letters may then prefer its
+    spelling to the term's: such a term is proposed whatever its acoustic gain, for a judge."""
+    if at_least is None or not np.isfinite(sub.gain):
+        return False
+    written = " ".join(w for w, _ in words[sub.first:sub.last])
+    return written != sub.term and spelling_similarity(written, sub.term) >= at_least
+
+
 def _spread(words: list[str], start: int, end: int) -> list[FrameWord]:
     """Split frames [start, end) over ``words`` in proportion to their letters."""
     total = sum(len(w) for w in words)

@@ -9,8 +9,8 @@ vocabulary. So, per utterance:
    :meth:`TermSpotter.heard` ranks the terms its posteriors support most;
 2. Whisper transcribes with the ``top_terms`` best of them as its prompt;
 3. Whisper's words are aligned to the CTC frames (:func:`align_words`) and term spotting
-   proposes to replace a span where a term scores ``spot_threshold`` or more per
-   character above Whisper's words (None: no spotting);
+   proposes to replace a span where a term scores ``spot_threshold`` or more per character
+   above Whisper's words (None: no spotting) or is spelled alike (``near_spelling``);
 4. with ``whisper_margin`` set, Whisper judges each proposal: the changed sentence may be
    at most ``-whisper_margin`` less likely under Whisper (same prompt) than its own. The
    CTC model hears the letters, Whisper knows which sentence is English: a term wins
@@ -38,7 +38,7 @@ from .base import Recognizer
 from .greedy import Hypothesis, Word, greedy_decode
 from .packing import Packed, join, pack, split
 from .policy import Decoding
-from .spotting import FrameWord, Substitution, TermSpotter, spelling_similarity
+from .spotting import FrameWord, Substitution, TermSpotter, near_spelled
 from .writer import Clip, Writer, digest, with_context
 from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
 
@@ -279,22 +279,13 @@ class TwoPass:
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            subs = [s for s in self._proposals(clip, text, aligned, prompt if terms is None else terms)
-                    if s.gain >= self.config.spot_threshold or self._near(s, aligned)]
-            if self.config.whisper_margin is not None:
-                subs = self._judged(clip, prompt, [w for w, _ in aligned], subs)
+            judged = self.config.whisper_margin is not None  # (near spellings need the judge)
+            subs = [s for s in self._proposals(clip, text, aligned, prompt if terms is None else terms) if s.gain >=
+                    self.config.spot_threshold or near_spelled(aligned, s, self.config.near_spelling if judged else None)]
+            subs = self._judged(clip, prompt, [w for w, _ in aligned], subs) if judged else subs
             aligned = TermSpotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
-
-    def _near(self, sub: Substitution, aligned: Sequence[FrameWord]) -> bool:
-        """Whether ``sub``'s term is spelled nearly as Whisper's words it would replace
-        (``near_spelling``): Whisper wrote the term as it sounds, so the CTC letters may
-        prefer its spelling; Whisper's judge decides (only with one)."""
-        if self.config.near_spelling is None or self.config.whisper_margin is None or not np.isfinite(sub.gain):
-            return False
-        written = " ".join(w for w, _ in aligned[sub.first:sub.last])
-        return written != sub.term and spelling_similarity(written, sub.term) >= self.config.near_spelling
 
     def _proposals(self, clip: Clip, text: str, aligned: Sequence[FrameWord], prompt: str) -> list[Substitution]:
         """Every substitution term spotting considers over Whisper's ``text`` (``aligned``),

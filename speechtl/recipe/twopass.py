@@ -211,7 +211,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
         best = near_choice(row_of(best), near, max_guard)["config"]
 
     def unspotted(config: TwoPassConfig) -> TwoPassConfig:
-        return replace(config, spot_threshold=None, whisper_margin=None)
+        return replace(config, spot_threshold=None, whisper_margin=None, near_spelling=None)
 
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding. Their
     # windows are prompted with the text before as the writer's defaults say (decode/twopass_config.py)
