@@ -32,9 +32,12 @@ def stage_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
     longform = longform_sets(c)  # first: a wrong path is said before minutes of synthesis
     data = with_general(c, with_pseudo(c, with_real(c, domain_data(c, vocabulary))))
     if not data.general_test and c.data.general_test_manifest == "auto":
-        print(f"no shared/{SHARED_REAL_EN_DEV} beside the repository or the working folder: no general real English is "
-              "scored (--set data.general_test_manifest=MANIFEST names some)", flush=True)
+        _no_shared("no general real English is scored (--set data.general_test_manifest=MANIFEST names some)")
     return dataclasses.replace(data, longform=longform)
+
+
+def _no_shared(consequence: str) -> None:
+    print(f"no shared/{SHARED_REAL_EN_DEV} beside the repository or the working folder: {consequence}", flush=True)
 
 
 def general_test_manifest(c: RecipeConfig) -> str:
@@ -85,8 +88,7 @@ def longform_sets(c: RecipeConfig) -> tuple[str, ...]:
         return paths
     shared = find_shared(SHARED_REAL_EN_DEV)
     if shared is None:
-        print(f"no shared/{SHARED_REAL_EN_DEV} beside the repository or the working folder: no long-form set "
-              "(--set data.longform=MANIFEST names some; tools/make_longform.py builds them)", flush=True)
+        _no_shared("no long-form set (--set data.longform=MANIFEST names some; tools/make_longform.py builds them)")
         return ()
     out = c.data_path / "longform" / "real-en-dev"
     rec = join_utterances(read_manifest(shared), out / "real-en-dev.wav", (0.4, 1.2), c.seed, "real-en-dev-joined")
