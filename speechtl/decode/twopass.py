@@ -279,10 +279,10 @@ class TwoPass:
         if aligned is None:  # more letters than frames: keep Whisper's words, without times
             return Hypothesis(text, ())
         if self.config.spot_threshold is not None and len(self._spotter):
-            judged = self.config.whisper_margin is not None  # (near spellings need the judge)
             subs = [s for s in self._proposals(clip, text, aligned, prompt if terms is None else terms) if s.gain >=
-                    self.config.spot_threshold or near_spelled(aligned, s, self.config.near_spelling if judged else None)]
-            subs = self._judged(clip, prompt, [w for w, _ in aligned], subs) if judged else subs
+                    self.config.spot_threshold or near_spelled(aligned, s, self.config.judged_near_spelling)]
+            if self.config.whisper_margin is not None:
+                subs = self._judged(clip, prompt, [w for w, _ in aligned], subs)
             aligned = TermSpotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from ..errors import SettingError, SpeechtlError
@@ -58,6 +58,16 @@ class TwoPassConfig:
     # with Whisper judging, a term spelled at least this alike the words it would replace
     # (decode/spotting.spelling_similarity) is proposed whatever its acoustic gain (None: off)
     near_spelling: float | None = None
+
+    @property
+    def judged_near_spelling(self) -> float | None:
+        """``near_spelling`` where Whisper judges the proposals, else None: a spelling alike
+        alone is no evidence that a term was said."""
+        return self.near_spelling if self.whisper_margin is not None else None
+
+    def without_spotting(self) -> "TwoPassConfig":
+        """These settings with no term spotting: no threshold, no judge, no near spellings."""
+        return replace(self, spot_threshold=None, whisper_margin=None, near_spelling=None)
 
     def to_json(self) -> dict:
         return asdict(self)

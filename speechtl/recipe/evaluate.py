@@ -76,7 +76,7 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         assert isinstance(ctc, Decoding)
         first = TwoPass(ctc, whisper,
                         vocabulary if vocabulary is not None else tuned.vocabulary,
-                        dataclasses.replace(chosen, spot_threshold=None, whisper_margin=None, near_spelling=None))
+                        chosen.without_spotting())
         # the other writer: the original when the adapted one was kept, else the adapted one tried
         judged = two_pass.adapted_writer
         other = None

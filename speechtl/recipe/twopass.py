@@ -210,19 +210,16 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
         grid += near
         best = near_choice(row_of(best), near, max_guard)["config"]
 
-    def unspotted(config: TwoPassConfig) -> TwoPassConfig:
-        return replace(config, spot_threshold=None, whisper_margin=None, near_spelling=None)
-
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding. Their
     # windows are prompted with the text before as the writer's defaults say (decode/twopass_config.py)
     longform, fallback = {}, None
     best = replace(best, context_words=writer_defaults(two_pass.whisper.name).context_words)
     if sets:  # as tuned, without the text before, its prompt without spotting, Whisper alone (then its own long-form)
-        candidates = [best, replace(best, context_words=0), unspotted(best), alone]
+        candidates = [best, replace(best, context_words=0), best.without_spotting(), alone]
         best, longform, fallback = longform_guard(two_pass, candidates, sets, vocabulary, frame_shift)
         if fallback:
             print(f"long-form guard ({two_pass.whisper.name}): {fallback}", flush=True)
-    chosen, plain = row_of(best), row_of(unspotted(best))
+    chosen, plain = row_of(best), row_of(best.without_spotting())
     dev_wer = {"whisper": grid[0]["wer"], "whisper_terms": plain["wer"], "two_pass": chosen["wer"]}
     general = None if real_alone is None else {"whisper": real_alone, "whisper_terms": plain["guard_wer"],
                                                "two_pass": chosen["guard_wer"]}

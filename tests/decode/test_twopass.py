@@ -113,6 +113,10 @@ def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_a
     assert near.with_config(whisper_margin=None).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
     # a spelling further off than the setting asks is not proposed
     assert near.with_config(near_spelling=0.99).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
+    # the settings without spotting drop the near spellings with the threshold and the judge
+    plain = near.config.without_spotting()
+    assert (plain.spot_threshold, plain.whisper_margin, plain.near_spelling, plain.top_terms) == (None, None, None, 3)
+    assert near.with_config(plain).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
 
 
 def test_each_clip_is_judged_while_whisper_still_holds_its_encoder_output(alphabet):
