@@ -40,6 +40,8 @@ EDGE_FRAMES = 4  # frames added on each side of a span (word boundaries of the s
 MIN_SIMILARITY = 0.3  # character-bigram Dice overlap for a term to be checked acoustically
 CANDIDATES_PER_SPAN = 3  # terms checked acoustically per span
 MAX_LENGTH_RATIO = 1.8  # a term may be at most this much longer or shorter (letters) than the span
+GLUED_TERM_LETTERS = 7  # a written word that begins or ends with a term this long may be the term glued (glued)
+GLUED_REST_LETTERS = 4  # ...to this many letters of other words (fewer: "-ing", "pre-")
 
 FrameWord = tuple[str, tuple[int, int]]  # a word and its (start, end) frames, as the beam search gives them
 
@@ -248,7 +250,19 @@ def near_spelled(words: Sequence[FrameWord], sub: Substitution, at_least: float 
     if at_least is None or not np.isfinite(sub.gain):
         return False
     written = " ".join(w for w, _ in words[sub.first:sub.last])
-    return written != sub.term and spelling_similarity(written, sub.term) >= at_least
+    return written != sub.term and (glued(written, sub.term) or spelling_similarity(written, sub.term) >= at_least)
+
+
+def glued(written: str, term: str) -> bool:
+    """Whether ``written`` is one word that begins or ends with ``term``'s letters, glued to a
+    word before or after ("lychimarthroscopy" for "like an arthroscopy", "ammonospironolactone"
+    for "I'm on spironolactone": Whisper tiny.en, medical test 2026-12-06). Terms of at least
+    ``GLUED_TERM_LETTERS`` letters, so that a short term inside a word is no sign, and at least
+    ``GLUED_REST_LETTERS`` letters besides, so that an inflection is none ("contractor")."""
+    letters = term.replace(" ", "")
+    return (" " not in written and len(letters) >= GLUED_TERM_LETTERS
+            and len(written) >= len(letters) + GLUED_REST_LETTERS
+            and (written.endswith(letters) or written.startswith(letters)))
 
 
 def _spread(words: list[str], start: int, end: int) -> list[FrameWord]:

@@ -134,11 +134,12 @@ def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:
 
 
 def near_choice(plain: dict, near: Sequence[dict], max_guard: float | None) -> dict:
-    """The first near-spelling row whose dev WER is no worse than ``plain``'s (the same
-    settings without) and whose guard WER is within ``max_guard``; else ``plain``."""
+    """Of the near-spelling rows (strictest first) whose dev WER is no worse than ``plain``'s
+    (the same settings without) and whose guard WER is within ``max_guard``, the best on dev,
+    of equals the loosest (more proposals for Whisper's judge); none: ``plain``."""
     free = [r for r in near if r["wer"] <= plain["wer"]
             and (max_guard is None or r["guard_wer"] is None or r["guard_wer"] <= max_guard)]
-    return free[0] if free else plain
+    return min(reversed(free), key=lambda r: r["wer"]) if free else plain
 
 
 def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, LongformSet],

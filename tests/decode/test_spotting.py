@@ -188,3 +188,12 @@ def test_candidates_and_prompts_do_not_change_with_the_process_s_string_hashing(
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(5)}
     assert len(runs) == 1 and runs.pop().count("(") > 3
+
+
+def test_a_term_glued_to_other_words_is_told_from_an_inflection():
+    from speechtl.decode.spotting import glued
+
+    assert glued("lychimarthroscopy", "arthroscopy") and glued("spironolactoneknew", "spironolactone")
+    assert not glued("contractor", "contract")  # an inflection, not a glued word
+    assert not glued("colonoscopy", "colon")  # a short term inside a word is no sign
+    assert not glued("like an arthroscopy", "arthroscopy") and not glued("arthroscopy", "arthroscopy")

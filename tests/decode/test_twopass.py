@@ -119,6 +119,18 @@ def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_a
     assert near.with_config(plain).texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
 
 
+def test_a_term_whisper_glued_to_the_words_before_is_proposed_with_near_spellings(alphabet):
+    # "lychimarthroscopy" for "like an arthroscopy": the CTC letters agree with Whisper's glued word
+    heard = "the court issued a writofmandamus"
+    logprobs = posteriors(alphabet, list(heard))
+    term_sentence = "the court issued a mandamus"
+    whisper = ScriptedWhisper(heard, heard, {heard: -10.0, term_sentence: -9.0})
+    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.0, whisper_margin=-2.0)
+    assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
+    # spelled far apart (0.73), but the word ends with the term's letters: proposed, and the judge takes it
+    assert tp.with_config(near_spelling=0.99).texts([logprobs], 0.02, [np.zeros(16000)]) == [term_sentence]
+
+
 def test_each_clip_is_judged_while_whisper_still_holds_its_encoder_output(alphabet):
     # the writer keeps the encoder outputs of its last 32 clips: a clip judged after a whole
     # set was transcribed would be encoded again

@@ -193,3 +193,8 @@ def test_near_spellings_are_kept_where_dev_loses_nothing_and_real_english_stays_
     assert near_choice(plain, [{**tie, "guard_wer": 0.052}], max_guard=0.051)["config"] == "plain"  # real English lost
     assert near_choice(plain, [{**tie, "guard_wer": None}], max_guard=None)["config"] == "near"  # no real set to guard
     assert near_choice(plain, [], max_guard=0.051) is plain
+    # of several, the best on dev; of equals the loosest (rows come strictest first)
+    loose = {**tie, "config": "looser"}
+    assert near_choice(plain, [tie, loose], max_guard=0.051)["config"] == "looser"
+    assert near_choice(plain, [{**tie, "wer": 0.15}, loose], max_guard=0.051)["config"] == "near"
+    assert near_choice(plain, [tie, {**loose, "wer": 0.17}], max_guard=0.051)["config"] == "near"
