@@ -250,10 +250,11 @@ def term_accuracy(result: CorpusScore, phrases: Iterable[tuple[str, ...]]) -> Te
     misses: list[TermMiss] = []
     for u in result.utterances:
         ref, hyp = u.ref.split(), u.hyp.split()
-        aligned = _hyp_per_ref_word(u.alignment, len(ref))
+        aligned, inserted = _hyp_per_ref_word(u.alignment, len(ref))
         for phrase in phrases:
             for start in occurrences(ref, phrase):
-                decoded = [w for i in range(start, start + len(phrase)) for w in aligned[i]]
+                last = start + len(phrase) - 1  # (words inserted after the term are its neighbours' errors)
+                decoded = [w for i in range(start, last + 1) for w in aligned[i] + (inserted[i] if i < last else [])]
                 stats[phrase][0] += 1
                 if tuple(decoded) == phrase:
                     stats[phrase][1] += 1
@@ -287,14 +288,20 @@ def occurrences(words: Sequence[str], phrase: tuple[str, ...]) -> list[int]:
     return [i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase]
 
 
-def _hyp_per_ref_word(alignment: tuple[tuple[str, str], ...], ref_len: int) -> list[list[str]]:
-    """For each reference word, the hypothesis words aligned with it; an inserted
-    word goes with the reference word before it (or the first)."""
-    out: list[list[str]] = [[] for _ in range(max(ref_len, 1))]
+def _hyp_per_ref_word(alignment: tuple[tuple[str, str], ...], ref_len: int) -> tuple[list[list[str]], list[list[str]]]:
+    """For each reference word, the hypothesis word aligned with it (none where it was
+    deleted), and the words inserted after it (before the first: dropped). An insertion
+    between two of a term's words is a miss of the term, one before or after it is not:
+    where the aligner puts a tie ("arthritis also taved" for "arthritis ulcerative") must
+    not decide whether "rheumatoid arthritis" was recognized."""
+    aligned: list[list[str]] = [[] for _ in range(max(ref_len, 1))]
+    inserted: list[list[str]] = [[] for _ in range(max(ref_len, 1))]
     i = -1
     for r, h in alignment:
         if r != EPS:
             i += 1
-        if h != EPS:
-            out[max(i, 0)].append(h)
-    return out
+            if h != EPS:
+                aligned[i].append(h)
+        elif i >= 0:
+            inserted[i].append(h)
+    return aligned, inserted

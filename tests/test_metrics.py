@@ -67,6 +67,19 @@ def test_term_recall_precision_and_misses(tmp_path):
     assert text.startswith("term recall = 50.00  (2/4)") and "xarelto -> zarelto" in text
 
 
+def test_a_word_inserted_beside_a_term_is_not_its_miss_one_inside_is():
+    from speechtl.metrics import term_accuracy
+
+    phrases = [("rheumatoid", "arthritis"), ("colitis",)]
+    beside = score(["a"], ["like rheumatoid arthritis ulcerative colitis"],
+                   ["like rheumatoid arthritis also taved colitis"])
+    assert term_accuracy(beside, phrases).recall == 1.0
+    before = score(["b"], ["rheumatoid arthritis"], ["uh rheumatoid arthritis"])
+    assert term_accuracy(before, phrases).recall == 1.0
+    inside = term_accuracy(score(["c"], ["rheumatoid arthritis"], ["rheumatoid uh arthritis"]), phrases)
+    assert inside.recall == 0.0 and inside.misses[0].decoded == "rheumatoid uh arthritis"
+
+
 def test_term_deleted_and_no_terms():
     from speechtl.metrics import term_accuracy
 
