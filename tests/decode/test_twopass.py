@@ -95,13 +95,18 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
         "voir dire and rehearing in bank"]
 
 
-def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_acoustic_threshold(alphabet):
-    # the speaker says the term as it is spelled by sound, and the CTC letters agree with Whisper
-    heard = "the court issued a writ of mandamous"
-    logprobs = posteriors(alphabet, list(heard))
-    term_sentence = "the court issued a writ of mandamus"
+def judged_by_whisper(alphabet, heard, term_sentence):
+    """A two-pass whose Whisper writes ``heard`` (as the CTC letters also spell it) and finds
+    ``term_sentence`` likelier, judging with a margin of -2; and the clip's posteriors."""
     whisper = ScriptedWhisper(heard, heard, {heard: -10.0, term_sentence: -9.0})
     tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.0, whisper_margin=-2.0)
+    return tp, posteriors(alphabet, list(heard))
+
+
+def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_acoustic_threshold(alphabet):
+    # the speaker says the term as it is spelled by sound, and the CTC letters agree with Whisper
+    heard, term_sentence = "the court issued a writ of mandamous", "the court issued a writ of mandamus"
+    tp, logprobs = judged_by_whisper(alphabet, heard, term_sentence)
     assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]  # the CTC gain is below 0: not proposed
     near = tp.with_config(near_spelling=0.85)
     assert near.texts([logprobs], 0.02, [np.zeros(16000)]) == [term_sentence]
@@ -121,11 +126,8 @@ def test_a_term_whisper_spelled_as_it_sounds_is_proposed_to_the_judge_past_the_a
 
 def test_a_term_whisper_glued_to_the_words_before_is_proposed_with_near_spellings(alphabet):
     # "lychimarthroscopy" for "like an arthroscopy": the CTC letters agree with Whisper's glued word
-    heard = "the court issued a writofmandamus"
-    logprobs = posteriors(alphabet, list(heard))
-    term_sentence = "the court issued a mandamus"
-    whisper = ScriptedWhisper(heard, heard, {heard: -10.0, term_sentence: -9.0})
-    tp = two_pass(alphabet, whisper, top_terms=3, spot_threshold=0.0, whisper_margin=-2.0)
+    heard, term_sentence = "the court issued a writofmandamus", "the court issued a mandamus"
+    tp, logprobs = judged_by_whisper(alphabet, heard, term_sentence)
     assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard]
     # spelled far apart (0.73), but the word ends with the term's letters: proposed, and the judge takes it
     assert tp.with_config(near_spelling=0.99).texts([logprobs], 0.02, [np.zeros(16000)]) == [term_sentence]
