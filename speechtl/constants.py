@@ -45,8 +45,9 @@ TUNE_TWO_PASS_TERM_BONUSES = (0.0, 1.0, 2.0)
 # a term spelled this near the words Whisper wrote (letters alike, decode/spotting.spelling_similarity)
 # is proposed whatever its acoustic gain, for Whisper's judgment: Whisper writes a prompted term
 # as it sounds ("lis pendence", "res ipsa loquiter"), and the CTC letters of a sound-alike
-# spelling can beat the term's own (legal test, 2026-12-06: "pendence" 26 nats above "pendens";
-# medical test: "acacardiogram" for echocardiogram, 0.815)
-TUNE_TWO_PASS_NEAR_SPELLINGS = (0.85, 0.8)
+# spelling can beat the term's own (legal test, 2026-12-06: "pendence" 26 nats above "pendens").
+# 0.8 would also catch the medical test's "acacardiogram" (0.815), but on real English the judge
+# let "less" become "lessee" (0.80; legal run, real-en-dev joined: 4.48% -> 4.62%)
+TUNE_TWO_PASS_NEAR_SPELLINGS = (0.85,)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points

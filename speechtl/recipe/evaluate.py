@@ -44,7 +44,7 @@ METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", 
 # is the writer not chosen. With an adapted writer judged, their names say which writer wrote them
 WRITER_ROWS = ("whisper-rescored", "whisper-terms", "two-pass", "two-pass-other")
 # long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
-LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows, as tuned)",
+LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows)",
                   "whisper-terms": "Whisper+heard terms (windows)", "whisper-windows": "Whisper alone (windows)"}
 
 
@@ -247,10 +247,13 @@ def method_name(method: str, two_pass: TwoPassOut | None = None) -> str:
 
 
 def longform_name(key: str) -> str:
-    """A long-form row's method name: "whisper-base/two-pass" -> "two-pass (windows, as tuned) [whisper-base]"."""
+    """A long-form row's method name: "whisper-base/two-pass+near-0.85" -> "two-pass (windows),
+    near spellings 0.85 [whisper-base]"."""
     writer, _, label = key.rpartition("/")
     label, _, context = label.partition("+context-")  # (recipe/longform.label_of)
-    name = LONGFORM_NAMES[label] + (f", each window after {context} words of the text before" if context else "")
+    label, _, near = label.partition("+near-")
+    name = LONGFORM_NAMES[label] + (f", near spellings {near}" if near else "") + (
+        f", each window after {context} words of the text before" if context else "")
     return f"{name} [{writer}]" if writer else name
 
 

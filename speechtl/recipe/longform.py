@@ -76,7 +76,9 @@ def label_of(config: TwoPassConfig) -> str:
     if config.long_form == LONG_FORM_WHISPER:
         return "whisper"
     label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
-    return label + (f"+context-{config.context_words}" if config.context_words else "")
+    near = config.near_spelling is not None and config.spot_threshold is not None
+    return label + (f"+near-{config.near_spelling}" if near else "") + (
+        f"+context-{config.context_words}" if config.context_words else "")
 
 
 def figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,

@@ -133,13 +133,22 @@ def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:
     return min(within, key=lambda t: t["dev_wer"]["two_pass"])
 
 
+def longform_candidates(best: TwoPassConfig, alone: TwoPassConfig) -> list[TwoPassConfig]:
+    """What the long-form guard tries, safest last: as tuned, without the text before, without
+    near spellings (on the legal run of 2026-12-06 one near spelling in real English cost the
+    original writer its spotting on every clip), its prompt alone, Whisper alone (after which
+    long recordings go to Whisper's own long-form decoding)."""
+    return [best, replace(best, context_words=0), replace(best, near_spelling=None), best.without_spotting(), alone]
+
+
 def near_choice(plain: dict, near: Sequence[dict], max_guard: float | None) -> dict:
     """Of the near-spelling rows (strictest first) whose dev WER is no worse than ``plain``'s
     (the same settings without) and whose guard WER is within ``max_guard``, the best on dev,
-    of equals the loosest (more proposals for Whisper's judge); none: ``plain``."""
+    of equals the strictest (dev's voices may never spell a term as it sounds, and a looser
+    ratio reaches short real words: at 0.8 "less" became "lessee" in real English); none: ``plain``."""
     free = [r for r in near if r["wer"] <= plain["wer"]
             and (max_guard is None or r["guard_wer"] is None or r["guard_wer"] <= max_guard)]
-    return min(reversed(free), key=lambda r: r["wer"]) if free else plain
+    return min(free, key=lambda r: r["wer"]) if free else plain
 
 
 def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, LongformSet],
@@ -215,9 +224,9 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     # windows are prompted with the text before as the writer's defaults say (decode/twopass_config.py)
     longform, fallback = {}, None
     best = replace(best, context_words=writer_defaults(two_pass.whisper.name).context_words)
-    if sets:  # as tuned, without the text before, its prompt without spotting, Whisper alone (then its own long-form)
-        candidates = [best, replace(best, context_words=0), best.without_spotting(), alone]
-        best, longform, fallback = longform_guard(two_pass, candidates, sets, vocabulary, frame_shift)
+    if sets:
+        best, longform, fallback = longform_guard(two_pass, longform_candidates(best, alone), sets, vocabulary,
+                                                  frame_shift)
         if fallback:
             print(f"long-form guard ({two_pass.whisper.name}): {fallback}", flush=True)
     chosen, plain = row_of(best), row_of(best.without_spotting())
