@@ -244,7 +244,8 @@ def spelling_similarity(words: str, term: str) -> float:
 
 def near_spelled(words: Sequence[FrameWord], sub: Substitution, at_least: float | None) -> bool:
     """Whether ``sub``'s term is spelled at least ``at_least`` alike (:func:`spelling_similarity`)
-    the ``words`` it would replace, and not the same (None: never). Whisper writes a term it
+    the ``words`` it would replace, or is them glued to a neighbour (:func:`glued`), and not the
+    same (None: never). Whisper writes a term it
     was prompted with as it sounds ("lis pendence"), and the CTC letters may then prefer its
     spelling to the term's: such a term is proposed whatever its acoustic gain, for a judge."""
     if at_least is None or not np.isfinite(sub.gain):

@@ -76,8 +76,8 @@ def label_of(config: TwoPassConfig) -> str:
     if config.long_form == LONG_FORM_WHISPER:
         return "whisper"
     label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
-    near = config.near_spelling is not None and config.spot_threshold is not None
-    return label + (f"+near-{config.near_spelling}" if near else "") + (
+    near = config.judged_near_spelling if config.spot_threshold is not None else None  # (where it acts)
+    return label + (f"+near-{near}" if near is not None else "") + (
         f"+context-{config.context_words}" if config.context_words else "")
 
 

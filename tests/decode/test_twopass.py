@@ -343,6 +343,9 @@ def test_two_pass_settings_out_of_range_are_refused():
         TwoPassConfig(long_form="sideways")
     with pytest.raises(SpeechtlError, match="top_terms"):
         TwoPassConfig(top_terms=-1)
+    for ratio in (0.0, 1.5):
+        with pytest.raises(SpeechtlError, match="near_spelling"):
+            TwoPassConfig(near_spelling=ratio)
 
 
 class NBestWhisper(ScriptedWhisper):
