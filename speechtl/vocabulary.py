@@ -92,6 +92,11 @@ class Vocabulary:
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and tuple(normalize(text).split()) in self.phrases()
 
+    def written_in(self, text: str) -> bool:
+        """Whether a normalized ``text`` holds any term, as whole words."""
+        padded = f" {text} "
+        return any(f" {' '.join(t.words)} " in padded for t in self._terms)
+
     def phrases(self) -> dict[tuple[str, ...], float]:
         """Normalized word sequence -> weight: what decoding boosts."""
         return {t.words: t.weight for t in self._terms}

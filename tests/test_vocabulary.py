@@ -49,3 +49,11 @@ def test_bad_files(tmp_path, content, name, message):
 def test_missing_file(tmp_path):
     with pytest.raises(SpeechtlError, match="not found"):
         Vocabulary.load(tmp_path / "nope.csv")
+
+
+def test_a_text_holds_a_term_only_as_whole_words():
+    v = Vocabulary(["en banc", "Xarelto", Term("COPD", spoken="c o p d")])
+    assert v.written_in("rehearing en banc was granted") and v.written_in("xarelto")
+    assert v.written_in("history of c o p d")
+    assert not v.written_in("rehearing in bank") and not v.written_in("a broken banc")
+    assert not v.written_in("pen banc") and not v.written_in("xareltos") and not v.written_in("")

@@ -33,14 +33,15 @@ import numpy as np
 
 from ..constants import SAMPLE_RATE
 from ..vocabulary import Vocabulary
-from .align import align_segments, align_words, frame_words
+from .align import align_words, frame_words
 from .base import Recognizer
 from .greedy import Hypothesis, Word, greedy_decode
 from .packing import Packed, join, pack, split
 from .policy import Decoding
 from .spotting import FrameWord, Substitution, TermSpotter, near_spelled
 from .writer import Clip, Writer, digest, with_context
-from .twopass_config import LONG_FORM_WHISPER, WHISPER_WINDOW_S, TwoPassConfig
+from .twopass_config import WHISPER_WINDOW_S, TwoPassConfig
+from .twopass_long import LongRecordings
 
 # a long recording's window where Whisper wrote fewer words than this share of the CTC
 # model's is decoded again with timestamps (Whisper stopped early; see _decode_long)
@@ -58,7 +59,7 @@ CHUNK_CLIPS = 16
 
 
 @dataclass
-class TwoPass:
+class TwoPass(LongRecordings):
     """Whisper prompted by the terms the CTC model hears, then CTC term spotting."""
 
     ctc: Decoding
@@ -169,32 +170,6 @@ class TwoPass:
         prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
         return list(self._window_hypotheses(clips, prompts, frame_shift, CLIP_EARLY_STOP_RATIO))
 
-    def _decode_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
-        """A recording longer than ``WHISPER_WINDOW_S`` seconds, cut in pauses into windows
-        that together cover all of it (data/vad.covering_windows: nothing is dropped, a short
-        "yes" between turns is in some window), each prompted with the terms heard in it.
-        Whisper writes a window without timestamps, as a short clip; where it wrote under
-        ``EARLY_STOP_RATIO`` of the words the CTC model heard, it stopped early (after a turn,
-        say) and the window is written again with timestamps, going on from its last one.
-        tiny.en on four conversations (22 min): without timestamps 21.1% WER, always with
-        them 6.8%, redone where it stopped early 6.7%. With ``context_words`` each prompt
-        goes on with the text before (decode/twopass_config.WRITER_CONTEXT_WORDS: it helps
-        Whisper base and costs tiny.en)."""
-        if self.config.long_form == LONG_FORM_WHISPER:
-            return self._whisper_long(wave, logprobs, frame_shift)
-        spans, clips = self._windows(wave, logprobs, frame_shift)
-        # the windows' CTC searches run together (in processes, before Whisper loads)
-        prompts = self._prompts([c.logprobs for c in clips], [c.logprobs_key for c in clips], frame_shift)
-        words: list[Word] = []
-        windows = self._window_hypotheses(clips, prompts, frame_shift, context=self.config.context_words > 0)
-        for (first, last), hyp in zip(spans, windows):
-            if hyp.text and not hyp.words:  # not alignable: the window's words share its span
-                hyp = Hypothesis(hyp.text, tuple(Word(w, 0.0, round((last - first) * frame_shift, 3))
-                                                 for w in hyp.text.split()))
-            offset = first * frame_shift
-            words += [Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3)) for w in hyp.words]
-        return Hypothesis(" ".join(w.word for w in words), tuple(words))
-
     def _decode_packed(self, waves: Sequence[np.ndarray], logprobs: Sequence[np.ndarray],
                        frame_shift: float) -> list[Hypothesis]:
         """Short clips packed into windows (decode/packing.py), decoded as a long recording's
@@ -219,12 +194,12 @@ class TwoPass:
         return groups, [join([waves[i] for i in g], [logprobs[i] for i in g], frame_shift, *ids) for g in groups]
 
     def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float,
-                           early_stop: float = EARLY_STOP_RATIO, context: bool = False):
+                           early_stop: float = EARLY_STOP_RATIO, context: bool = False, before: str = ""):
         """Each window's hypothesis (words timed from its start): Whisper's text, written
         again where it wrote under ``early_stop`` of the words the CTC model heard or looped
         (``Writer.written_again``), spotted and judged; with ``context``, in turn, each
-        prompted with the text before it too."""
-        before, words = "", self.config.context_words if context else 0
+        prompted with the text before it too (the first with ``before``)."""
+        words = self.config.context_words if context else 0
         texts = self._window_texts(clips, prompts) if not words else ((c, t, None) for c, t in zip(clips, prompts))
         for clip, terms, text in texts:
             prompt = with_context(terms, before, words)
@@ -243,31 +218,6 @@ class TwoPass:
         for b in range(0, len(clips), CHUNK_CLIPS):
             part = clips[b:b + CHUNK_CLIPS], prompts[b:b + CHUNK_CLIPS]
             yield from zip(*part, self._writer.texts(*part))
-
-    def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
-        """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
-        key = ("whisper-long", self.whisper.name, digest(wave))
-        if key not in self._memo:
-            self._memo[key] = self.whisper.long_segments(wave)
-        segments = [(s.start, s.end, self._writer.normalized(s.text)) for s in self._memo[key]]
-        words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
-        return Hypothesis(" ".join(w.word for w in words), tuple(words))
-
-    def _windows(self, wave: np.ndarray, logprobs: np.ndarray,
-                 frame_shift: float) -> tuple[list[tuple[int, int]], list[Clip]]:
-        """A long recording's windows: their frame spans and clips (one when it fits one window)."""
-        from ..data.vad import covering_windows
-
-        hop = frame_shift * SAMPLE_RATE
-        key = ("windows", digest(wave), len(logprobs), frame_shift)  # (the VAD runs once per recording)
-        if key not in self._memo:
-            self._memo[key] = [min(len(logprobs), round(w.end_s / frame_shift))
-                               for w in covering_windows(wave, WHISPER_WINDOW_S)[:-1]]
-        cuts = [0] + self._memo[key] + [len(logprobs)]
-        spans = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-        clips = [Clip(wave[round(a * hop): len(wave) if b == len(logprobs) else round(b * hop)],
-                       np.asarray(logprobs[a:b], dtype=np.float32)) for a, b in spans]
-        return spans, clips
 
     def _finish(self, clip: Clip, text: str, prompt: str, frame_shift: float, terms: str | None = None) -> Hypothesis:
         """Whisper's ``text`` (written under ``prompt``: ``terms``, and maybe the text before)

@@ -25,10 +25,21 @@ DEFAULT_TOP_TERMS = 8  # prompt size (the recipes tune it on dev; a few dozen te
 DEFAULT_TWO_PASS_SPOT_THRESHOLD = -1.0
 DEFAULT_WHISPER_MARGIN = -2.0
 TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
-# how a recording longer than one window is decoded: window by window as above, or by
-# Whisper's own long-form decoding (the long-form guard's last fallback; it reads no terms)
+# how a recording longer than one window is decoded: window by window as above
+# (``LONG_FORM_WINDOWS``); by Whisper's own long-form decoding (conditioned on the text
+# before), each window's words spotted and judged as above, except the windows where the
+# CTC model's search heard a term, written window by window (``LONG_FORM_TERM_WINDOWS``:
+# general talk keeps Whisper's own words, where a prompt of falsely heard terms only costs);
+# or by Whisper's own long-form decoding alone (the long-form guard's last fallback; it reads
+# no terms). tools/bench_longform.py-style probe, medical CPU preset with tiny.en, 2026-12-07,
+# WER / term recall: 3 synthetic interviews (26.5 min) windows 6.35 / 100, term windows
+# 6.33 / 100, Whisper alone 6.44 / 71.4; Piper's medical test read as one 12.9-minute
+# dictation 12.47 / 89.8, 12.47 / 89.8, 16.00 / 73.7; real-en-dev joined 3.47, 3.18, 3.18.
 LONG_FORM_WINDOWS = "windows"
+LONG_FORM_TERM_WINDOWS = "term-windows"
 LONG_FORM_WHISPER = "whisper"
+LONG_FORMS = (LONG_FORM_WINDOWS, LONG_FORM_TERM_WINDOWS, LONG_FORM_WHISPER)
+DEFAULT_LONG_FORM = LONG_FORM_TERM_WINDOWS
 # words of the text before each window that prompt it (TwoPassConfig.context_words), by
 # offline writer where no recipe tuned them. tools/bench_longform.py sets, 2026-12-05, WER
 # with 0 / 12 / 40 words (Whisper alone): Whisper base on 3 synthetic interviews 5.26 /
@@ -46,7 +57,7 @@ class TwoPassConfig:
     prompt_min_gain: float | None = None  # a candidate term needs this acoustic gain to be prompted (None: any)
     # spotted sentences need Whisper's log-probability within this of its own (None: the CTC gain decides)
     whisper_margin: float | None = DEFAULT_WHISPER_MARGIN
-    long_form: str = LONG_FORM_WINDOWS
+    long_form: str = DEFAULT_LONG_FORM
     # a recording's windows prompted with this many words of the text before each (0: none,
     # the windows written in batches; see TwoPass._decode_long)
     context_words: int = 0
@@ -69,6 +80,10 @@ class TwoPassConfig:
         """These settings with no term spotting: no threshold, no judge, no near spellings."""
         return replace(self, spot_threshold=None, whisper_margin=None, near_spelling=None)
 
+    def for_clips(self) -> "TwoPassConfig":
+        """These settings as short clips read them: what only long recordings use at its defaults."""
+        return replace(self, long_form=DEFAULT_LONG_FORM, context_words=0)
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -89,8 +104,8 @@ class TwoPassConfig:
             raise SettingError(f"near_spelling must be above 0 and at most 1, not {self.near_spelling}")
         if self.context_words < 0:
             raise SettingError(f"context_words must be >= 0, not {self.context_words}")
-        if self.long_form not in (LONG_FORM_WINDOWS, LONG_FORM_WHISPER):
-            raise SettingError(f"two-pass long_form must be {LONG_FORM_WINDOWS!r} or {LONG_FORM_WHISPER!r}, "
+        if self.long_form not in LONG_FORMS:
+            raise SettingError(f"two-pass long_form must be one of {', '.join(map(repr, LONG_FORMS))}, "
                                f"not {self.long_form!r}")
 
 

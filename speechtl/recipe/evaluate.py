@@ -44,8 +44,8 @@ METHOD_NAMES = {"greedy": "greedy", "domain-lm-terms": "+domain-only LM+terms", 
 # is the writer not chosen. With an adapted writer judged, their names say which writer wrote them
 WRITER_ROWS = ("whisper-rescored", "whisper-terms", "two-pass", "two-pass-other")
 # long-form rows: Whisper's own long-form decoding, then the windowed two-pass settings the guard tried
-LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass (windows)",
-                  "whisper-terms": "Whisper+heard terms (windows)", "whisper-windows": "Whisper alone (windows)"}
+LONGFORM_NAMES = {"whisper": "Whisper alone (its long-form decoding)", "two-pass": "two-pass",
+                  "whisper-terms": "Whisper+heard terms", "whisper-windows": "Whisper alone"}
 
 
 def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOut | None = None,
@@ -252,7 +252,9 @@ def longform_name(key: str) -> str:
     writer, _, label = key.rpartition("/")
     label, _, context = label.partition("+context-")  # (recipe/longform.label_of)
     label, _, near = label.partition("+near-")
-    name = LONGFORM_NAMES[label] + (f", near spellings {near}" if near else "") + (
+    label, term_windows, _ = label.partition("+term-windows")
+    name = LONGFORM_NAMES[label] + ("" if label == "whisper" else " (term windows)" if term_windows else " (windows)")
+    name += (f", near spellings {near}" if near else "") + (
         f", each window after {context} words of the text before" if context else "")
     return f"{name} [{writer}]" if writer else name
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..constants import MAX_TERMS_WER_COST
 from ..data.manifest import ManifestEntry, load_entry, read_manifest
-from ..decode.twopass_config import LONG_FORM_WHISPER, LONG_FORM_WINDOWS, TwoPassConfig
+from ..decode.twopass_config import (DEFAULT_LONG_FORM, LONG_FORM_TERM_WINDOWS, LONG_FORM_WHISPER, LONG_FORM_WINDOWS,
+                                      TwoPassConfig)
 from ..metrics import score, term_accuracy
 from ..model.loader import Bundle
 from ..vocabulary import Vocabulary
@@ -73,12 +74,14 @@ def _losses(tp, label: str, sets: dict[str, LongformSet], rows: dict[str, dict[s
 
 
 def label_of(config: TwoPassConfig) -> str:
+    """A long-form row's label: "two-pass+term-windows+near-0.85+context-12" (evaluate.longform_name names it)."""
     if config.long_form == LONG_FORM_WHISPER:
         return "whisper"
-    label = "two-pass" if config.spot_threshold is not None else "whisper-terms" if config.top_terms else "whisper-windows"
-    near = config.judged_near_spelling if config.spot_threshold is not None else None  # (where it acts)
-    return label + (f"+near-{near}" if near is not None else "") + (
-        f"+context-{config.context_words}" if config.context_words else "")
+    spotting = config.spot_threshold is not None
+    label = "two-pass" if spotting else "whisper-terms" if config.top_terms else "whisper-windows"
+    near = config.judged_near_spelling if spotting else None  # (where it acts)
+    return label + ("+term-windows" if config.long_form == LONG_FORM_TERM_WINDOWS else "") + (
+        f"+near-{near}" if near is not None else "") + (f"+context-{config.context_words}" if config.context_words else "")
 
 
 def figures(entries: Sequence[ManifestEntry], hyps: Sequence[str], vocabulary: Vocabulary,
@@ -115,11 +118,13 @@ def adapted_longform(adapted, best: TwoPassConfig, sets: dict[str, LongformSet],
     """The long-form guard again for ``adapted`` (the two-pass with the kept adapted writer),
     which may write long recordings better on its own than the original did; its rows are
     keyed "adapted writer/LABEL", beside the original's from the tuning. Only what long
-    recordings use may change: ``best``, then without the text before, then the writer's own
-    long-form decoding; short clips keep the setting the writer was judged at. Returns
-    (setting, rows, what the guard did)."""
-    windowed = replace(best, long_form=LONG_FORM_WINDOWS)  # the original's fallback need not hold for this writer
-    config, rows, fallback = longform_guard(adapted, [windowed, replace(windowed, context_words=0)], sets,
-                                            vocabulary, frame_shift)
+    recordings use may change: ``best`` (where the original fell back to its own long-form
+    decoding, at the default long form), without the text before, every window written, then
+    the writer's own long-form decoding; short clips keep the setting the writer was judged
+    at. Returns (setting, rows, what the guard did)."""
+    # the original's fallback need not hold for this writer
+    first = replace(best, long_form=DEFAULT_LONG_FORM) if best.long_form == LONG_FORM_WHISPER else best
+    tried = [first, replace(first, context_words=0), replace(first, long_form=LONG_FORM_WINDOWS)]
+    config, rows, fallback = longform_guard(adapted, tried, sets, vocabulary, frame_shift)
     return config, {name: {f"{ADAPTED_WRITER}/{label}": f for label, f in by_label.items()}
                     for name, by_label in rows.items()}, fallback

@@ -5,10 +5,10 @@ The prompt size, the spotting threshold and Whisper's judging margin are tuned o
 held-out-engine dev set like the CTC decoder's settings, mild to strong, and under the
 same guard: on real general dev speech (when prepared) the two-pass output may not be
 more than ``MAX_TERMS_WER_COST`` worse than Whisper alone. On the long-form sets
-(``longform``: minutes-long recordings) the choice is then decoded window by window and
-may not be more than that worse than Whisper's own long-form decoding, or the stage falls
-back (the prompt without spotting, then Whisper alone over the windows, then Whisper's
-own long-form decoding, ``long_form="whisper"``) and says so. The chosen settings are saved
+(``longform``: minutes-long recordings) the choice is then decoded as long recordings are
+(decode/twopass_long.py) and may not be more than that worse than Whisper's own long-form
+decoding, or the stage falls back (recipe/twopass.longform_candidates, last Whisper's own
+long-form decoding, ``long_form="whisper"``) and says so. The chosen settings are saved
 as ``two-pass.json`` beside the model. Without faster-whisper (the ``[teacher]`` extra)
 or with ``whisper=None`` the stage records that it did not run.
 """
@@ -27,7 +27,7 @@ from ..decode.rescore import RescoreConfig
 from ..fileio import write_json
 from ..model.loader import Bundle
 from ..decode.twopass import TwoPass
-from ..decode.twopass_config import LONG_FORM_WINDOWS, TWO_PASS_FILE, TwoPassConfig, writer_defaults
+from ..decode.twopass_config import TWO_PASS_FILE, TwoPassConfig, writer_defaults
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
 from .longform import LongformSet, adapted_longform, longform_guard, longform_sets
@@ -116,7 +116,7 @@ def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dic
     adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
     adapted.share_encoder(two_pass.whisper)  # its encoder did not train: the clips are encoded once for both
     judged = judge_writer(two_pass, adapted, {
-        "whisper": alone, "two_pass": replace(best, long_form=LONG_FORM_WINDOWS)}, dev, guard_sets,
+        "whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,
         chosen["dev_wer"], frame_shift)
     print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items()) + ")", flush=True)
@@ -183,8 +183,7 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
                            TERMS_TUNE_TOLERANCE)]
 
     def row_of(config: TwoPassConfig) -> dict:  # (the long-form settings do not change dev's short clips)
-        short = replace(config, long_form=LONG_FORM_WINDOWS, context_words=0)
-        return next(r for r in grid if r["config"] == short)
+        return next(r for r in grid if r["config"] == config.for_clips())
 
     # One setting at a time, each list mild to strong (the first within tolerance of the
     # best wins). 1. The prompt, spotting off: Whisper alone first (what the guard falls

@@ -91,7 +91,7 @@ def test_long_form_windows_keep_every_short_turn_whole(sample_entries, tmp_path)
     frames = len(audio) // 320
     logprobs = np.full((frames, len(alphabet)), np.log(1 / len(alphabet)), np.float32)
     tp = TwoPass(Decoding(alphabet), TurnHearingWhisper(), Vocabulary(["en banc"]),
-                 TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None))
+                 TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form="windows"))
     hyp: Hypothesis = tp.decode([logprobs], 0.02, [audio])[0]
     assert hyp.text == rec.text
 

@@ -263,7 +263,7 @@ def test_long_audio_is_cut_in_pauses_into_windows_that_cover_it_each_with_its_pr
     frames = len(wave) // 320
     logprobs = posteriors(alphabet, list("the court held a hearing en banc " * (frames // 64)))[:frames]
     whisper = ScriptedWhisper("the court", "The court.")
-    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None, long_form="windows")
     hyp = tp.decode([logprobs], 0.02, [wave])[0]
     windows = covering_windows(wave, 28.0)
     # Whisper wrote 2 words where the CTC model heard dozens: it stopped early, and each
@@ -306,7 +306,7 @@ def test_a_window_is_decoded_again_with_timestamps_only_where_whisper_stopped_ea
     assert heard > 10
     for whisper, redone in ((StopsEarly(), True), (full, False)):
         tp = TwoPass(Decoding(alphabet), whisper, Vocabulary(["en banc"]),
-                     TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None))
+                     TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form="windows"))
         hyp = tp.decode([logprobs], 0.02, [wave])[0]
         calls = whisper.calls if redone else whisper.timestamps
         assert calls.count(True) == (calls.count(False) if redone else 0) and calls.count(False) >= 2
@@ -465,7 +465,7 @@ def test_with_context_words_each_window_is_prompted_with_the_text_before_it(alph
 
     for context in (0, 5):
         whisper = Continues("", "")
-        tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None, context_words=context)
+        tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None, context_words=context, long_form="windows")
         hyp = tp.decode([logprobs], 0.02, [wave])[0]
         windows = covering_windows(wave, 28.0)
         assert len(windows) > 1 and len(whisper.prompts) == len(windows)  # each written once
@@ -476,3 +476,50 @@ def test_with_context_words_each_window_is_prompted_with_the_text_before_it(alph
             assert second == f"{first}. {' '.join(before.split()[-5:])}"
         else:
             assert second.split(", ")[0] == "en banc" and "." not in second
+
+
+def test_term_windows_keep_whisper_s_long_form_words_but_where_the_ctc_model_hears_a_term(alphabet, sample_waves):
+    """``long_form="term-windows"``: Whisper's own long-form decoding (conditioned on the text
+    before) writes the windows where the CTC model's search heard no term; only the window
+    where it heard one is written prompted, as ``long_form="windows"`` writes them all."""
+    pytest.importorskip("faster_whisper")
+    from speechtl.data.vad import covering_windows
+    from speechtl.model.seq2seq import WhisperSegment
+
+    gap = np.zeros(16_000, np.float32)
+    wave = np.concatenate([x for _ in range(3) for w in sample_waves for x in (w, gap)])  # about 40 s
+    windows = covering_windows(wave, 28.0)
+    assert len(windows) > 1
+    english = iter(w for w in ENGLISH.split() if w not in {"voir", "dire", "mandamus", "en", "banc"})  # no term
+    said, logprobs = [], []
+    for i, w in enumerate(windows):  # each window's words fill it; the last one's end with a term
+        frames = round(w.end_s / 0.02) - round(w.start_s / 0.02)
+        words = ["en", "banc"] if i == len(windows) - 1 else []
+        while 2 * (len(" ".join(words)) + 12) < frames:
+            words.insert(len(words) - 2 if i == len(windows) - 1 else len(words), next(english))
+        lp = posteriors(alphabet, list(" ".join(words) + " "))
+        logprobs.append(np.concatenate([lp, np.repeat(lp[-1:], frames - len(lp), axis=0)]))
+        said.append(" ".join(words))
+    logprobs = np.concatenate(logprobs)
+    # Whisper's long-form words: what was said, the term misheard
+    segments = [WhisperSegment(w.start_s, w.end_s, s.replace("en banc", "in bank")) for w, s in zip(windows, said)]
+
+    class LongForm(ScriptedWhisper):
+        def long_segments(self, wave):
+            return segments
+
+    whisper = LongForm("i know", said[-1])  # a window's text: prompted with "en banc", the last window's words
+    tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None, long_form="term-windows")
+    text = tp.decode([logprobs], 0.02, [wave])[0].text
+    assert len(whisper.prompts) == 1 and "en banc" in whisper.prompts[0]  # one window written, prompted
+    assert text == " ".join(said)
+    # with the text before, that window's prompt goes on with the long-form words before it
+    context = LongForm("i know", said[-1])
+    two_pass(alphabet, context, top_terms=2, spot_threshold=None, long_form="term-windows",
+             context_words=5).texts([logprobs], 0.02, [wave])
+    assert context.prompts == [f"{whisper.prompts[0]}. {' '.join(said[-2].split()[-5:])}"]
+    # every window written prompted: Whisper's long-form words are gone where no term was heard
+    windowed = two_pass(alphabet, LongForm("i know", said[-1]), top_terms=2, spot_threshold=None, long_form="windows")
+    assert windowed.texts([logprobs], 0.02, [wave])[0] != " ".join(said)
+    # Whisper's own long-form decoding keeps its misheard term
+    assert tp.with_config(long_form="whisper").texts([logprobs], 0.02, [wave])[0] == " ".join(s.text for s in segments)

@@ -19,8 +19,9 @@ from tests.decode.test_spotting import posteriors
 from tests.conftest import SHARED
 from tests.decode.scripted import OneByOne
 
-TUNED = TwoPassConfig(top_terms=2, spot_threshold=None, whisper_margin=None)
-ALONE = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
+# every window written by Whisper (long_form "windows"): what these tests script
+TUNED = TwoPassConfig(top_terms=2, spot_threshold=None, whisper_margin=None, long_form="windows")
+ALONE = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form="windows")
 
 
 class ScriptedLongWhisper(OneByOne):
@@ -132,7 +133,10 @@ def test_near_spellings_are_dropped_on_long_recordings_before_spotting_is():
     # each has its own row in the guard and a name in the report
     assert len({label_of(c) for c in tried}) == len(tried)
     assert longform_name("whisper-tiny.en/" + label_of(tried[0])) == (
-        "two-pass (windows), near spellings 0.85, each window after 12 words of the text before [whisper-tiny.en]")
+        "two-pass (term windows), near spellings 0.85, each window after 12 words of the text before [whisper-tiny.en]")
+    windows = replace(tuned, long_form="windows", context_words=0)
+    assert longform_name(label_of(windows)) == "two-pass (windows), near spellings 0.85"
+    assert label_of(windows) != label_of(tried[1])
 
 
 def test_the_writer_is_the_most_accurate_on_dev_within_the_time_budget():
@@ -179,11 +183,12 @@ def test_a_kept_writer_tries_its_windows_where_the_original_fell_back_to_its_own
     # the original writer lost over windows (long_form "whisper"); the adapted one's windows hold
     tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
     chosen, rows, said = adapted_longform(tp, replace(TUNED, long_form="whisper"), sets, tp.vocabulary, 0.02)
-    assert chosen == TUNED and said is None
-    assert rows["long-test"]["adapted writer/whisper-terms"]["wer"] == 0.0
+    assert chosen == replace(TUNED, long_form="term-windows") and said is None  # the default long form first
     # every row has a name in the report
     assert [longform_name(k) for k in rows["long-test"]] == [
-        "Whisper alone (its long-form decoding) [adapted writer]", "Whisper+heard terms (windows) [adapted writer]"]
+        "Whisper alone (its long-form decoding) [adapted writer]", "Whisper+heard terms (term windows) [adapted writer]"]
+    # where the original's setting wrote every window, the adapted writer's does too
+    assert adapted_longform(tp, TUNED, sets, tp.vocabulary, 0.02)[0] == TUNED
 
 
 def test_without_shared_real_english_the_long_form_set_is_said_to_be_missing(tmp_path, monkeypatch, capsys):
