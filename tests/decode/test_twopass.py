@@ -492,6 +492,7 @@ def test_term_windows_keep_whisper_s_long_form_words_but_where_the_ctc_model_hea
     assert len(windows) > 1
     english = iter(w for w in ENGLISH.split() if w not in {"voir", "dire", "mandamus", "en", "banc"})  # no term
     said, logprobs = [], []
+    cuts = [round(w.end_s / 0.02) for w in windows[:-1]]
     for i, w in enumerate(windows):  # each window's words fill it; the last one's end with a term
         frames = round(w.end_s / 0.02) - round(w.start_s / 0.02)
         words = ["en", "banc"] if i == len(windows) - 1 else []
@@ -523,3 +524,11 @@ def test_term_windows_keep_whisper_s_long_form_words_but_where_the_ctc_model_hea
     assert windowed.texts([logprobs], 0.02, [wave])[0] != " ".join(said)
     # Whisper's own long-form decoding keeps its misheard term
     assert tp.with_config(long_form="whisper").texts([logprobs], 0.02, [wave])[0] == " ".join(s.text for s in segments)
+    # dictation, a term heard in most windows: every window written prompted, no long-form pass
+    term = posteriors(alphabet, list(said[-1] + " "))
+    dense = [np.concatenate([term, np.repeat(term[-1:], len(lp) - len(term), axis=0)]) for lp in np.split(logprobs, cuts)]
+    dictation = LongForm("i know", said[-1])
+    dictation.long_segments = None  # (not called)
+    dictated = two_pass(alphabet, dictation, top_terms=2, spot_threshold=None, long_form="term-windows")
+    assert dictated.texts([np.concatenate(dense)], 0.02, [wave])[0] == " ".join([said[-1]] * len(windows))
+    assert len(dictation.prompts) == len(windows)
