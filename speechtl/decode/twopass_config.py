@@ -31,10 +31,11 @@ TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 # CTC model's search heard a term, written window by window (``LONG_FORM_TERM_WINDOWS``:
 # general talk keeps Whisper's own words, where a prompt of falsely heard terms only costs);
 # or by Whisper's own long-form decoding alone (the long-form guard's last fallback; it reads
-# no terms). tools/bench_longform.py-style probe, medical CPU preset with tiny.en, 2026-12-07,
-# WER / term recall: 3 synthetic interviews (26.5 min) windows 6.35 / 100, term windows
-# 6.33 / 100, Whisper alone 6.44 / 71.4; Piper's medical test read as one 12.9-minute
-# dictation 12.47 / 89.8, 12.47 / 89.8, 16.00 / 73.7; real-en-dev joined 3.47, 3.18, 3.18.
+# no terms). tools/bench_longform.py, medical CPU preset with tiny.en, 2026-12-07, WER / term
+# recall, time against faster-whisper alone: 3 synthetic interviews (26.5 min) windows 6.35 /
+# 100 (1.43x), term windows 6.33 / 100 (2.17x), Whisper alone 6.44 / 71.4; real-en-dev joined
+# 3.47 (1.69x), 3.18 (1.89x), 3.18; Piper's medical test read as one 12.9-minute dictation
+# 12.47 / 89.8 both (1.47x, 1.57x; decode/twopass_long.TERM_DENSE_SHARE), 15.5 / 73.
 LONG_FORM_WINDOWS = "windows"
 LONG_FORM_TERM_WINDOWS = "term-windows"
 LONG_FORM_WHISPER = "whisper"
