@@ -51,3 +51,9 @@ TUNE_TWO_PASS_TERM_BONUSES = (0.0, 1.0, 2.0)
 TUNE_TWO_PASS_NEAR_SPELLINGS = (0.85,)
 TUNE_TWO_PASS_TOP_TERMS = (8, 12)  # heard terms in Whisper's prompt (each size costs a Whisper pass over dev)
 MAX_TERMS_WER_COST = 0.005  # term settings may raise WER on general real speech by at most 0.5 points
+
+# how the two-pass writes a recording longer than one Whisper window (decode/twopass_config.py)
+LONG_FORM_WINDOWS = "windows"
+LONG_FORM_TERM_WINDOWS = "term-windows"
+LONG_FORM_WHISPER = "whisper"
+LONG_FORMS = (LONG_FORM_WINDOWS, LONG_FORM_TERM_WINDOWS, LONG_FORM_WHISPER)

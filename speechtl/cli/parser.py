@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..constants import DEFAULT_BATCH_SIZE, DEFAULT_WHISPER
+from ..constants import DEFAULT_BATCH_SIZE, DEFAULT_WHISPER, LONG_FORMS
 from ..domains import available_domains
 from ..lm.arpa import DEFAULT_ORDER
 from .exits import EXIT_USAGE
@@ -160,6 +160,10 @@ def _add_two_pass_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--two-pass", nargs="?", const="", default=None, metavar="WHISPER",
                    help="Whisper (default: the model's two-pass.json, else whisper-tiny.en) prompted with the terms "
                         "the model hears, then term spotting over its words (needs speechtl[teacher])")
+    p.add_argument("--long-form", choices=LONG_FORMS, default=None,
+                   help="with --two-pass, how recordings over one Whisper window are written (default: the model's "
+                        "two-pass.json, else term-windows: Whisper's own long-form words, the windows where the "
+                        "model hears a term written prompted; windows: every window prompted; whisper: Whisper's own)")
 
 
 def _add_decoding_args(p: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from ..constants import LONG_FORM_TERM_WINDOWS, LONG_FORM_WHISPER, LONG_FORM_WINDOWS, LONG_FORMS
 from ..errors import SettingError, SpeechtlError
 from ..fileio import read_json
 from .rescore import RescoreConfig
@@ -36,10 +37,7 @@ TWO_PASS_FILE = "two-pass.json"  # the tuned settings, beside the model
 # 100 (1.43x), term windows 6.33 / 100 (2.17x), Whisper alone 6.44 / 71.4; real-en-dev joined
 # 3.47 (1.69x), 3.18 (1.89x), 3.18; Piper's medical test read as one 12.9-minute dictation
 # 12.47 / 89.8 both (1.47x, 1.57x; decode/twopass_long.TERM_DENSE_SHARE), 15.5 / 73.
-LONG_FORM_WINDOWS = "windows"
-LONG_FORM_TERM_WINDOWS = "term-windows"
-LONG_FORM_WHISPER = "whisper"
-LONG_FORMS = (LONG_FORM_WINDOWS, LONG_FORM_TERM_WINDOWS, LONG_FORM_WHISPER)
+# (the names live in constants.py, where the CLI's parser reads them)
 DEFAULT_LONG_FORM = LONG_FORM_TERM_WINDOWS
 # words of the text before each window that prompt it (TwoPassConfig.context_words), by
 # offline writer where no recipe tuned them. tools/bench_longform.py sets, 2026-12-05, WER

