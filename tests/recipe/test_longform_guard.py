@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -184,6 +185,15 @@ def test_a_kept_writer_tries_its_windows_where_the_original_fell_back_to_its_own
     tp = two_pass(alphabet, ScriptedLongWhisper("the court", "the quart", windows))
     chosen, rows, said = adapted_longform(tp, replace(TUNED, long_form="whisper"), sets, tp.vocabulary, 0.02)
     assert chosen == replace(TUNED, long_form="term-windows") and said is None  # the default long form first
+    # its time includes Whisper's long-form pass, memoized from Whisper alone's row
+    class Slow(ScriptedLongWhisper):
+        def long_segments(self, wave):
+            time.sleep(0.3)
+            return super().long_segments(wave)
+
+    slow = two_pass(alphabet, Slow("the court", "the quart", windows))
+    long = adapted_longform(slow, replace(TUNED, long_form="whisper"), sets, slow.vocabulary, 0.02)[1]["long-test"]
+    assert long["adapted writer/whisper-terms+term-windows"]["seconds"] >= long["adapted writer/whisper"]["seconds"] >= 0.3
     # every row has a name in the report
     assert [longform_name(k) for k in rows["long-test"]] == [
         "Whisper alone (its long-form decoding) [adapted writer]", "Whisper+heard terms (term windows) [adapted writer]"]
