@@ -1,7 +1,8 @@
 """Recordings longer than one Whisper window in the two-pass decoder (decode/twopass.py):
 cut in pauses into windows that cover every sample, then written window by window
-(``LONG_FORM_WINDOWS``), or by Whisper's own long-form decoding with each window's words
-spotted and judged (``LONG_FORM_TERM_WINDOWS``), or by Whisper's own long-form decoding alone
+(``LONG_FORM_WINDOWS``); or by Whisper's own long-form decoding, each window's words spotted
+and judged, but the windows where the CTC model heard a term written window by window
+(``LONG_FORM_TERM_WINDOWS``, the default); or by Whisper's own long-form decoding alone
 (``LONG_FORM_WHISPER``).
 
     class TwoPass(LongRecordings): ...   # decode() sends each long recording to _decode_long
