@@ -34,13 +34,13 @@ def with_two_pass(args: argparse.Namespace, decoding, vocabulary=None):
     from ..model.offline import model_folder
 
     two_pass = load_two_pass(decoding, model_folder(args.model), vocabulary or terms(args), args.two_pass or None)
-    return two_pass.with_config(long_form=args.long_form) if getattr(args, "long_form", None) else two_pass
+    return two_pass.with_config(long_form=args.long_form) if args.long_form else two_pass
 
 
 def check_inference_args(args: argparse.Namespace) -> None:
     """--device names a device this machine has, --int8 is not asked of a GPU, and the
     chunking is one the transcriber can do, --long-form comes with --two-pass: before any work."""
-    if getattr(args, "long_form", None) and args.two_pass is None:
+    if args.long_form and args.two_pass is None:
         raise SpeechtlError("--long-form sets how the two-pass writes long recordings: add --two-pass")
     import torch
 

@@ -95,13 +95,14 @@ class LongRecordings:
             yield self._finish(clip, " ".join(words), prompt, frame_shift)
 
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
-        """Whisper's own long-form decoding, its segments' words timed on the CTC frames."""
-        key = ("whisper-long", self.whisper.name, digest(wave))
+        """Whisper's own long-form decoding, its segments' words timed on the CTC frames
+        (memoized: Whisper alone's row and the term windows read the same words)."""
+        key = ("whisper-long", self.whisper.name, digest(wave), len(logprobs), frame_shift)
         if key not in self._memo:
-            self._memo[key] = self.whisper.long_segments(wave)
-        segments = [(s.start, s.end, self._writer.normalized(s.text)) for s in self._memo[key]]
-        words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
-        return Hypothesis(" ".join(w.word for w in words), tuple(words))
+            segments = [(s.start, s.end, self._writer.normalized(s.text)) for s in self.whisper.long_segments(wave)]
+            words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
+            self._memo[key] = Hypothesis(" ".join(w.word for w in words), tuple(words))
+        return self._memo[key]
 
     def _windows(self, wave: np.ndarray, logprobs: np.ndarray,
                  frame_shift: float) -> tuple[list[tuple[int, int]], list[Clip]]:
