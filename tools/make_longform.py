@@ -149,7 +149,8 @@ def cmd_interviews(args) -> None:
     from speechtl.text import normalize, split_sentences
 
     out = Path(args.output_dir)
-    files = [f for f in sorted(Path(args.source).glob("*.txt")) if split_of(f.name) == "test"][: args.count]
+    # test files with or without a train third (the medical recipe's own text is that third)
+    files = [f for f in sorted(Path(args.source).glob("*.txt")) if split_of(f.name, train=True) == "test"][: args.count]
     recordings = []
     for f in files:
         lines = []  # (role, text): a turn is one transcript line; long lines are spoken sentence by sentence

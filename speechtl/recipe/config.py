@@ -26,6 +26,7 @@ from ..training.writer import WriterConfig
 # L2-SP strength of the domain presets (TrainConfig.anchor_weight), chosen by measurement on the
 # legal recipe (recipes/legal/README.md): 0.01 let real-English WER rise 23% relative, 0.2 by 8%
 ANCHOR_WEIGHT = 0.2
+HELDOUT_TEXT = "heldout"  # data.text: the training third of the held-out transcripts
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,20 @@ class DataSettings:
     test_engines: str = "piper"  # engines whose voices speak the test sets only
     # real transcripts for held-out sentences: a folder, or "shared:PATH" under ../shared (None: heldout.txt)
     heldout_transcripts: str | None = None
+    # your domain text (a .txt file or folder, or "shared:PATH"), spoken in training beside the
+    # generator's sentences and read by the LM; "heldout": the third of heldout_transcripts' files
+    # that is neither dev nor test (the held-out split then takes the other two thirds)
+    text: str | None = None
+    text_share: float = 0.3  # share of the synthesized training sentences taken from `text`
 
     def __post_init__(self) -> None:
         from ..synth.engines import parse_engine_weights
 
         parse_engine_weights(self.engine_weights)  # a bad spec is named now, not after the data stage
+        if not 0 <= self.text_share <= 1:
+            raise SpeechtlError(f"data.text_share={self.text_share} (a share, 0 to 1)")
+        if self.text == HELDOUT_TEXT and not self.heldout_transcripts:
+            raise SpeechtlError(f"data.text={HELDOUT_TEXT!r} needs data.heldout_transcripts (a transcripts folder)")
 
 
 @dataclass(frozen=True)
@@ -156,11 +166,12 @@ class RecipeConfig:
         return config
 
 
-def presets(**changes) -> dict[str, Callable[[], RecipeConfig]]:
+def presets(cpu: dict | None = None, gpu: dict | None = None, **changes) -> dict[str, Callable[[], RecipeConfig]]:
     """A recipe's ``PRESETS``: speechtl's cpu and gpu presets, each with the recipe's
-    ``changes`` (:meth:`RecipeConfig.changed`: ``lm__order=4``). The domain is the recipe's
-    folder name (runner.load_presets sets it)."""
-    return {name: functools.partial(_changed, name, changes) for name in ("cpu", "gpu")}
+    ``changes`` (:meth:`RecipeConfig.changed`: ``lm__order=4``), and ``cpu``'s or ``gpu``'s
+    changes for that preset only. The domain is the recipe's folder name (runner.load_presets sets it)."""
+    own = {"cpu": cpu or {}, "gpu": gpu or {}}
+    return {name: functools.partial(_changed, name, {**changes, **own[name]}) for name in ("cpu", "gpu")}
 
 
 def _changed(name: str, changes: dict) -> RecipeConfig:

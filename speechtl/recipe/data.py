@@ -17,7 +17,8 @@ from pathlib import Path
 from ..data.manifest import read_manifest, write_manifest
 from ..errors import SpeechtlError
 from ..vocabulary import Vocabulary
-from .config import RecipeConfig
+from ..text import normalize
+from .config import HELDOUT_TEXT, RecipeConfig
 from .outputs import DataOut
 from .writer import adapts_writer
 
@@ -112,10 +113,17 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
         return DataOut(train=c.data.train_manifest, dev=dev, test=c.data.test_manifest or dev)
     synth = SynthConfig(seed=c.seed, workers=c.data.synth_workers, dev_voices=0)
     split = split_voices(c.data.voices.split(",") if c.data.voices else None, c.data.dev_engines, c.data.test_engines)
+    transcripts = heldout_transcripts(c)
+    three_way = c.data.text == HELDOUT_TEXT
+    dev_sentences = heldout_sentences(c.domain, "dev", transcripts, three_way)[: c.data.dev_utterances]
+    test_sentences = heldout_sentences(c.domain, "test", transcripts, three_way)[: c.data.test_sentences]
+    held_out = {normalize(s) for s in dev_sentences + test_sentences}
+    text = [s for s in training_text(c) if normalize(s) not in held_out]
     # the weights shape the training corpus only: dev and test voices are one engine each
     report = build_domain_corpus(c.domain, c.data_path / "train", hours=c.data.hours, general_share=c.data.general_share,
                                  vocabulary=vocabulary, voices=split["train"],
-                                 config=dataclasses.replace(synth, engine_weights=parse_engine_weights(c.data.engine_weights)))
+                                 config=dataclasses.replace(synth, engine_weights=parse_engine_weights(c.data.engine_weights)),
+                                 text=text, text_share=c.data.text_share)
     print(report.summary(), flush=True)
 
     def speak(name: str, sentences: list[str], voices: list[str], repeat: int, offset: int) -> str:
@@ -123,9 +131,6 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
                                  config=dataclasses.replace(synth, seed=c.seed + offset))
         return str(made.train_manifest)
 
-    transcripts = heldout_transcripts(c)
-    dev_sentences = heldout_sentences(c.domain, "dev", transcripts)[: c.data.dev_utterances]
-    test_sentences = heldout_sentences(c.domain, "test", transcripts)[: c.data.test_sentences]
     heldout = bool(test_sentences and dev_sentences)
     # new generator sentences: the second test beside the held-out one, or the only one
     size = c.data.test_sentences if not heldout or c.data.generated_test_sentences is None else \
@@ -148,13 +153,36 @@ def domain_data(c: RecipeConfig, vocabulary: Vocabulary) -> DataOut:
                                       "source": transcripts or "built-in"})
 
 
+def training_text(c: RecipeConfig) -> list[str]:
+    """The user's domain text (``data.text``) as sentences, in file order; [] when there is none."""
+    from ..domains.heldout import transcript_text
+    from ..lm.build import read_lines
+    from ..text import split_sentences
+
+    if not c.data.text:
+        return []
+    if c.data.text == HELDOUT_TEXT:
+        folder = heldout_transcripts(c)
+        return transcript_text(folder) if folder else []
+    path = _shared_or_path(c.data.text)
+    if path is None:
+        print(f"data.text {c.data.text}: not found, training on the generator's sentences only", flush=True)
+        return []
+    return [s for line in read_lines([path]) for s in split_sentences(line) if normalize(s)]
+
+
+def _shared_or_path(spec: str) -> str | None:
+    """A path, or ``shared:PATH`` under ../shared (None where ../shared lacks it)."""
+    if not spec.startswith(SHARED_PREFIX):
+        return spec
+    shared = find_shared(spec.removeprefix(SHARED_PREFIX))
+    return str(shared) if shared else None
+
+
 def heldout_transcripts(c: RecipeConfig) -> str | None:
     """Real transcripts to draw held-out sentences from: a folder, or ``shared:PATH`` under
     ../shared when it is there (the medical recipe's interviews); None: the domain's heldout.txt."""
-    if c.data.heldout_transcripts is None or not c.data.heldout_transcripts.startswith(SHARED_PREFIX):
-        return c.data.heldout_transcripts or None
-    shared = find_shared(c.data.heldout_transcripts.removeprefix(SHARED_PREFIX))
-    return str(shared) if shared else None
+    return _shared_or_path(c.data.heldout_transcripts) if c.data.heldout_transcripts else None
 
 
 def with_real(c: RecipeConfig, data: DataOut) -> DataOut:

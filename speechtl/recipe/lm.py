@@ -36,11 +36,13 @@ def stage_lm(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: Bundle,
     from ..domains import generate
     from ..lm.build import build_lm, read_lines
     from ..lm.general import general_sentences, system_lexicon
+    from .data import training_text
 
     held_out = {e.text for entries in evaluation_sets.values() for e in entries}
     domain = [s for s in generate(c.domain, c.lm.sentences, c.seed + 2000) if normalize(s) not in held_out]
     if c.lm.text:
         domain += list(read_lines([c.lm.text]))
+    domain += [s for s in training_text(c) if normalize(s) not in held_out]  # the text the training audio speaks
     real = real_transcripts(c, data.train, held_out)
     if c.lm.general:
         real += [s for s in general_sentences() if s not in held_out]

@@ -77,6 +77,34 @@ def test_heldout_sentences_from_transcripts_need_a_term_and_split_by_file(tmp_pa
         assert all(not s.startswith(("D:", "P:")) for s in split)
 
 
+def test_a_train_third_of_the_transcripts_is_in_neither_held_out_split(tmp_path):
+    """data.text="heldout": the user's past transcripts train, the other files stay dev and test."""
+    from speechtl.domains.heldout import split_of, heldout_sentences, transcript_text
+
+    for i in range(24):
+        (tmp_path / f"CASE{i:02d}.txt").write_text(
+            f"D: Do you take metformin for case number {i} now?\nP: Yes, I feel fine most days, thank you.\n",
+            encoding="utf-8")
+    (tmp_path / "SOURCE.md").write_text("not a transcript", encoding="utf-8")
+    case = {f"CASE{i:02d}.txt": str(i) for i in range(24)}
+    splits = {name: split_of(name, train=True) for name in case}
+    assert {"dev", "test", "train"} <= set(splits.values())
+    assert all(split_of(name) == "dev" for name, split in splits.items() if split == "dev")  # dev unchanged
+
+    def cases(sentences):
+        return {s.split("number ")[1].split()[0] for s in sentences if "number" in s}
+
+    dev = heldout_sentences("medical", "dev", tmp_path, train=True)
+    test = heldout_sentences("medical", "test", tmp_path, train=True)
+    text = transcript_text(tmp_path)
+    assert cases(dev) and cases(dev) <= {case[n] for n, s in splits.items() if s == "dev"}  # at most 3 per term
+    assert cases(test) and cases(test) <= {case[n] for n, s in splits.items() if s == "test"}
+    assert cases(text) == {case[n] for n, s in splits.items() if s == "train"}
+    assert "Yes, I feel fine most days, thank you." in text  # training text needs no term
+    both = heldout_sentences("medical", "test", tmp_path)  # without it: the train third is test
+    assert cases(both) & cases(text) and not cases(test) & cases(text)
+
+
 def test_heldout_sentences_do_not_change_with_the_process_s_string_hashing(tmp_path):
     """A sentence with two terms of one length counts for the same one in every process
     (the medical test set once differed from run to run with PYTHONHASHSEED)."""

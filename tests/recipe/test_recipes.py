@@ -146,6 +146,27 @@ def test_presets_are_typed_and_overridable():
     changed = apply_overrides(cpu, ["train.max_steps=10", "data.hours=2.5", "train.freeze.lr_head=0.01"])
     assert (changed.train.max_steps, changed.data.hours, changed.train.freeze.lr_head) == (10, 2.5, 0.01)
     assert PRESETS["gpu"]().train.precision == "auto"
+    medical = _presets("medical")  # a change for one preset only
+    assert (medical["cpu"]().data.hours, medical["gpu"]().data.hours) == (0.75, 10.0)
+    assert medical["cpu"]().data.text == medical["gpu"]().data.text == "heldout"
+
+
+def test_domain_text_settings_and_sentences(tmp_path, capsys):
+    from speechtl.errors import SpeechtlError
+    from speechtl.recipe.data import training_text
+
+    legal = _presets("legal")["cpu"]()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The lessee signed the lease. It was void.\n\nNo appeal was filed.\n", encoding="utf-8")
+    assert training_text(legal) == []
+    assert training_text(legal.changed(data__text=str(notes))) == [
+        "The lessee signed the lease.", "It was void.", "No appeal was filed."]
+    assert training_text(legal.changed(data__text="shared:no/such/folder")) == []
+    assert "not found" in capsys.readouterr().out
+    with pytest.raises(SpeechtlError, match="text_share"):
+        legal.changed(data__text_share=1.5)
+    with pytest.raises(SpeechtlError, match="heldout_transcripts"):
+        legal.changed(data__text="heldout")  # legal's held-out sentences are heldout.txt, not transcripts
 
 
 @pytest.fixture(scope="module")

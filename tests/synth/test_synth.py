@@ -208,3 +208,28 @@ def test_engine_weights_shift_the_voice_draw_and_none_keep_the_old_plan():
     assert 0.4 < kokoro["plain"] < 0.6 and 0.1 < kokoro["light"] < 0.3  # 2 of 4 voices; 0.5 of 2.5 weights
     none = plan_jobs(sentences, voices, None, SynthConfig(seed=0, engine_weights=(("kokoro", 0.0),)))
     assert not any(j.voice.startswith("kokoro") for j in none)
+
+
+def test_own_domain_text_takes_its_share_of_the_corpus_each_sentence_once(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from speechtl.domains import generate
+    from speechtl.synth import domain
+
+    spoken = []
+
+    def record(sentences, *args, **kwargs):
+        spoken.append(list(sentences))
+        return SimpleNamespace(hours=1.0, utterances=len(sentences))
+
+    monkeypatch.setattr(domain, "synthesize_corpus", record)
+    own = [f"My own sentence number {i}." for i in range(50)]
+    domain.build_domain_corpus("medical", tmp_path, sentences=100, text=own, text_share=0.3)
+    domain.build_domain_corpus("medical", tmp_path, sentences=100, text=own[:10], text_share=0.3)
+    domain.build_domain_corpus("medical", tmp_path, sentences=100)
+    mixed, short, plain = spoken
+    assert len(mixed) == 100 and sorted(s for s in mixed if s in own) == sorted(set(s for s in mixed if s in own))
+    assert sum(s in own for s in mixed) == 30
+    assert sorted(s for s in mixed if s not in own) == sorted(generate("medical", 70, 0, 0.2))
+    assert sum(s in own for s in short) == 10 and len(short) == 100  # all of a short text, once each
+    assert plain == generate("medical", 100, 0, 0.2)  # no text: the corpus a recipe made before
