@@ -72,6 +72,12 @@ class WhisperTokens:
         """``text``'s tokens, with the leading space Whisper writes before a transcript."""
         return self.tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids
 
+    def marked(self, text: str, spans: Sequence[tuple[int, int]]) -> list[bool]:
+        """For each of ``self.text(text)``'s tokens, whether it overlaps one of the character
+        ``spans`` of ``text.strip()``."""
+        offsets = self.tokenizer.encode(" " + text.strip(), add_special_tokens=False).offsets
+        return [any(start < b + 1 and end > a + 1 for a, b in spans) for start, end in offsets]
+
     def prefix(self, prompt: str | None = None) -> list[int]:
         """The tokens before a transcript: the prompt, if any, and the task tokens."""
         head = []

@@ -51,6 +51,7 @@ from ..data.manifest import ManifestEntry
 from ..errors import SpeechtlError
 from ..text import normalize
 from ..model.whisper_writer import WhisperTokens, export_ctranslate2, load_whisper_seq2seq, whisper_features
+from .writer_targets import term_characters
 
 WRITER_INFO = "writer.json"  # beside the exported model: base, settings, losses
 PAUSE_S = 0.3  # silence between packed clips
@@ -88,6 +89,9 @@ class WriterConfig:
     # Legal run of 2026-12-06 (README): "own" at 0.5 was the one writer within 0.5 points of the
     # original on every real set (a prepared real dev speaker, real-en-dev, held-out speakers)
     merge: float = 0.5
+    # the loss weight of a target token that writes a term (1: as any other): the writer learns
+    # the domain's English far more than its terms (README), each term a few tokens among hundreds
+    term_weight: float = 1.0
     max_grad_norm: float = 1.0
     seed: int = 0
     progress: bool = True
@@ -104,6 +108,8 @@ class WriterConfig:
             bad.append(f"merge={self.merge} (above 0, at most 1)")
         if self.targets not in TARGETS:
             bad.append(f"targets={self.targets!r} (one of {', '.join(TARGETS)})")
+        if not self.term_weight > 0:
+            bad.append(f"term_weight={self.term_weight} (above 0)")
         if not self.lr > 0:
             bad.append(f"lr={self.lr} (above 0)")
         if bad:
@@ -167,26 +173,38 @@ def window_prompt(windows: Sequence[Window], i: int, terms: Sequence[str], confi
     return None
 
 
-def batch_tensors(tokens: WhisperTokens, windows: Sequence[Window], prompts: Sequence[str | None]):
-    """Decoder inputs (batch, length) padded with <|endoftext|>, and the targets: each
-    next token where it is the text's (or its end), -100 elsewhere."""
+def batch_tensors(tokens: WhisperTokens, windows: Sequence[Window], prompts: Sequence[str | None],
+                  terms: Sequence[str] = (), term_weight: float = 1.0):
+    """Decoder inputs (batch, length) padded with <|endoftext|>, the targets (each next
+    token where it is the text's or its end, -100 elsewhere) and each target's weight in
+    the loss: ``term_weight`` for a token that writes one of ``terms``, 1 for the others."""
     rows = [tokens.decoder_input(w.text, p) for w, p in zip(windows, prompts)]
     length = max(len(ids) for ids, _ in rows)
     inputs = torch.full((len(rows), length), tokens.eot, dtype=torch.long)
     targets = torch.full((len(rows), length), -100, dtype=torch.long)
-    for i, (ids, first) in enumerate(rows):
+    weights = torch.zeros((len(rows), length))
+    for i, ((ids, first), window) in enumerate(zip(rows, windows)):
         inputs[i, :len(ids)] = torch.tensor(ids)
         targets[i, first - 1:len(ids) - 1] = torch.tensor(ids[first:])
-    return inputs, targets
+        weights[i, first - 1:len(ids) - 1] = 1.0
+        if term_weight != 1.0 and terms:
+            marks = tokens.marked(window.text, term_characters(window.text.strip(), terms))
+            weights[i, first - 1:first - 1 + len(marks)] += (term_weight - 1.0) * torch.tensor(marks, dtype=torch.float)
+    return inputs, targets, weights
 
 
-def decoder_loss(model, encoded: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of the targets; logits are computed only where there is one
-    (the output layer over 51,864 tokens is most of a step's cost)."""
+def decoder_loss(model, encoded: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy of the targets, weighted (``weights``; None: the mean); logits are
+    computed only where there is a target (the output layer over 51,864 tokens is most of
+    a step's cost)."""
     hidden = model.model.decoder(input_ids=inputs, encoder_hidden_states=encoded).last_hidden_state
     keep = targets != -100
     logits = model.proj_out(hidden[keep])
-    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+    if weights is None:
+        return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+    losses = torch.nn.functional.cross_entropy(logits.float(), targets[keep], reduction="none")
+    return (losses * weights[keep]).sum() / weights[keep].sum()
 
 
 def encode_windows(model, windows: Sequence[Window], progress: bool) -> torch.Tensor:
@@ -250,8 +268,8 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
             order += rng.sample(range(len(windows)), len(windows))
         batch, order = order[:config.batch_size], order[config.batch_size:]
         prompts = [window_prompt(windows, i, terms, config, rng) for i in batch]
-        inputs, targets = batch_tensors(tokens, [windows[i] for i in batch], prompts)
-        loss = decoder_loss(model, encoded[batch].float(), inputs, targets)
+        inputs, targets, weights = batch_tensors(tokens, [windows[i] for i in batch], prompts, terms, config.term_weight)
+        loss = decoder_loss(model, encoded[batch].float(), inputs, targets, weights)
         total = loss
         if config.anchor_weight:
             total = loss + config.anchor_weight * sum(((p - anchor[n]) ** 2).sum() for n, p in params.items())

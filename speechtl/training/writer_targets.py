@@ -47,6 +47,17 @@ def term_spans(words: Sequence[str], terms: Sequence[str]) -> list[tuple[int, in
     return sorted((j, j + len(p)) for p in phrases for j in occurrences(words, p))
 
 
+def term_characters(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Character spans (start, end) of ``text`` (cased and punctuated, as Whisper writes) that
+    write a term: the whitespace-separated pieces holding its words, "X-ray," included."""
+    pieces, words = [], []
+    for m in re.finditer(r"\S+", text):
+        for word in normalize(m.group()).split():
+            pieces.append((m.start(), m.end()))
+            words.append(word)
+    return [(pieces[a][0], pieces[b - 1][1]) for a, b in term_spans(words, terms)]
+
+
 def _touches_term(j1: int, j2: int, spans: Sequence[tuple[int, int]]) -> bool:
     """Whether a difference at the reference's words j1..j2 is in a term (words Whisper
     added, j1 == j2, count only inside one)."""

@@ -142,6 +142,8 @@ def test_bad_settings_are_named():
         WriterConfig(context_share=2).check()
     with pytest.raises(SpeechtlError, match="merge=0"):
         WriterConfig(merge=0).check()
+    with pytest.raises(SpeechtlError, match="term_weight=0"):
+        WriterConfig(term_weight=0).check()
     with pytest.raises(SpeechtlError, match="targets='mine'"):
         WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
@@ -193,3 +195,33 @@ def test_own_words_targets_are_whisper_s_text_corrected(sample_entries):
     for window, target in zip(windows, terms):
         for term in ("metformin", "amoxicillin"):
             assert (term in normalize(target.text).split()) == (term in window.text.split())
+
+
+def test_a_term_weighted_step_teaches_the_term_more(sample_entries, sample_waves):
+    """With ``term_weight`` the tokens that write a term count more in the loss: one step
+    lowers the loss of the nonce term's tokens more than an unweighted step does."""
+    import torch
+
+    from speechtl.model.whisper_writer import load_whisper_seq2seq, whisper_features
+    from speechtl.training.writer import Window, batch_tensors, decoder_loss
+
+    window = Window(sample_waves[0], sample_entries[0].text.replace("metformin", NONCE))
+    assert NONCE in window.text
+    term_loss = {}
+    for weight in (1.0, 8.0):
+        model, tokens = load_whisper_seq2seq("whisper-tiny.en")
+        inputs, targets, weights = batch_tensors(tokens, [window], [None], [NONCE], 8.0)
+        term = weights == 8.0  # the nonce's tokens, and those only, carry the weight
+        assert NONCE in tokens.tokenizer.decode(targets[term].tolist()).lower()
+        assert term.sum() < 0.5 * (targets != -100).sum() and set(weights[~term].tolist()) == {0.0, 1.0}
+        if weight == 1.0:
+            weights = (targets != -100).float()
+        with torch.no_grad():
+            encoded = model.model.encoder(whisper_features([window.wave], model.config.num_mel_bins)).last_hidden_state
+        params = [p for n, p in model.named_parameters() if n.startswith("model.decoder.layers.")]
+        optimizer = torch.optim.SGD(params, lr=0.002)
+        decoder_loss(model, encoded, inputs, targets, weights).backward()
+        optimizer.step()
+        with torch.no_grad():
+            term_loss[weight] = decoder_loss(model, encoded, inputs, torch.where(term, targets, -100)).item()
+    assert term_loss[8.0] < 0.8 * term_loss[1.0]

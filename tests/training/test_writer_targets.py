@@ -58,3 +58,11 @@ def test_only_the_terms_corrected(written, reference, target):
 
 def test_term_spans():
     assert term_spans("the writ of habeas corpus en banc".split(), TERMS) == [(3, 5), (5, 7)]
+
+
+def test_term_characters_cover_a_term_as_whisper_writes_it():
+    from speechtl.training.writer_targets import term_characters
+
+    text = "I got Hydromorphone, then a chest X-ray and a chestnut."
+    spans = term_characters(text, ["hydromorphone", "chest x ray", "metformin"])
+    assert [text[a:b] for a, b in spans] == ["Hydromorphone,", "chest X-ray"]
