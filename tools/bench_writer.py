@@ -90,7 +90,9 @@ def main() -> None:
                    if m.needs_audio}
         for name, (entries, logprobs) in sets.items():
             t0 = time.perf_counter()
-            scored = evaluate_methods(bundle, entries, Path(scored_writer) / "bench", name, hearing,
+            # results beside a writer folder; an offline name's (whisper-tiny.en) in the run, not the cwd
+            out = Path(scored_writer) / "bench" if Path(scored_writer).is_dir() else run / f"bench-{scored_writer}"
+            scored = evaluate_methods(bundle, entries, out, name, hearing,
                                       recipe.vocabulary, logprobs=logprobs)
             for method, ev in scored.items():
                 recall = ev.terms.recall if ev.terms and ev.terms.recall is not None else None
