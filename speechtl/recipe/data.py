@@ -168,7 +168,10 @@ def training_text(c: RecipeConfig) -> list[str]:
     if path is None:
         print(f"data.text {c.data.text}: not found, training on the generator's sentences only", flush=True)
         return []
-    return [s for line in read_lines([path]) for s in split_sentences(line) if normalize(s)]
+    sentences = [s for line in read_lines([path]) for s in split_sentences(line) if normalize(s)]
+    if not sentences:
+        print(f"data.text {c.data.text}: no sentences in it, training on the generator's sentences only", flush=True)
+    return sentences
 
 
 def _shared_or_path(spec: str) -> str | None:

@@ -163,6 +163,11 @@ def test_domain_text_settings_and_sentences(tmp_path, capsys):
         "The lessee signed the lease.", "It was void.", "No appeal was filed."]
     assert training_text(legal.changed(data__text="shared:no/such/folder")) == []
     assert "not found" in capsys.readouterr().out
+    with pytest.raises(SpeechtlError, match="not found"):  # your own path, missing: an error, not a fallback
+        training_text(legal.changed(data__text=str(tmp_path / "missing.txt")))
+    (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
+    assert training_text(legal.changed(data__text=str(tmp_path / "empty.txt"))) == []
+    assert "no sentences" in capsys.readouterr().out
     with pytest.raises(SpeechtlError, match="text_share"):
         legal.changed(data__text_share=1.5)
     with pytest.raises(SpeechtlError, match="heldout_transcripts"):
