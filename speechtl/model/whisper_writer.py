@@ -147,6 +147,30 @@ def export_ctranslate2(model: torch.nn.Module, source: str | Path, output_dir: s
     return Path(output_dir)
 
 
+def encoder_below(model, features: torch.Tensor, top_layers: int = 0) -> torch.Tensor:
+    """The encoder's hidden states below its top ``top_layers`` blocks (0: its output,
+    final norm included): what the writer's training computes once per window and keeps."""
+    encoder = model.model.encoder
+    if top_layers == 0:
+        return encoder(features).last_hidden_state
+    hidden = torch.nn.functional.gelu(encoder.conv2(torch.nn.functional.gelu(encoder.conv1(features)))).permute(0, 2, 1)
+    hidden = hidden + encoder.embed_positions.weight[:hidden.shape[1]]
+    for layer in encoder.layers[:len(encoder.layers) - top_layers]:
+        hidden = layer(hidden, None)
+    return hidden
+
+
+def encoder_top(model, hidden: torch.Tensor, top_layers: int) -> torch.Tensor:
+    """The encoder's output from :func:`encoder_below`'s states: its top ``top_layers``
+    blocks and final norm (0: ``hidden`` as it is)."""
+    encoder = model.model.encoder
+    if top_layers == 0:
+        return hidden
+    for layer in encoder.layers[len(encoder.layers) - top_layers:]:
+        hidden = layer(hidden, None)
+    return encoder.layer_norm(hidden)
+
+
 def whisper_features(waves: Sequence[np.ndarray], num_mel_bins: int) -> torch.Tensor:
     """Log-mel features (batch, mels, 3000) of up to 30 s of 16 kHz audio each, as
     speechtl's Whisper (model/seq2seq.py, through faster-whisper) computes a window's:

@@ -83,7 +83,7 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         if judged is not None and two_pass.original_whisper:
             other_name = two_pass.original_whisper if judged["kept"] else str(Path(trained.model) / WRITER_DIR)
             other_whisper = WhisperRecognizer(other_name, encoder_cache=TWO_PASS_ENCODER_CACHE)
-            other_whisper.share_encoder(whisper)  # the adapted writer's encoder is the original's: one memo
+            other_whisper.share_encoder(whisper)  # one memo where the adapted writer's encoder is the original's
             other = first.with_whisper(other_whisper)
         original, adapted = (other, first) if judged and judged["kept"] else (first, other)
         methods["whisper"] = original.with_config(top_terms=0, rescore=None)

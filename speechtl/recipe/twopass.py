@@ -114,7 +114,7 @@ def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dic
     alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
     guard_sets = {name: inputs for name, inputs in guard_inputs.items() if inputs[0]}
     adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
-    adapted.share_encoder(two_pass.whisper)  # its encoder did not train: the clips are encoded once for both
+    adapted.share_encoder(two_pass.whisper)  # where its encoder did not train, the clips are encoded once for both
     judged = judge_writer(two_pass, adapted, {
         "whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,
         chosen["dev_wer"], frame_shift)

@@ -9,14 +9,14 @@ Whisper hears new voices well; what it lacks is the domain's words ("rehearing o
 for "rehearing en banc"). That is the decoder's knowledge, so only the decoder's blocks
 train: the encoder stays frozen and each training window's encoder output is computed
 once and kept (float16), so a step costs the decoder alone, cheap enough for a CPU.
+With ``encoder_layers`` the encoder's top blocks train too (the states below them kept).
 The token embedding (tied to the output layer, 20M of tiny.en's 39M weights) stays
 frozen too: the terms are made of tokens Whisper has, and a frozen embedding keeps the
 rest of English where it was. An L2-SP anchor (``anchor_weight``) pulls the blocks toward
 their starting values for the same reason.
 
-Clips are packed into windows of up to ``window_s`` seconds, as Whisper reads audio: one
-encoder pass for several clips, and Whisper keeps writing several sentences per window
-as in a long recording. A share of the windows (``prompt_share``, off by default) can
+Clips are packed into windows of up to ``window_s`` seconds (:mod:`.writer_windows`).
+A share of the windows (``prompt_share``, off by default) can
 carry a prompt as the two-pass writes one: the terms in the window and a few others;
 another (``context_share``) the text of the window before it, as Whisper's own long-form
 decoding prompts each window with what it wrote before.
@@ -45,16 +45,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..constants import SAMPLE_RATE
-from ..data.audio import load_audio
 from ..data.manifest import ManifestEntry
 from ..errors import SpeechtlError
-from ..text import normalize
-from ..model.whisper_writer import WhisperTokens, export_ctranslate2, load_whisper_seq2seq, whisper_features
+from ..model.whisper_writer import (WhisperTokens, encoder_below, encoder_top, export_ctranslate2, load_whisper_seq2seq,
+                                    whisper_features)
 from .writer_targets import term_characters
+from .writer_windows import Window, pack_windows, window_prompt
 
 WRITER_INFO = "writer.json"  # beside the exported model: base, settings, losses
-PAUSE_S = 0.3  # silence between packed clips
 TARGETS = ("reference", "own", "terms")  # WriterConfig.targets
 
 
@@ -92,13 +90,17 @@ class WriterConfig:
     # the loss weight of a target token that writes a term (1: as any other): the writer learns
     # the domain's English far more than its terms (README), each term a few tokens among hundreds
     term_weight: float = 1.0
+    # the encoder's top blocks (and final norm) trained too, at ``encoder_lr`` (None: ``lr``);
+    # the states below them are computed once per window, as the encoder's output is with 0
+    encoder_layers: int = 0
+    encoder_lr: float | None = None
     max_grad_norm: float = 1.0
     seed: int = 0
     progress: bool = True
 
     def check(self) -> None:
         bad = [f"{k}={getattr(self, k)} (at least 1)" for k in ("steps", "batch_size") if getattr(self, k) < 1]
-        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others")
+        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others", "encoder_layers")
                 if getattr(self, k) < 0]
         if not 0 < self.window_s <= 30:
             bad.append(f"window_s={self.window_s} (above 0, at most 30)")
@@ -110,18 +112,10 @@ class WriterConfig:
             bad.append(f"targets={self.targets!r} (one of {', '.join(TARGETS)})")
         if not self.term_weight > 0:
             bad.append(f"term_weight={self.term_weight} (above 0)")
-        if not self.lr > 0:
-            bad.append(f"lr={self.lr} (above 0)")
+        bad += [f"{k}={getattr(self, k)} (above 0)" for k in ("lr", "encoder_lr")
+                if getattr(self, k) is not None and not getattr(self, k) > 0]
         if bad:
             raise SpeechtlError("bad writer settings: " + "; ".join(bad))
-
-
-@dataclass(frozen=True)
-class Window:
-    """Clips joined into one Whisper window: their audio and their joined text."""
-
-    wave: np.ndarray
-    text: str
 
 
 @dataclass(frozen=True)
@@ -130,47 +124,6 @@ class WriterResult:
     losses: tuple[float, ...]  # per step
     windows: int
     seconds: float
-
-
-def pack_windows(entries: Sequence[ManifestEntry], window_s: float, seed: int) -> list[Window]:
-    """The clips, in a seeded order, joined with short pauses into windows of at most
-    ``window_s`` seconds (a longer clip is left out)."""
-    order = [e for e in entries if e.duration <= window_s]
-    random.Random(seed).shuffle(order)
-    pause = np.zeros(round(PAUSE_S * SAMPLE_RATE), np.float32)
-    windows, waves, texts = [], [], []
-    for entry in order:
-        wave = load_audio(entry.audio_filepath)
-        if waves and sum(len(w) for w in waves) + len(pause) * len(waves) + len(wave) > window_s * SAMPLE_RATE:
-            windows.append(Window(np.concatenate([p for w in waves for p in (w, pause)][:-1]), " ".join(texts)))
-            waves, texts = [], []
-        waves.append(wave)
-        texts.append(entry.text)
-    if waves:
-        windows.append(Window(np.concatenate([p for w in waves for p in (w, pause)][:-1]), " ".join(texts)))
-    return windows
-
-
-def prompt_for(text: str, terms: Sequence[str], others: int, rng: random.Random) -> str:
-    """A prompt as the two-pass writes one: the terms in ``text`` and ``others`` more."""
-    padded = f" {normalize(text)} "
-    present = [t for t in terms if f" {t} " in padded]
-    rest = [t for t in terms if t not in present]
-    chosen = present + rng.sample(rest, min(others, len(rest)))
-    rng.shuffle(chosen)
-    return ", ".join(chosen)
-
-
-def window_prompt(windows: Sequence[Window], i: int, terms: Sequence[str], config: WriterConfig,
-                  rng: random.Random) -> str | None:
-    """Window ``i``'s prompt: the text of the window before it (``context_share``), as
-    Whisper's long-form decoding prompts each window; or its terms and a few others
-    (``prompt_share``), as the two-pass does; or none."""
-    if config.context_share and rng.random() < config.context_share:  # no draw when off: same order as before
-        return windows[i - 1].text if i else None
-    if terms and rng.random() < config.prompt_share:
-        return prompt_for(windows[i].text, terms, config.prompt_others, rng)
-    return None
 
 
 def batch_tensors(tokens: WhisperTokens, windows: Sequence[Window], prompts: Sequence[str | None],
@@ -207,13 +160,14 @@ def decoder_loss(model, encoded: torch.Tensor, inputs: torch.Tensor, targets: to
     return (losses * weights[keep]).sum() / weights[keep].sum()
 
 
-def encode_windows(model, windows: Sequence[Window], progress: bool) -> torch.Tensor:
-    """The frozen encoder's output of every window, (windows, 1500, d_model) float16."""
+def encode_windows(model, windows: Sequence[Window], progress: bool, top_layers: int = 0) -> torch.Tensor:
+    """The frozen encoder's output of every window (below its ``top_layers`` trained
+    blocks), (windows, 1500, d_model) float16."""
     out = []
     with torch.inference_mode():
         for window in tqdm(windows, desc="writer: encoder", unit="window", disable=not progress or None):
             features = whisper_features([window.wave], model.config.num_mel_bins)
-            out.append(model.model.encoder(features).last_hidden_state.half())
+            out.append(encoder_below(model, features, top_layers).half())
     return torch.cat(out)
 
 
@@ -245,17 +199,27 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
     windows = pack_windows(entries, config.window_s, config.seed)
     if config.targets != "reference":
         windows = own_words(base, windows, terms if config.targets == "terms" else None, config.progress)
-    encoded = encode_windows(model, windows, config.progress)
+    top = config.encoder_layers
+    encoded = encode_windows(model, windows, config.progress, top)
 
-    # the decoder's blocks and final norm train; embeddings, positions and the encoder do not
+    # the decoder's blocks and final norm train (and the encoder's top blocks); embeddings,
+    # positions and the rest of the encoder do not
     params = {n: p for n, p in model.named_parameters()
               if n.startswith("model.decoder.") and "embed_" not in n}
+    below = len(model.model.encoder.layers) - top
+    trained_encoder = {n: p for n, p in model.named_parameters() if top and (
+        n.startswith("model.encoder.layer_norm.")
+        or any(n.startswith(f"model.encoder.layers.{i}.") for i in range(below, below + top)))}
     for p in model.parameters():
         p.requires_grad_(False)
+    groups = [{"params": list(params.values()), "lr": config.lr}]
+    if trained_encoder:
+        groups.append({"params": list(trained_encoder.values()), "lr": config.encoder_lr or config.lr})
+    params.update(trained_encoder)
     for p in params.values():
         p.requires_grad_(True)
     anchor = {n: p.detach().clone() for n, p in params.items()}
-    optimizer = torch.optim.AdamW(params.values(), lr=config.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
         optimizer, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (config.steps - s) / max(1, config.steps - warmup)))
@@ -269,7 +233,7 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
         batch, order = order[:config.batch_size], order[config.batch_size:]
         prompts = [window_prompt(windows, i, terms, config, rng) for i in batch]
         inputs, targets, weights = batch_tensors(tokens, [windows[i] for i in batch], prompts, terms, config.term_weight)
-        loss = decoder_loss(model, encoded[batch].float(), inputs, targets, weights)
+        loss = decoder_loss(model, encoder_top(model, encoded[batch].float(), top), inputs, targets, weights)
         total = loss
         if config.anchor_weight:
             total = loss + config.anchor_weight * sum(((p - anchor[n]) ** 2).sum() for n, p in params.items())

