@@ -3,6 +3,8 @@
     .venv/bin/python tools/bench_writer.py --recipe recipes/legal --set lr=1e-4 --set steps=40 --name c
     .venv/bin/python tools/bench_writer.py --recipe recipes/legal --writer runs/legal/model/best/writer
     .venv/bin/python tools/bench_writer.py --recipe recipes/legal --name c --merge 0.5 --sets real-dev,real-test
+    .venv/bin/python tools/bench_writer.py --recipe recipes/medical --writer whisper-tiny.en \
+        --writer runs/medical/model/best/writer --manifest librispeech=data/real/ls-dev.jsonl --sets librispeech
 
 Trains Whisper's decoder (training/writer.py, ``--set`` takes WriterConfig fields) on
 the run's training set into ``{run}/writer-{name}`` (kept: a rerun with the same name
@@ -12,7 +14,9 @@ settings with that writer, on the held-out-engine test, the generated test and
 ``../shared``'s real-en-dev, and the prepared real dev and held-out speakers (``--sets``
 chooses). ``--merge S`` scores, after it, the writer S of the way from the original to it
 (``training.writer.interpolate_writer``, kept as ``{writer}-mS``); ``--writer whisper-tiny.en``
-scores the original. The original writer's rows are also in the run's own report
+scores the original; ``--writer`` again scores more writers on the same sets (their CTC
+posteriors computed once). ``--manifest NAME=PATH`` adds a set of your own (real speech
+the run has not seen) for ``--sets`` to name. The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
 """
 
@@ -30,12 +34,15 @@ SETS = ("test", "generated", "real-en-dev", "real-dev", "real-test")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--recipe", default="recipes/legal", help="recipe folder whose run (cpu preset) is scored")
-    ap.add_argument("--writer", help="a CTranslate2 Whisper to score instead of training one")
+    ap.add_argument("--writer", action="append", default=[],
+                    help="a CTranslate2 Whisper to score instead of training one (again: several)")
     ap.add_argument("--name", default="bench", help="the trained writer's folder: {run}/writer-NAME")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a WriterConfig field")
     ap.add_argument("--merge", action="append", type=float, default=[], metavar="S",
                     help="also score the writer S of the way from the original to it (0 < S < 1)")
-    ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS))
+    ap.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH",
+                    help="a manifest of your own, scored as set NAME")
+    ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS) + " and --manifest's")
     args = ap.parse_args()
 
     from speechtl.config import apply_overrides
@@ -55,8 +62,8 @@ def main() -> None:
 
     data, trained, lm, two_pass = (stage("data", DataOut), stage("train", TrainOut), stage("lm", LMOut),
                                    stage("two_pass", TwoPassOut))
-    writer = args.writer
-    if writer is None:
+    writers = list(args.writer)
+    if not writers:
         writer = str(run / f"writer-{args.name}")
         if not Path(writer, "model.bin").is_file():
             config = apply_overrides(WriterConfig(output_dir=writer), args.set)
@@ -65,8 +72,8 @@ def main() -> None:
                                   terms=[t.text for t in recipe.vocabulary])
             print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
                   f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
-    writers = [writer]
-    for share in args.merge:
+        writers = [writer]
+    for writer, share in ((w, s) for w in list(writers) for s in args.merge):
         merged = f"{writer}-m{share:g}"
         if not Path(merged, "model.bin").is_file():
             interpolate_writer(first_writer(recipe.config), writer, share, merged)
@@ -75,6 +82,11 @@ def main() -> None:
     shared = find_shared(SHARED_REAL_EN_DEV)
     manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else "",
                  "real-dev": data.real_dev, "real-test": data.real_test}
+    for extra in args.manifest:
+        name, sep, path = extra.partition("=")
+        if not (sep and name and path):
+            ap.error(f"--manifest {extra!r}: NAME=PATH")
+        manifests[name] = path
     sets = {}
     for name in args.sets.split(","):
         if not manifests.get(name):

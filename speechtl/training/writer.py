@@ -50,6 +50,7 @@ from ..errors import SpeechtlError
 from ..model.whisper_writer import (WhisperTokens, encoder_below, encoder_top, export_ctranslate2, load_whisper_seq2seq,
                                     whisper_features)
 from .writer_targets import term_characters
+from .writer_lora import add_lora, merge_lora
 from .writer_windows import Window, pack_windows, window_prompt
 
 WRITER_INFO = "writer.json"  # beside the exported model: base, settings, losses
@@ -94,13 +95,19 @@ class WriterConfig:
     # the states below them are computed once per window, as the encoder's output is with 0
     encoder_layers: int = 0
     encoder_lr: float | None = None
+    # low-rank adapters (training/writer_lora.py, needs peft) instead of the blocks' weights:
+    # 0 trains the weights themselves; with adapters the anchor pulls the adapters toward
+    # their start and ``merge`` scales the change they make
+    lora_rank: int = 0
+    lora_alpha: float = 32.0
     max_grad_norm: float = 1.0
     seed: int = 0
     progress: bool = True
 
     def check(self) -> None:
         bad = [f"{k}={getattr(self, k)} (at least 1)" for k in ("steps", "batch_size") if getattr(self, k) < 1]
-        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others", "encoder_layers")
+        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others", "encoder_layers",
+                                                                "lora_rank")
                 if getattr(self, k) < 0]
         if not 0 < self.window_s <= 30:
             bad.append(f"window_s={self.window_s} (above 0, at most 30)")
@@ -112,7 +119,7 @@ class WriterConfig:
             bad.append(f"targets={self.targets!r} (one of {', '.join(TARGETS)})")
         if not self.term_weight > 0:
             bad.append(f"term_weight={self.term_weight} (above 0)")
-        bad += [f"{k}={getattr(self, k)} (above 0)" for k in ("lr", "encoder_lr")
+        bad += [f"{k}={getattr(self, k)} (above 0)" for k in ("lr", "encoder_lr", "lora_alpha")
                 if getattr(self, k) is not None and not getattr(self, k) > 0]
         if bad:
             raise SpeechtlError("bad writer settings: " + "; ".join(bad))
@@ -212,13 +219,20 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
         or any(n.startswith(f"model.encoder.layers.{i}.") for i in range(below, below + top)))}
     for p in model.parameters():
         p.requires_grad_(False)
-    groups = [{"params": list(params.values()), "lr": config.lr}]
-    if trained_encoder:
-        groups.append({"params": list(trained_encoder.values()), "lr": config.encoder_lr or config.lr})
     params.update(trained_encoder)
-    for p in params.values():
-        p.requires_grad_(True)
-    anchor = {n: p.detach().clone() for n, p in params.items()}
+    start = {n: p.detach().clone() for n, p in params.items()}  # what ``merge`` interpolates from
+    wrapped = None
+    if config.lora_rank:  # the adapters train, the weights stay frozen
+        wrapped, trained = add_lora(model, config.lora_rank, config.lora_alpha, range(below, below + top))
+        on_encoder = {n for n in trained if ".encoder." in n}
+    else:
+        trained, on_encoder = params, set(trained_encoder)
+        for p in trained.values():
+            p.requires_grad_(True)
+    groups = [{"params": [p for n, p in trained.items() if n not in on_encoder], "lr": config.lr}]
+    if on_encoder:
+        groups.append({"params": [trained[n] for n in on_encoder], "lr": config.encoder_lr or config.lr})
+    anchor = {n: p.detach().clone() for n, p in trained.items()}
     optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
@@ -236,20 +250,22 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
         loss = decoder_loss(model, encoder_top(model, encoded[batch].float(), top), inputs, targets, weights)
         total = loss
         if config.anchor_weight:
-            total = loss + config.anchor_weight * sum(((p - anchor[n]) ** 2).sum() for n, p in params.items())
+            total = loss + config.anchor_weight * sum(((p - anchor[n]) ** 2).sum() for n, p in trained.items())
         optimizer.zero_grad()
         total.backward()
-        torch.nn.utils.clip_grad_norm_(params.values(), config.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(trained.values(), config.max_grad_norm)
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-10:]):.3f}")
     bar.close()
+    if wrapped is not None:
+        model = merge_lora(wrapped)  # the weights in ``params`` now hold the adapters' change
     model.eval()
     with torch.no_grad():
         for n, p in params.items():
-            p.copy_(interpolated(anchor[n], p, config.merge))
+            p.copy_(interpolated(start[n], p, config.merge))
     info = {"base": str(base), "config": asdict(config), "windows": len(windows), "utterances": len(entries),
             "first_loss": losses[0], "last_loss": float(np.mean(losses[-10:]))}
     out = export_ctranslate2(model, base, config.output_dir, {WRITER_INFO: json.dumps(info, indent=2) + "\n"})

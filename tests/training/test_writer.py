@@ -137,6 +137,32 @@ def test_the_encoder_s_top_blocks_train_when_asked(sample_entries, tmp_path):
     assert any(n.startswith("decoder/") and not np.array_equal(before[n], after[n]) for n in before)
 
 
+def test_low_rank_adapters_change_the_decoder_by_a_low_rank_only(sample_entries, tmp_path):
+    """writer.lora_rank=2: the exported change of each adapted decoder matrix has rank 2 at
+    most (the adapters were merged in), layer norms and the encoder stay byte for byte."""
+    pytest.importorskip("peft")
+    from speechtl.model.ct2_format import read_ctranslate2
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    config = WriterConfig(output_dir=str(tmp_path / "lora"), steps=2, batch_size=1, lr=1e-2, warmup_steps=1,
+                          window_s=3.0, targets="reference", merge=1.0, lora_rank=2, progress=False)
+    result = train_writer("whisper-tiny.en", sample_entries[:2], config)
+    before = read_ctranslate2(ctranslate2_folder("whisper-tiny.en") / "model.bin").arrays
+    after = read_ctranslate2(result.output_dir / "model.bin").arrays
+    moved = [n for n in before if not np.array_equal(before[n], after[n])]
+    assert moved and all(n.startswith("decoder/") and "layer_norm" not in n for n in moved)
+    matrices = [n for n in moved if before[n].ndim == 2 and min(before[n].shape) > 8]
+    assert matrices
+    for name in matrices:
+        change = after[name].astype(np.float64) - before[name].astype(np.float64)
+        # CTranslate2 stacks projections (q, k and v; k and v) in one matrix: each block of
+        # d_model rows is one layer's change, or part of one (fc1)
+        for block in np.split(change, max(1, change.shape[0] // change.shape[1])):
+            singular = np.linalg.svd(block, compute_uv=False)
+            # model.bin's float16 rounding adds a small full-rank noise below the adapters' 2 directions
+            assert singular[2] < 0.05 * singular[0], name
+
+
 def test_windows_pack_clips_without_passing_the_limit(sample_entries):
     windows = pack_windows(sample_entries, 6.0, seed=1)
     assert len(windows) == 3  # six clips of 1.9-3.0 s, two per window
@@ -166,6 +192,8 @@ def test_bad_settings_are_named():
         WriterConfig(encoder_layers=-1).check()
     with pytest.raises(SpeechtlError, match="encoder_lr=0"):
         WriterConfig(encoder_lr=0).check()
+    with pytest.raises(SpeechtlError, match="lora_rank=-1"):
+        WriterConfig(lora_rank=-1).check()
     with pytest.raises(SpeechtlError, match="targets='mine'"):
         WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
