@@ -13,10 +13,11 @@ Whisper alone, Whisper prompted with the heard terms, and the two-pass at the ru
 settings with that writer, on the held-out-engine test, the generated test and
 ``../shared``'s real-en-dev, and the prepared real dev and held-out speakers (``--sets``
 chooses). ``--merge S`` scores, after it, the writer S of the way from the original to it
-(``training.writer.interpolate_writer``, kept as ``{writer}-mS``); ``--writer whisper-tiny.en``
+(``training.writer.interpolate_writer``, kept as ``{writer}-mS``). ``--writer whisper-tiny.en``
 scores the original; ``--writer`` again scores more writers on the same sets (their CTC
-posteriors computed once). ``--manifest NAME=PATH`` adds a set of your own (real speech
-the run has not seen) for ``--sets`` to name. The original writer's rows are also in the run's own report
+posteriors computed once); ``--base whisper-base`` trains from another Whisper.
+``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
+``--sets`` to name. The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
 """
 
@@ -36,6 +37,7 @@ def main() -> None:
     ap.add_argument("--recipe", default="recipes/legal", help="recipe folder whose run (cpu preset) is scored")
     ap.add_argument("--writer", action="append", default=[],
                     help="a CTranslate2 Whisper to score instead of training one (again: several)")
+    ap.add_argument("--base", help="the Whisper a writer is trained from (default: the recipe's first writer)")
     ap.add_argument("--name", default="bench", help="the trained writer's folder: {run}/writer-NAME")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a WriterConfig field")
     ap.add_argument("--merge", action="append", type=float, default=[], metavar="S",
@@ -62,13 +64,14 @@ def main() -> None:
 
     data, trained, lm, two_pass = (stage("data", DataOut), stage("train", TrainOut), stage("lm", LMOut),
                                    stage("two_pass", TwoPassOut))
+    base = args.base or first_writer(recipe.config)
     writers = list(args.writer)
     if not writers:
         writer = str(run / f"writer-{args.name}")
         if not Path(writer, "model.bin").is_file():
             config = apply_overrides(WriterConfig(output_dir=writer), args.set)
             t0 = time.perf_counter()
-            result = train_writer(first_writer(recipe.config), recipe._valid(data.train), config,
+            result = train_writer(base, recipe._valid(data.train), config,
                                   terms=[t.text for t in recipe.vocabulary])
             print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
                   f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
@@ -76,7 +79,7 @@ def main() -> None:
     for writer, share in ((w, s) for w in list(writers) for s in args.merge):
         merged = f"{writer}-m{share:g}"
         if not Path(merged, "model.bin").is_file():
-            interpolate_writer(first_writer(recipe.config), writer, share, merged)
+            interpolate_writer(base, writer, share, merged)
         writers.append(merged)
     bundle = recipe._adapted(trained)
     shared = find_shared(SHARED_REAL_EN_DEV)
