@@ -15,7 +15,8 @@ settings with that writer, on the held-out-engine test, the generated test and
 chooses). ``--merge S`` scores, after it, the writer S of the way from the original to it
 (``training.writer.interpolate_writer``, kept as ``{writer}-mS``). ``--writer whisper-tiny.en``
 scores the original; ``--writer`` again scores more writers on the same sets (their CTC
-posteriors computed once); ``--base whisper-base`` trains from another Whisper.
+posteriors computed once); ``--base whisper-base`` trains from another Whisper, ``--train``
+on another manifest (the run's training set with real speech added, say).
 ``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
 ``--sets`` to name. The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--writer", action="append", default=[],
                     help="a CTranslate2 Whisper to score instead of training one (again: several)")
     ap.add_argument("--base", help="the Whisper a writer is trained from (default: the recipe's first writer)")
+    ap.add_argument("--train", metavar="MANIFEST", help="train the writer on this manifest, not the run's training set")
     ap.add_argument("--name", default="bench", help="the trained writer's folder: {run}/writer-NAME")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a WriterConfig field")
     ap.add_argument("--merge", action="append", type=float, default=[], metavar="S",
@@ -71,7 +73,7 @@ def main() -> None:
         if not Path(writer, "model.bin").is_file():
             config = apply_overrides(WriterConfig(output_dir=writer), args.set)
             t0 = time.perf_counter()
-            result = train_writer(base, recipe._valid(data.train), config,
+            result = train_writer(base, recipe._valid(args.train or data.train), config,
                                   terms=[t.text for t in recipe.vocabulary])
             print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
                   f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
