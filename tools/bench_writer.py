@@ -78,11 +78,12 @@ def main() -> None:
             print(f"trained {writer}: {result.windows} windows, loss {result.losses[0]:.3f} -> "
                   f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3f}, {time.perf_counter() - t0:.0f} s")
         writers = [writer]
-    for writer, share in ((w, s) for w in list(writers) for s in args.merge):
-        merged = f"{writer}-m{share:g}"
-        if not Path(merged, "model.bin").is_file():
-            interpolate_writer(base, writer, share, merged)
-        writers.append(merged)
+    for writer in list(writers):
+        for share in args.merge:
+            merged = f"{writer}-m{share:g}"
+            if not Path(merged, "model.bin").is_file():
+                interpolate_writer(base, writer, share, merged)
+            writers.append(merged)
     bundle = recipe._adapted(trained)
     shared = find_shared(SHARED_REAL_EN_DEV)
     manifests = {"test": data.test, "generated": data.generated_test, "real-en-dev": str(shared) if shared else "",

@@ -153,11 +153,8 @@ def encoder_below(model, features: torch.Tensor, top_layers: int = 0) -> torch.T
     encoder = model.model.encoder
     if top_layers == 0:
         return encoder(features).last_hidden_state
-    hidden = torch.nn.functional.gelu(encoder.conv2(torch.nn.functional.gelu(encoder.conv1(features)))).permute(0, 2, 1)
-    hidden = hidden + encoder.embed_positions.weight[:hidden.shape[1]]
-    for layer in encoder.layers[:len(encoder.layers) - top_layers]:
-        hidden = layer(hidden, None)
-    return hidden
+    # transformers keeps each block's input: the first trained block's is the one kept
+    return encoder(features, output_hidden_states=True).hidden_states[len(encoder.layers) - top_layers]
 
 
 def encoder_top(model, hidden: torch.Tensor, top_layers: int) -> torch.Tensor:

@@ -106,8 +106,8 @@ class WriterConfig:
 
     def check(self) -> None:
         bad = [f"{k}={getattr(self, k)} (at least 1)" for k in ("steps", "batch_size") if getattr(self, k) < 1]
-        bad += [f"{k}={getattr(self, k)} (at least 0)" for k in ("warmup_steps", "anchor_weight", "prompt_others", "encoder_layers",
-                                                                "lora_rank")
+        bad += [f"{k}={getattr(self, k)} (at least 0)"
+                for k in ("warmup_steps", "anchor_weight", "prompt_others", "encoder_layers", "lora_rank")
                 if getattr(self, k) < 0]
         if not 0 < self.window_s <= 30:
             bad.append(f"window_s={self.window_s} (above 0, at most 30)")
@@ -224,15 +224,15 @@ def train_writer(base: str, entries: Sequence[ManifestEntry], config: WriterConf
     wrapped = None
     if config.lora_rank:  # the adapters train, the weights stay frozen
         wrapped, trained = add_lora(model, config.lora_rank, config.lora_alpha, range(below, below + top))
-        on_encoder = {n for n in trained if ".encoder." in n}
+        anchor = {n: p.detach().clone() for n, p in trained.items()}
     else:
-        trained, on_encoder = params, set(trained_encoder)
+        trained, anchor = params, start
         for p in trained.values():
             p.requires_grad_(True)
+    on_encoder = {n for n in trained if n.startswith("model.encoder.") or ".model.encoder." in n}  # (peft prefixes names)
     groups = [{"params": [p for n, p in trained.items() if n not in on_encoder], "lr": config.lr}]
     if on_encoder:
         groups.append({"params": [trained[n] for n in on_encoder], "lr": config.encoder_lr or config.lr})
-    anchor = {n: p.detach().clone() for n, p in trained.items()}
     optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then linear decay to 0
