@@ -163,6 +163,16 @@ def test_low_rank_adapters_change_the_decoder_by_a_low_rank_only(sample_entries,
             assert singular[2] < 0.05 * singular[0], name
 
 
+def test_lora_without_peft_says_what_to_install(monkeypatch):
+    import sys
+
+    from speechtl.training.writer_lora import add_lora
+
+    monkeypatch.setitem(sys.modules, "peft", None)  # as if not installed: its import fails
+    with pytest.raises(SpeechtlError, match=r"speechtl\[lora\]"):
+        add_lora(object(), rank=2, alpha=4.0)
+
+
 def test_windows_pack_clips_without_passing_the_limit(sample_entries):
     windows = pack_windows(sample_entries, 6.0, seed=1)
     assert len(windows) == 3  # six clips of 1.9-3.0 s, two per window
@@ -194,6 +204,8 @@ def test_bad_settings_are_named():
         WriterConfig(encoder_lr=0).check()
     with pytest.raises(SpeechtlError, match="lora_rank=-1"):
         WriterConfig(lora_rank=-1).check()
+    with pytest.raises(SpeechtlError, match="lora_alpha=0"):
+        WriterConfig(lora_alpha=0).check()
     with pytest.raises(SpeechtlError, match="targets='mine'"):
         WriterConfig(targets="mine").check()
     with pytest.raises(SpeechtlError, match="no training utterances"):
