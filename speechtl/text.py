@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from typing import Sequence
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 APOSTROPHE = "'"
@@ -279,3 +280,27 @@ def compression_ratio(text: str) -> float:
     """Bytes of the text over bytes zlib needs: repetition loops compress far better than speech."""
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def longest_left_out(heard: Sequence[str], written: Sequence[str]) -> int:
+    """The most words in a row of ``heard`` that ``written`` leaves out, by the word-level
+    edit alignment of the two (ties go to leaving words out, so that a text which stops
+    early leaves its tail out in one run rather than in pieces between substitutions).
+    The heard words may be misspelled ("ofbbically"): a misspelling is a substitution,
+    one step, like any other word written differently."""
+    rows, cols = len(heard), len(written)
+    cost = [[i + j if not (i and j) else 0 for j in range(cols + 1)] for i in range(rows + 1)]
+    for i in range(1, rows + 1):
+        for j in range(1, cols + 1):
+            cost[i][j] = min(cost[i - 1][j - 1] + (heard[i - 1] != written[j - 1]),
+                             cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    i, j, run, longest = rows, cols, 0, 0
+    while i > 0:  # back from the end; words written but not heard end a run as words matched do
+        if cost[i][j] == cost[i - 1][j] + 1:
+            i, run = i - 1, run + 1
+            longest = max(longest, run)
+        elif j and cost[i][j] == cost[i - 1][j - 1] + (heard[i - 1] != written[j - 1]):
+            i, j, run = i - 1, j - 1, 0
+        else:
+            j, run = j - 1, 0
+    return longest

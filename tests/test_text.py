@@ -92,3 +92,18 @@ def test_number_helpers():
     assert ordinal_to_words(2) == "second"
     assert year_to_words(1066) == "ten sixty six"
     assert set("".join(ALPHABET)) >= set("abcdefghijklmnopqrstuvwxyz'")
+
+
+def test_the_longest_run_of_heard_words_a_text_leaves_out():
+    """Words a recognizer heard (misspelled as a CTC model spells them) against a text that
+    stops early, starts late or drops a word here and there."""
+    from speechtl.text import longest_left_out
+
+    heard = "it is ofbbically unnecessary for us to point out how luminous these criticisms are".split()
+    assert longest_left_out(heard, "it is obviously unnecessary for us to point out how luminous these criticisms are".split()) == 0
+    assert longest_left_out(heard, "for us to point out how luminous these criticisms are".split()) == 4  # the start
+    assert longest_left_out(heard, "it is obviously unnecessary for us to point out how".split()) == 4  # the end
+    assert longest_left_out(heard, "it is unnecessary for us to point out luminous these criticisms".split()) == 1
+    # a run ends where the text wrote a word of its own in it
+    assert longest_left_out("a b c d e f".split(), "a x f".split()) == 3
+    assert longest_left_out([], "a b".split()) == 0 and longest_left_out("a b".split(), []) == 2

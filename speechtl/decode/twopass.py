@@ -196,17 +196,17 @@ class TwoPass(LongRecordings):
     def _window_hypotheses(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float,
                            early_stop: float = EARLY_STOP_RATIO, context: bool = False, before: str = ""):
         """Each window's hypothesis (words timed from its start): Whisper's text, written
-        again where it wrote under ``early_stop`` of the words the CTC model heard or looped
-        (``Writer.written_again``), spotted and judged; with ``context``, in turn, each
-        prompted with the text before it too (the first with ``before``)."""
+        again where it wrote under ``early_stop`` of the words the CTC model heard, left a run
+        of them out or looped (``Writer.written_again``), spotted and judged; with ``context``,
+        in turn, each prompted with the text before it too (the first with ``before``)."""
         words = self.config.context_words if context else 0
         texts = self._window_texts(clips, prompts) if not words else ((c, t, None) for c, t in zip(clips, prompts))
         for clip, terms, text in texts:
             prompt = with_context(terms, before, words)
             text = self._writer.texts([clip], [prompt])[0] if text is None else text
             # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
-            heard = len(greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words)
-            prompt, text = self._writer.written_again(clip, prompt, text, early_stop * heard)
+            heard = [w.word for w in greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words]
+            prompt, text = self._writer.written_again(clip, prompt, text, heard, early_stop)
             hyp = self._finish(clip, text, prompt, frame_shift, terms if prompt else "")
             before = hyp.text
             yield hyp

@@ -406,6 +406,28 @@ def test_a_clip_whisper_cut_short_under_its_prompt_is_written_again(alphabet):
         assert whisper.timestamps == ([False, True] if redone else [False])
 
 
+def test_a_clip_whisper_ends_before_the_speech_does_is_written_again(alphabet):
+    """Prompted with terms, Whisper may write all of a long clip but its last few words
+    (real LibriSpeech utterances): more words than the early-stop share, yet a run of
+    SKIPPED_WORDS heard words left out; the clip is written again with timestamps. Three
+    words fewer are left as they are (a word or two is Whisper's to drop or merge)."""
+    from speechtl.decode.twopass import CLIP_EARLY_STOP_RATIO
+    from speechtl.decode.writer import SKIPPED_WORDS
+
+    heard = SPOKEN + " and the court held a hearing on the motion to dismiss"
+    logprobs = posteriors(alphabet, list(heard))
+    for skipped in (SKIPPED_WORDS, SKIPPED_WORDS - 1):
+        written = " ".join(heard.split()[:-skipped])
+        assert len(written.split()) >= CLIP_EARLY_STOP_RATIO * len(heard.split())  # not an early stop
+        whisper = ScriptedWhisper("", "")
+        whisper.transcribe = lambda wave, hotwords=None, timestamps=False, fallback=False: (
+            whisper.timestamps.append(timestamps) or WhisperResult(heard if timestamps else written, -0.3, 0.0))
+        tp = two_pass(alphabet, whisper, top_terms=2, spot_threshold=None)
+        redone = skipped == SKIPPED_WORDS
+        assert tp.texts([logprobs], 0.02, [np.zeros(16000)]) == [heard if redone else written]
+        assert whisper.timestamps == ([False, True] if redone else [False])
+
+
 def test_a_window_caught_in_a_repetition_loop_is_written_again(alphabet):
     """Whisper may loop ("you know you know ..."; Whisper base on a LibriSpeech chapter): a
     window whose text compresses better than MAX_COMPRESSION_RATIO is written again with
