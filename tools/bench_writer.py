@@ -18,7 +18,8 @@ scores the original; ``--writer`` again scores more writers on the same sets (th
 posteriors computed once); ``--base whisper-base`` trains from another Whisper, ``--train``
 on another manifest (the run's training set with real speech added, say).
 ``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
-``--sets`` to name. The original writer's rows are also in the run's own report
+``--sets`` to name. ``--retune`` scores each writer at the run's prompt with its spotting
+tuned again on dev, as the two-pass stage tunes an adapted writer's (``recipe.twopass.own_spotting``). The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
 """
 
@@ -46,6 +47,7 @@ def main() -> None:
                     help="also score the writer S of the way from the original to it (0 < S < 1)")
     ap.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH",
                     help="a manifest of your own, scored as set NAME")
+    ap.add_argument("--retune", action="store_true", help="tune each writer's spotting again on dev (as the recipe does)")
     ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS) + " and --manifest's")
     args = ap.parse_args()
 
@@ -106,6 +108,8 @@ def main() -> None:
         with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
         hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
                    if m.needs_audio}
+        if args.retune and "two-pass" in hearing:
+            hearing["two-pass"] = retuned(recipe, data, bundle, hearing["two-pass"], two_pass)
         for name, (entries, logprobs) in sets.items():
             t0 = time.perf_counter()
             # results beside a writer folder; an offline name's (whisper-tiny.en) in the run, not the cwd
@@ -117,6 +121,28 @@ def main() -> None:
                 print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
                       + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
             print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def retuned(recipe, data, bundle, two_pass, tuned):
+    """``two_pass`` (a writer at the run's settings) with its spotting tuned again on the
+    run's dev set, real dev guarded against the original writer alone."""
+    from speechtl.evaluate import decodable_logprobs, load_entry
+    from speechtl.recipe.twopass import own_spotting
+
+    def inputs(manifest: str):
+        if not manifest:
+            return [], [], []
+        entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifest, bundle))
+        return entries, [load_entry(e, bundle.sampling_rate) for e in entries], logprobs
+
+    dev = inputs(data.dev)
+    dev = tuple(part[: recipe.config.data.dev_utterances] for part in dev)
+    real_alone = tuned.general_dev_wer["whisper"] if tuned.general_dev_wer else None
+    config = own_spotting(recipe.config, two_pass, two_pass.config, real_alone, dev, inputs(data.real_dev),
+                          bundle.frame_shift)
+    print(f"spotting tuned again: threshold {config.spot_threshold}, Whisper's margin {config.whisper_margin}, "
+          f"near spellings {config.near_spelling}", flush=True)
+    return two_pass.with_config(config)
 
 
 if __name__ == "__main__":

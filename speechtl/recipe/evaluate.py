@@ -79,8 +79,11 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
                         chosen.without_spotting())
         # the other writer: the original when the adapted one was kept, else the adapted one tried
         judged = two_pass.adapted_writer
-        other = None
+        other, other_config = None, chosen
         if judged is not None and two_pass.original_whisper:
+            # each writer at its own settings (the adapted one's spotting is tuned again: recipe/twopass.py)
+            saved = judged.get("original_config" if judged["kept"] else "config")
+            other_config = TwoPassConfig.from_json(saved) if saved else chosen
             other_name = two_pass.original_whisper if judged["kept"] else str(Path(trained.model) / WRITER_DIR)
             other_whisper = WhisperRecognizer(other_name, encoder_cache=TWO_PASS_ENCODER_CACHE)
             other_whisper.share_encoder(whisper)  # one memo where the adapted writer's encoder is the original's
@@ -95,7 +98,7 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
             methods["whisper-terms"] = first
         if chosen.spot_threshold is not None:
             if other is not None:
-                methods["two-pass-other"] = other.with_config(chosen)
+                methods["two-pass-other"] = other.with_config(other_config)
             methods["two-pass"] = first.with_config(chosen)
     return methods
 
@@ -287,4 +290,7 @@ def adapted_writer_fact(two_pass: TwoPassOut) -> str:
     guard = "; ".join(f"{name} {label} {100 * f['adapted']:.2f}% vs {100 * f['original']:.2f}%"
                       for name, rows in judged["guard"].items() for label, f in rows.items())
     verdict = "kept" if judged["kept"] else f"not kept ({judged['reason']})"
-    return f"{verdict}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"
+    own = judged.get("config")  # (files written before its spotting was tuned again have none)
+    spotting = (f"; its spotting threshold {own['spot_threshold']}, Whisper's margin {own['whisper_margin']}, "
+                f"near spellings {own['near_spelling']}" if own else "")
+    return f"{verdict}{spotting}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -84,13 +84,14 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                 for name in sets}
     whisper, saved_whisper, judged, fallback = chosen["whisper"], chosen["whisper"], None, chosen["fallback"]
     if writer is not None and writer.folder:
-        judged = _judge_adapted(two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best, chosen, dev,
-                                {"real-dev": real, "general-real-en": general,
-                                 **{name: inputs[:3] for name, inputs in sets.items()}}, adapted.frame_shift)
+        judged, own = _judge_adapted(c, two_pass.with_whisper(whispers[tuned.index(chosen)]), writer, best, chosen,
+                                     dev, real, {"real-dev": real, "general-real-en": general,
+                                                 **{name: inputs[:3] for name, inputs in sets.items()}},
+                                     adapted.frame_shift)
         if judged["kept"]:
             whisper, saved_whisper = writer.folder, WRITER_DIR
             kept = two_pass.with_whisper(WhisperRecognizer(writer.folder))
-            best, rows, adapted_fallback = adapted_longform(kept, best, sets, vocabulary, adapted.frame_shift)
+            best, rows, adapted_fallback = adapted_longform(kept, own, sets, vocabulary, adapted.frame_shift)
             for name, by_label in rows.items():
                 longform[name].update(by_label)
             if adapted_fallback:
@@ -106,21 +107,42 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                       adapted_writer=judged, original_whisper=chosen["whisper"])
 
 
-def _judge_adapted(two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dict, dev, guard_inputs: dict,
-                   frame_shift: float) -> dict:
-    """The adapted writer against the chosen one at its settings (recipe/writer.py)."""
+def _judge_adapted(c: RecipeConfig, two_pass, writer: WriterOut, best: TwoPassConfig, chosen: dict, dev, real,
+                   guard_inputs: dict, frame_shift: float) -> tuple[dict, TwoPassConfig]:
+    """The adapted writer against the chosen one (recipe/writer.py), each at its own settings:
+    the adapted writer keeps the original's prompt and rescoring, and its spotting is tuned
+    again (tune_spotting): it writes terms the original misspelled, and as the judge its
+    likelihoods differ (legal run of 2026-12-07, writer trained halfway: at the original's
+    margin of -2 nats dev 15.84% and the held-out test 8.51% / 93.5% term recall, at -3 nats
+    14.61% and 8.06% / 95.2%). Returns what was measured and the adapted writer's settings."""
     from ..model.seq2seq import WhisperRecognizer
 
     alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
     guard_sets = {name: inputs for name, inputs in guard_inputs.items() if inputs[0]}
     adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
     adapted.share_encoder(two_pass.whisper)  # where its encoder did not train, the clips are encoded once for both
-    judged = judge_writer(two_pass, adapted, {
-        "whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,
-        chosen["dev_wer"], frame_shift)
-    print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (dev WER "
+    real_alone = None if chosen["general"] is None else chosen["general"]["whisper"]
+    own = own_spotting(c, two_pass.with_whisper(adapted), best, real_alone, dev, real, frame_shift)
+    judged = judge_writer(two_pass, adapted, {"whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,
+                          chosen["dev_wer"], frame_shift, adapted_configs={"two_pass": own.for_clips()})
+    judged["config"], judged["original_config"] = own.to_json(), best.to_json()
+    print(f"adapted writer {'kept' if judged['kept'] else 'not kept: ' + judged['reason']} (spotting threshold "
+          f"{own.spot_threshold}, Whisper's margin {own.whisper_margin}, near spellings {own.near_spelling}; dev WER "
           + ", ".join(f"{k} {100 * v:.2f}%" for k, v in judged["dev_wer"].items()) + ")", flush=True)
-    return judged
+    return judged, own
+
+
+def own_spotting(c: RecipeConfig, two_pass, best: TwoPassConfig, real_alone: float | None, dev, real,
+                 frame_shift: float) -> TwoPassConfig:
+    """``best`` (tuned for another writer) with its spotting tuned again on dev for
+    ``two_pass``'s writer (tune_spotting), real dev (``real``) kept within
+    ``MAX_TERMS_WER_COST`` of ``real_alone``, the original writer alone on it."""
+    measure = _measurer(two_pass, dev, real, frame_shift)
+    max_guard = None if real_alone is None else real_alone + MAX_TERMS_WER_COST
+    spotted, _ = tune_spotting(c, measure, measure([best.without_spotting().for_clips()])[0], max_guard)
+    spot = spotted["config"]
+    return replace(best, spot_threshold=spot.spot_threshold, whisper_margin=spot.whisper_margin,
+                   near_spelling=spot.near_spelling)
 
 
 def choose_writer(tuned: Sequence[dict], max_rtf: float | None) -> dict:
@@ -151,21 +173,56 @@ def near_choice(plain: dict, near: Sequence[dict], max_guard: float | None) -> d
     return min(free, key=lambda r: r["wer"]) if free else plain
 
 
-def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, LongformSet],
-                frame_shift: float) -> dict:
-    """The two-pass settings for one writer, tuned on dev under the real-speech guard and
-    the long-form guard, with what it measured. Each grid row is a
-    :class:`~speechtl.decode.twopass_config.TwoPassConfig` (``"config"``) with its dev and guard WER."""
-    from ..decode.tune import Setting, choose, tune_settings
+def _measurer(two_pass, dev, real, frame_shift: float) -> Callable[[list[TwoPassConfig]], list[dict]]:
+    """A function giving each setting's dev and guard (real dev) WER with this writer
+    (decode/tune.py scores them; the tuning steps choose)."""
+    from ..decode.tune import tune_settings
 
     dev_set, real_set = _dev_set(dev, frame_shift), _dev_set(real, frame_shift)
     assert dev_set is not None, "the two-pass is tuned on dev"
 
     def measure(configs: list[TwoPassConfig]) -> list[dict]:
-        """Each setting's dev and guard WER (decode/tune.py scores them; the stages below choose)."""
-        rows: list[Setting] = tune_settings(two_pass, [{"config": config} for config in configs], dev_set, real_set,
-                                            progress="two-pass settings")[1]
+        rows = tune_settings(two_pass, [{"config": config} for config in configs], dev_set, real_set,
+                             progress="two-pass settings")[1]
         return [{"config": r.changes["config"], "wer": r.wer, "guard_wer": r.guard_wer} for r in rows]
+    return measure
+
+
+def _best_of(rows: list[dict], max_guard: float | None) -> dict:
+    from ..decode.tune import choose
+
+    return rows[choose([r["wer"] for r in rows], [r["guard_wer"] for r in rows], max_guard, TERMS_TUNE_TOLERANCE)]
+
+
+def tune_spotting(c: RecipeConfig, measure: Callable[[list[TwoPassConfig]], list[dict]], prompt_row: dict,
+                  max_guard: float | None) -> tuple[dict, list[dict]]:
+    """Spotting over the texts of ``prompt_row``'s prompt (its setting, spotting off, with
+    its dev and guard WER): the best row and every row measured. Judged by Whisper (strict
+    margins first), then by the CTC model alone; thresholds high to low. These settings
+    share the alignments, spotting gains and forced decodings, so they cost little each."""
+    prompt = prompt_row["config"]
+    thresholds = tuple(sorted(c.two_pass.thresholds, reverse=True))
+    margins = tuple(sorted(m for m in c.two_pass.whisper_margins if m is not None))[::-1]
+    rows = measure([replace(prompt, spot_threshold=t, whisper_margin=m) for m in (*margins, None) for t in thresholds])
+    best = _best_of([prompt_row, *rows], max_guard)
+    # With Whisper judging: terms spelled nearly as Whisper wrote them proposed whatever
+    # their acoustic gain (the judge's proposals and scores are memoized, so little is new).
+    # Kept wherever dev loses nothing, a tie included: dev's voices may never say a term so
+    # that Whisper writes it as it sounds (on the legal run of 2026-12-06 dev did not change,
+    # while the held-out engine's "lis pendence" and "res ipsa loquiter" were put right)
+    if best["config"].whisper_margin is not None and c.two_pass.near_spellings:
+        near = measure([replace(best["config"], near_spelling=r) for r in sorted(c.two_pass.near_spellings, reverse=True)])
+        rows += near
+        best = near_choice(best, near, max_guard)
+    return best, rows
+
+
+def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, sets: dict[str, LongformSet],
+                frame_shift: float) -> dict:
+    """The two-pass settings for one writer, tuned on dev under the real-speech guard and
+    the long-form guard, with what it measured. Each grid row is a
+    :class:`~speechtl.decode.twopass_config.TwoPassConfig` (``"config"``) with its dev and guard WER."""
+    measure = _measurer(two_pass, dev, real, frame_shift)
 
     # Whisper alone (terms off); on real speech each setting must stay near it
     alone = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None)
@@ -178,10 +235,6 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     real_alone = grid[0]["guard_wer"]
     max_guard = None if real_alone is None else real_alone + MAX_TERMS_WER_COST
 
-    def best_of(rows: list[dict]) -> dict:
-        return rows[choose([r["wer"] for r in rows], [r["guard_wer"] for r in rows], max_guard,
-                           TERMS_TUNE_TOLERANCE)]
-
     def row_of(config: TwoPassConfig) -> dict:  # (the long-form settings do not change dev's short clips)
         return next(r for r in grid if r["config"] == config.for_clips())
 
@@ -192,32 +245,18 @@ def tune_writer(c: RecipeConfig, two_pass, vocabulary: Vocabulary, dev, real, se
     gains = sorted(c.two_pass.prompt_gains, key=lambda g: -np.inf if g is None else g, reverse=True)
     grid += measure([replace(alone, top_terms=top_terms, prompt_min_gain=gain) for gain in gains
                      for top_terms in sorted(c.two_pass.top_terms)])
-    prompt = best_of(grid)["config"]
+    prompt = _best_of(grid, max_guard)["config"]
     # 1b. Whisper's N best over the chosen prompt rescored with the LM and the terms (one
     # N-best pass over dev serves every weight pair); kept only where it beats the prompt alone
     pairs = [(a, t) for a in c.two_pass.lm_weights for t in c.two_pass.term_bonuses if a or t]
     if pairs:
         rescored = measure([replace(prompt, rescore=RescoreConfig(lm_weight=a, term_bonus=t)) for a, t in pairs])
         grid += rescored
-        prompt = best_of([row_of(prompt), *rescored])["config"]
-    # 2. Spotting over the chosen prompt's texts: judged by Whisper (strict margins
-    # first), then by the CTC model alone; thresholds high to low. These settings share
-    # the alignments, spotting gains and forced decodings, so they cost little each.
-    thresholds = tuple(sorted(c.two_pass.thresholds, reverse=True))
-    margins = tuple(sorted(m for m in c.two_pass.whisper_margins if m is not None))[::-1]
-    spotted = measure([replace(prompt, spot_threshold=t, whisper_margin=m) for m in (*margins, None)
-                       for t in thresholds])
-    grid += spotted
-    best = best_of([row_of(prompt), *spotted])["config"]
-    # 2b. With Whisper judging: terms spelled nearly as Whisper wrote them proposed whatever
-    # their acoustic gain (the judge's proposals and scores are memoized, so little is new).
-    # Kept wherever dev loses nothing, a tie included: dev's voices may never say a term so
-    # that Whisper writes it as it sounds (on the legal run of 2026-12-06 dev did not change,
-    # while the held-out engine's "lis pendence" and "res ipsa loquiter" were put right)
-    if best.whisper_margin is not None and c.two_pass.near_spellings:
-        near = measure([replace(best, near_spelling=r) for r in sorted(c.two_pass.near_spellings, reverse=True)])
-        grid += near
-        best = near_choice(row_of(best), near, max_guard)["config"]
+        prompt = _best_of([row_of(prompt), *rescored], max_guard)["config"]
+    # 2. Spotting over the chosen prompt's texts (tune_spotting; the adapted writer's are tuned again)
+    spotted, rows = tune_spotting(c, measure, row_of(prompt), max_guard)
+    grid += rows
+    best = spotted["config"]
 
     # 3. Long recordings: the choice may not lose to Whisper's own long-form decoding. Their
     # windows are prompted with the text before as the writer's defaults say (decode/twopass_config.py)

@@ -2,12 +2,12 @@
 (:mod:`speechtl.training.writer`), then kept only where it earns its place.
 
 The adapted writer goes into the model folder (``{model}/writer``, a CTranslate2 folder
-as the original is) and the two-pass stage tries it at the settings it tuned for the
-original writer: it is kept when its two-pass dev WER is lower and, on real general
-speech (the prepared real dev speakers, ``../shared``'s real-en-dev, and the long-form
-sets: real-en-dev joined into one recording when nothing else is named), neither Whisper
-alone nor the two-pass lose more than ``MAX_TERMS_WER_COST`` against the original
-writer; otherwise the original stays and the report says why.
+as the original is) and the two-pass stage tries it with the prompt it tuned for the
+original writer, its spotting tuned again: it is kept when its two-pass dev WER is lower
+and, on real general speech (the prepared real dev speakers, ``../shared``'s real-en-dev,
+and the long-form sets: real-en-dev joined into one recording when nothing else is
+named), neither Whisper alone nor the two-pass lose more than ``MAX_TERMS_WER_COST``
+against the original writer; otherwise the original stays and the report says why.
 """
 
 from __future__ import annotations
@@ -63,22 +63,25 @@ def stage_writer(c: RecipeConfig, data: DataOut, trained: TrainOut, vocabulary: 
 
 
 def judge_writer(two_pass, adapted_whisper, configs: dict[str, object], dev, guard_sets: dict[str, tuple],
-                 original_dev_wer: dict[str, float], frame_shift: float) -> dict:
-    """The adapted writer at the original's settings: ``configs`` label -> TwoPassConfig
-    ("whisper": alone, "two_pass": as chosen); ``dev`` and each guard set (entries, waves,
-    log-probabilities); ``original_dev_wer``: the original's dev WER per label. Returns what
-    was measured and whether it is kept (and why not)."""
+                 original_dev_wer: dict[str, float], frame_shift: float,
+                 adapted_configs: dict[str, object] | None = None) -> dict:
+    """The adapted writer against the original: ``configs`` label -> the original's
+    TwoPassConfig ("whisper": alone, "two_pass": as chosen), ``adapted_configs`` the adapted
+    writer's where they differ (its own spotting: recipe/twopass.py); ``dev`` and each guard
+    set (entries, waves, log-probabilities); ``original_dev_wer``: the original's dev WER per
+    label. Returns what was measured and whether it is kept (and why not)."""
     original, adapted = two_pass, two_pass.with_whisper(adapted_whisper)
+    ours_of = {**configs, **(adapted_configs or {})}
     dev_entries, dev_waves, dev_logprobs = dev
     t0 = time.perf_counter()
     dev_wer = {label: _wer(dev_entries, adapted.with_config(config).texts(dev_logprobs, frame_shift, dev_waves))
-               for label, config in configs.items()}
+               for label, config in ours_of.items()}
     guard: dict[str, dict[str, dict[str, float]]] = {}
     lost = []
     for name, (entries, waves, logprobs) in guard_sets.items():
         guard[name] = {}
         for label, config in configs.items():
-            ours = _wer(entries, adapted.with_config(config).texts(logprobs, frame_shift, waves))
+            ours = _wer(entries, adapted.with_config(ours_of[label]).texts(logprobs, frame_shift, waves))
             theirs = _wer(entries, original.with_config(config).texts(logprobs, frame_shift, waves))
             guard[name][label] = {"adapted": ours, "original": theirs}
             if ours > theirs + MAX_TERMS_WER_COST:

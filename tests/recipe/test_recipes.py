@@ -116,6 +116,12 @@ def test_every_recipe_runs_one_debug_step_on_a_tiny_model(name, tmp_path, monkey
             assert set(judged["guard"]) == {"real-dev", "long-long"} and judged["kept"] == (judged["reason"] is None)
             assert (tmp_path / "runs" / name / "model" / "best" / "writer" / "model.bin").is_file()
             assert saved["whisper"] == ("writer" if judged["kept"] else "whisper-tiny.en")
+            # at the original's prompt, with its spotting tuned again on dev; kept, those are the settings saved
+            own, theirs = judged["config"], judged["original_config"]
+            assert (own["top_terms"], own["rescore"]) == (theirs["top_terms"], theirs["rescore"])
+            assert own["spot_threshold"] in (0.25, None) and own["whisper_margin"] in (-2.0, None)
+            spotting = ("spot_threshold", "whisper_margin", "near_spelling")
+            assert [saved["config"][k] for k in spotting] == [(own if judged["kept"] else theirs)[k] for k in spotting]
             # a kept writer's long-form rows beside the original's
             assert ("Whisper alone (its long-form decoding) [adapted writer]" in long_rows) == judged["kept"]
             assert "adapted Whisper alone" in methods

@@ -110,3 +110,22 @@ def test_the_report_rows_name_the_writer_that_wrote_them():
     # without an adapted writer there is one writer, and the names stay short
     assert method_name("two-pass", untried) == method_name("two-pass") == "Whisper+heard terms+spotting"
     assert method_name("whisper", kept) == "Whisper alone" and method_name("lm-terms", kept) == "+LM+terms"
+
+
+def test_the_adapted_writer_is_judged_at_its_own_settings_against_the_original_at_its():
+    """Its spotting tuned again (recipe/twopass.py), the adapted writer's two-pass is scored
+    at its own settings, on dev and on real English, the original's at the original's."""
+    script = scripts(ORIGINAL_DEV, [e.text for e in REAL])  # at the original's settings: no better
+    script["adapted", "own", "dev"] = [e.text for e in DEV]
+    script["adapted", "own", "real"] = [e.text for e in REAL]
+    original_dev_wer = {"whisper": 2 / 15, "two_pass": 2 / 15}
+    judged = judge_writer(ScriptedTwoPass(script), "adapted", {"whisper": "alone", "two_pass": "chosen"},
+                          inputs(DEV, "dev"), {"general-real-en": inputs(REAL, "real")}, original_dev_wer, 0.02,
+                          adapted_configs={"two_pass": "own"})
+    assert judged["kept"] and judged["dev_wer"] == {"whisper": 2 / 15, "two_pass": 0.0}
+    # on real English its own settings may not cost what the original's did not
+    script["adapted", "own", "real"] = ["he might even have been made amicus brief", *script["adapted", "own", "real"][1:]]
+    judged = judge_writer(ScriptedTwoPass(script), "adapted", {"whisper": "alone", "two_pass": "chosen"},
+                          inputs(DEV, "dev"), {"general-real-en": inputs(REAL, "real")}, original_dev_wer, 0.02,
+                          adapted_configs={"two_pass": "own"})
+    assert not judged["kept"] and "general-real-en two_pass 11.11% vs 0.00%" in judged["reason"]
