@@ -228,3 +228,33 @@ def test_near_spellings_are_kept_where_dev_loses_nothing_and_real_english_stays_
     assert near_choice(plain, [tie, loose], max_guard=0.051)["config"] == "near"
     assert near_choice(plain, [tie, {**loose, "wer": 0.15}], max_guard=0.051)["config"] == "looser"
     assert near_choice(plain, [{**tie, "guard_wer": 0.06}, loose], max_guard=0.051)["config"] == "looser"
+
+
+def test_spotting_is_tuned_strict_first_within_the_real_english_bound():
+    """recipe.twopass.tune_spotting (the adapted writer's spotting is tuned again with it):
+    Whisper's margins strict to loose, then the CTC model alone, each over the thresholds high
+    to low; the first within TERMS_TUNE_TOLERANCE of the best dev WER whose real-English WER
+    stays within the bound wins, then near spellings where dev loses nothing."""
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.recipe.twopass import tune_spotting
+
+    c = RecipeConfig().changed(two_pass__thresholds=(0.5, -1.0), two_pass__whisper_margins=(None, -2.0, -4.0),
+                               two_pass__near_spellings=(0.85,))
+    prompt = TwoPassConfig(top_terms=8, spot_threshold=None, whisper_margin=None)
+    dev = {(0.5, -2.0): 0.18, (-1.0, -2.0): 0.17, (0.5, -4.0): 0.152, (-1.0, -4.0): 0.15, (0.5, None): 0.16,
+           (-1.0, None): 0.14}
+    real = {(-1.0, None): 0.09}  # the CTC model alone writes terms into real English
+    measured = []
+
+    def measure(configs):
+        measured.extend(configs)
+        return [{"config": k, "wer": 0.15 if k.near_spelling else dev[k.spot_threshold, k.whisper_margin],
+                 "guard_wer": real.get((k.spot_threshold, k.whisper_margin), 0.05)} for k in configs]
+
+    best, rows = tune_spotting(c, measure, {"config": prompt, "wer": 0.2, "guard_wer": 0.05}, max_guard=0.055)
+    assert [(k.whisper_margin, k.spot_threshold) for k in measured[:6]] == [
+        (-2.0, 0.5), (-2.0, -1.0), (-4.0, 0.5), (-4.0, -1.0), (None, 0.5), (None, -1.0)]
+    # -1 / None is the best on dev but costs real English; 0.5 / -4 is within 0.5 points of 0.15
+    spotted = replace(prompt, spot_threshold=0.5, whisper_margin=-4.0)
+    assert measured[6:] == [replace(spotted, near_spelling=0.85)]  # judged by Whisper: near spellings tried, dev no worse
+    assert best["config"] == replace(spotted, near_spelling=0.85) and len(rows) == 7
