@@ -67,7 +67,9 @@ class Recipe:
 
     def run(self) -> dict[str, Any]:
         c = self.config
-        write_json(c.work_path / "recipe-config.json", json.loads(json.dumps(dataclasses.asdict(c), default=str)))
+        settings = json.loads(json.dumps(dataclasses.asdict(c), default=str))
+        self._warn_changed(settings)
+        write_json(c.work_path / "recipe-config.json", settings)
         data = self._stage("data", DataOut, lambda: stage_data(c, self.vocabulary))
         base = self._stage("base", BaseOut, lambda: BaseOut(self._resolve_base()))
         trained = self._stage("train", TrainOut, lambda: self._train(data, base))
@@ -86,6 +88,18 @@ class Recipe:
             c, data, base, trained, lm, ev, dict(self.seconds), two_pass))
         return {"data": data, "base": base, "train": trained, "lm": lm, "writer": writer, "two_pass": two_pass, "evaluate": ev,
                 "report": report}
+
+    def _warn_changed(self, settings: dict) -> None:
+        """Say which settings differ from the last run's in this folder when stages it finished
+        will be kept: a finished stage is never run again by itself (remove its marker)."""
+        saved, stages = self.config.work_path / "recipe-config.json", self.config.work_path / "stages"
+        if not saved.is_file() or not any(stages.glob("*.json")):
+            return
+        changed = changed_settings(json.loads(saved.read_text()), settings)
+        if changed:
+            print(f"settings changed since the last run in {self.config.work_path}: {'; '.join(changed)}. Finished "
+                  f"stages are kept as they are: remove {stages}/NAME.json (and the stages after it: "
+                  f"{', '.join(STAGES)}) to run them again with the new settings", flush=True)
 
     def _stage(self, name: str, kind: type[T], run: Callable[[], T]) -> T:
         marker = self.config.work_path / "stages" / f"{name}.json"
@@ -187,6 +201,19 @@ class Recipe:
         half of it already guards as the real dev set (the other half must stay unseen)."""
         general = self._general_test(data)
         return self._valid(general) if general and not data.real_dev_from_general else []
+
+
+def changed_settings(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``section.name: old -> new`` for every setting that differs between two saved configs."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changed_settings(a, b, f"{prefix}{key}.")
+        elif a != b:
+            shown = [f"{{{len(v)} settings}}" if isinstance(v, dict) else repr(v) for v in (a, b)]
+            out.append(f"{prefix}{key}: {shown[0]} -> {shown[1]}")
+    return out
 
 
 def load_presets(recipe_dir: str | Path) -> dict[str, Callable[[], RecipeConfig]]:

@@ -388,3 +388,31 @@ def test_the_adapted_models_posteriors_are_computed_once_per_run(monkeypatch, sa
     dev, other = list(sample_entries[:3]), list(sample_entries[3:])
     assert posteriors(dev) == posteriors(dev) == [f"lp-{e.id}" for e in dev]
     assert posteriors(other) and calls == [3, len(other)]
+
+
+def test_a_rerun_with_changed_settings_names_them_and_how_to_run_a_stage_again(tmp_path, capsys):
+    """Finished stages are kept whatever the settings say (a marker per stage): a rerun in the
+    same folder with other settings says which, and which marker to remove."""
+    import dataclasses
+
+    from speechtl.recipe.config import RecipeConfig
+    from speechtl.recipe.runner import Recipe, changed_settings
+
+    def settings(config: RecipeConfig) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+    first = RecipeConfig().changed(work_dir=str(tmp_path))
+    (tmp_path / "recipe-config.json").write_text(json.dumps(settings(first)))
+    again = first.changed(two_pass__top_terms=(12,))
+    assert changed_settings(settings(first), settings(again)) == ["two_pass.top_terms: [8, 12] -> [12]"]
+    Recipe(again)._warn_changed(settings(again))
+    assert capsys.readouterr().out == ""  # no stage finished yet: nothing is kept
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "data.json").write_text("{}")
+    Recipe(again)._warn_changed(settings(again))
+    out = capsys.readouterr().out
+    assert "two_pass.top_terms: [8, 12] -> [12]" in out and f"remove {tmp_path / 'stages'}/NAME.json" in out
+    Recipe(first)._warn_changed(settings(first))  # the same settings: nothing to say
+    assert capsys.readouterr().out == ""
+    # a section turned on or off is named, not spelled out
+    assert changed_settings({"writer": {"steps": 30, "lr": 1e-4}}, {"writer": None}) == ["writer: {2 settings} -> None"]
