@@ -102,14 +102,16 @@ def main() -> None:
             continue
         entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifests[name], bundle))
         sets[name] = entries, logprobs
+    # the tuning sets for --retune, read and heard by the CTC model once for every writer
+    tuning = tuning_sets(recipe, data, bundle) if args.retune else None
     for scored_writer in writers:
         print(scored_writer)
         # the run's tuned two-pass with this writer; no other writer's rows
         with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
         hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
                    if m.needs_audio}
-        if args.retune and "two-pass" in hearing:
-            hearing["two-pass"] = retuned(recipe, data, bundle, hearing["two-pass"], two_pass)
+        if tuning is not None and "two-pass" in hearing:
+            hearing["two-pass"] = retuned(recipe.config, hearing["two-pass"], two_pass, tuning, bundle.frame_shift)
         for name, (entries, logprobs) in sets.items():
             t0 = time.perf_counter()
             # results beside a writer folder; an offline name's (whisper-tiny.en) in the run, not the cwd
@@ -123,27 +125,29 @@ def main() -> None:
             print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
-def retuned(recipe, data, bundle, two_pass, tuned):
-    """``two_pass`` (a writer at the run's settings) with its spotting tuned again on the
-    run's dev set, real dev guarded against the original writer alone."""
+def tuning_sets(recipe, data, bundle) -> tuple:
+    """(dev, real dev) as the two-pass stage tunes on them: (entries, waves, log-probabilities)."""
     from speechtl.evaluate import decodable_logprobs, load_entry
-    from speechtl.recipe.twopass import own_spotting
 
-    def inputs(manifest: str):
+    def inputs(manifest: str, limit: int | None = None):
         if not manifest:
             return [], [], []
-        entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifest, bundle))
+        entries, logprobs, _ = decodable_logprobs(bundle, recipe._valid(manifest, bundle)[:limit])
         return entries, [load_entry(e, bundle.sampling_rate) for e in entries], logprobs
 
-    dev = inputs(data.dev)
-    dev = tuple(part[: recipe.config.data.dev_utterances] for part in dev)
-    real_alone = tuned.general_dev_wer["whisper"] if tuned.general_dev_wer else None
-    config = own_spotting(recipe.config, two_pass, two_pass.config, real_alone, dev, inputs(data.real_dev),
-                          bundle.frame_shift)
-    print(f"spotting tuned again: threshold {config.spot_threshold}, Whisper's margin {config.whisper_margin}, "
-          f"near spellings {config.near_spelling}", flush=True)
-    return two_pass.with_config(config)
+    return inputs(data.dev, recipe.config.data.dev_utterances), inputs(data.real_dev)
 
+
+def retuned(config, two_pass, tuned, tuning: tuple, frame_shift: float):
+    """``two_pass`` (a writer at the run's settings) with its spotting tuned again on dev
+    (``tuning``: dev and real dev), real dev guarded against the original writer alone."""
+    from speechtl.recipe.twopass import own_spotting
+
+    real_alone = tuned.general_dev_wer["whisper"] if tuned.general_dev_wer else None
+    spotting = own_spotting(config, two_pass, two_pass.config, real_alone, *tuning, frame_shift)
+    print(f"spotting tuned again: threshold {spotting.spot_threshold}, Whisper's margin {spotting.whisper_margin}, "
+          f"near spellings {spotting.near_spelling}", flush=True)
+    return two_pass.with_config(spotting)
 
 if __name__ == "__main__":
     main()
