@@ -16,9 +16,12 @@ Stages (each a plain function of typed inputs, in this package):
     evaluate  base vs adapted x every decoding step x every test set       evaluate.py
     report    JSON, Markdown and HTML                                      evaluate.py
 
-A stage's outputs are recorded in ``{work_dir}/stages/{stage}.json`` and reused by a
-rerun (delete the file to redo the stage). The term list, the base model and the
-adapted model are each loaded once per run and handed to the stages that need them.
+A stage's outputs are recorded in ``{work_dir}/stages/{stage}.json`` with the settings
+it read (``STAGE_SETTINGS``) and when the stages it reads (``STAGE_INPUTS``) finished. A rerun
+in the same folder reuses a stage unless one of its settings changed or a stage it reads
+ran again since, so ``--set lm.order=3`` redoes the LM and what comes after it, not the
+synthesis or training (delete a marker to redo its stage by hand). The term list, the base
+model and the adapted model are each loaded once per run and handed to the stages that need them.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import datetime
 import json
 import logging
 import sys
 import time
 import functools
+import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
@@ -54,6 +59,31 @@ from .writer import stage_writer
 
 T = TypeVar("T")
 STAGES = ("data", "base", "train", "lm", "writer", "two_pass", "evaluate", "report")
+# the settings each stage reads (top-level names or dotted sub-settings); a change to one
+# runs that stage again, and so every stage that reads it (STAGE_INPUTS)
+STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "data": ("domain", "data_dir", "terms", "seed", "data", "writer"),  # writer: whether on (stage_settings)
+    "base": ("base", "preset"),
+    "train": ("train",),
+    "lm": ("lm", "decoding", "terms", "seed"),
+    "writer": ("writer", "two_pass.writers"),
+    "two_pass": ("two_pass", "terms"),
+    "evaluate": ("evaluate_base", "terms", "seed", "preset", "data.real_test_utterances"),
+    "report": (),
+}
+# the stages whose outputs each stage reads (the two-pass reads the LM saved beside the model,
+# the writer puts its folder in the adapted model's)
+STAGE_INPUTS: dict[str, tuple[str, ...]] = {
+    "data": (), "base": (), "train": ("data", "base"), "lm": ("data", "train"), "writer": ("data", "train"),
+    "two_pass": ("data", "train", "lm", "writer"), "evaluate": ("data", "base", "train", "lm", "two_pass"),
+    "report": ("data", "base", "train", "lm", "writer", "two_pass", "evaluate"),
+}
+# what a marker holds beside its stage's outputs (no output may have a field of these names)
+MARKER_KEYS = {"paths", "seconds", "stage_finished", "stage_settings", "stage_inputs"}
+# settings that change how a stage runs, not what it makes, or that only a later stage reads
+# (real_test_utterances: how many held-out real speakers' clips the evaluate stage scores)
+NO_EFFECT = {"data.real_test_utterances", "data.synth_workers", "train.output_dir", "train.progress", "train.num_workers", "train.eval_batch_size",
+             "train.cache_dir", "train.cache_max_gb", "train.overwrite", "writer.output_dir", "writer.progress"}
 
 
 class Recipe:
@@ -64,12 +94,14 @@ class Recipe:
         self.seconds: dict[str, float] = {}
         self._valid_sets: dict[str, list[ManifestEntry]] = {}
         self._logprobs_memo: dict[tuple[str, ...], list[np.ndarray]] = {}
+        self.settings: dict[str, Any] = {}
+        self._last_settings: dict[str, Any] | None = None
+        self._ran: set[str] = set()  # the stages this run ran (not skipped)
+        self._finished: dict[str, str] = {}  # when each stage's outputs were made (its marker's "finished")
 
     def run(self) -> dict[str, Any]:
         c = self.config
-        settings = json.loads(json.dumps(dataclasses.asdict(c), default=str))
-        self._warn_changed(settings)
-        write_json(c.work_path / "recipe-config.json", settings)
+        self._save_settings()
         data = self._stage("data", DataOut, lambda: stage_data(c, self.vocabulary))
         base = self._stage("base", BaseOut, lambda: BaseOut(self._resolve_base()))
         trained = self._stage("train", TrainOut, lambda: self._train(data, base))
@@ -89,20 +121,18 @@ class Recipe:
         return {"data": data, "base": base, "train": trained, "lm": lm, "writer": writer, "two_pass": two_pass, "evaluate": ev,
                 "report": report}
 
-    def _warn_changed(self, settings: dict) -> None:
-        """Say which settings differ from the last run's in this folder when stages it finished
-        will be kept: a finished stage is never run again by itself (remove its marker)."""
-        saved, stages = self.config.work_path / "recipe-config.json", self.config.work_path / "stages"
-        if not saved.is_file() or not any(stages.glob("*.json")):
-            return
-        changed = changed_settings(json.loads(saved.read_text()), settings)
-        if changed:
-            print(f"settings changed since the last run in {self.config.work_path}: {'; '.join(changed)}. Finished "
-                  f"stages are kept as they are: remove {stages}/NAME.json (and the stages after it: "
-                  f"{', '.join(STAGES)}) to run them again with the new settings", flush=True)
+    def _save_settings(self) -> None:
+        """Save the settings as recipe-config.json, keeping the last run's: markers written
+        before markers kept their own settings are judged by them."""
+        self.settings = json.loads(json.dumps(dataclasses.asdict(self.config), default=str))
+        saved = self.config.work_path / "recipe-config.json"
+        self._last_settings = json.loads(saved.read_text()) if saved.is_file() else None
+        write_json(saved, self.settings)
 
     def _stage(self, name: str, kind: type[T], run: Callable[[], T]) -> T:
         marker = self.config.work_path / "stages" / f"{name}.json"
+        settings = self._stage_settings(name, self.settings)
+        inputs = {i: self._finished.get(i, "") for i in STAGE_INPUTS[name]}
         if marker.is_file():
             saved = json.loads(marker.read_text())
             try:
@@ -110,17 +140,49 @@ class Recipe:
             except TypeError as exc:
                 print(f"[{name}] {marker} is from another speechtl version ({exc}): running the stage again", flush=True)
             else:
-                if all(Path(p).exists() for p in done.paths):
+                why = self._why_again(name, saved, settings, inputs)
+                if why:
+                    print(f"[{name}] done before, running it again: {why}", flush=True)
+                elif all(Path(p).exists() for p in done.paths):
                     print(f"[{name}] done before, skipping ({marker})", flush=True)
                     self.seconds[name] = saved.get("seconds", 0.0)
+                    self._finished[name] = saved.get("stage_finished", "")
                     return done
         print(f"[{name}] ...", flush=True)
         t0 = time.time()
         out = run()
         self.seconds[name] = round(time.time() - t0, 1)
-        write_json(marker, {**to_json(out), "paths": out.paths, "seconds": self.seconds[name]})
+        self._ran.add(name)
+        self._finished[name] = finished = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        bookkeeping = {"paths": out.paths, "seconds": self.seconds[name], "stage_finished": finished,
+                       "stage_settings": settings, "stage_inputs": inputs}
+        write_json(marker, {**to_json(out), **bookkeeping})
         print(f"[{name}] finished in {self.seconds[name]:.0f}s", flush=True)
         return out
+
+    def _stage_settings(self, name: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """``stage_settings``, and the term file's content where the stage reads one: a term
+        list edited in place is a changed setting too."""
+        out = stage_settings(name, settings)
+        if "terms" in out and self.config.terms and Path(self.config.terms).is_file():
+            out["terms (content)"] = hashlib.sha256(Path(self.config.terms).read_bytes()).hexdigest()[:16]
+        return out
+
+    def _why_again(self, name: str, saved: dict, settings: dict, inputs: dict[str, str]) -> str:
+        """Why a finished stage must run again ("" when it need not): a setting it reads changed,
+        or a stage it reads ran again after it (in this run, or in one stopped before this stage)."""
+        if "stage_settings" in saved:
+            before = saved["stage_settings"]
+        elif self._last_settings is not None:  # a marker from before markers kept their settings
+            before = self._stage_settings(name, self._last_settings)
+        else:
+            before = settings
+        changed = changed_settings(before, settings)
+        if changed:
+            return "its settings changed (" + "; ".join(changed) + ")"
+        again = [i for i in STAGE_INPUTS[name]
+                 if i in self._ran or ("stage_inputs" in saved and saved["stage_inputs"].get(i) != inputs[i])]
+        return f"{', '.join(again)} ran again since it did" if again else ""
 
     # --- what the stages share, built once ----------------------------------------
 
@@ -201,6 +263,23 @@ class Recipe:
         half of it already guards as the real dev set (the other half must stay unseen)."""
         general = self._general_test(data)
         return self._valid(general) if general and not data.real_dev_from_general else []
+
+
+def stage_settings(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings stage ``name`` reads, by dotted name, from a run's settings (as saved in
+    recipe-config.json), less those with no effect on what it makes (``NO_EFFECT``)."""
+    out: dict[str, Any] = {}
+    for key in STAGE_SETTINGS[name]:
+        value: Any = settings
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if name == "data" and key == "writer":
+            # the data stage reads only whether the writer is on, and only without long-form sets (longform_sets)
+            value = value is not None and (settings.get("data") or {}).get("longform") is None
+        if isinstance(value, dict):  # a section: less what it holds for another stage or no stage
+            value = {k: v for k, v in value.items() if f"{key}.{k}" not in NO_EFFECT}
+        out[key] = value
+    return out
 
 
 def changed_settings(old: dict, new: dict, prefix: str = "") -> list[str]:

@@ -130,7 +130,8 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, bundle: Bun
     if changed:
         raise SpeechtlError(
             f"{path.parent} holds another run (its {' and '.join(changed)} differ from this one's): "
-            f"choose another --output-dir, or pass --set overwrite=true to start over there")
+            f"choose another --output-dir (a recipe: --work-dir), or pass --set overwrite=true (a recipe: "
+            f"--set train.overwrite=true) to start over there")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])

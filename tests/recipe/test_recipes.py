@@ -242,6 +242,20 @@ def test_rerun_skips_finished_stages(legal_run):
     from speechtl.recipe.runner import STAGES
 
     assert again.stdout.count("done before, skipping") == len(STAGES)
+    # a setting only the evaluation reads: the evaluate and report stages run again, the rest is kept
+    fewer = subprocess.run(cmd + ["--set", "evaluate_base=false"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert fewer.returncode == 0, fewer.stderr[-2000:]
+    assert fewer.stdout.count("done before, skipping") == len(STAGES) - 2
+    assert "[evaluate] done before, running it again: its settings changed (evaluate_base: True -> False)" in fewer.stdout
+    report = json.loads((root / "runs" / "legal" / "report" / "report.json").read_text())
+    assert {r["model"] for r in report["rows"]} == {"adapted"}
+    # training settings the model cannot go on from: an error naming the way out, the model kept
+    model = root / "runs" / "legal" / "model" / "last.pt"
+    before = model.stat().st_mtime_ns
+    other = subprocess.run(cmd + ["--set", "evaluate_base=false", "--set", "train.warmup_steps=1"], cwd=root,
+                           capture_output=True, text=True, timeout=300)
+    assert other.returncode == 2 and "--set train.overwrite=true" in other.stderr, other.stderr[-2000:]
+    assert model.stat().st_mtime_ns == before
 
 
 def test_bad_recipe_arguments(capsys):
@@ -390,29 +404,70 @@ def test_the_adapted_models_posteriors_are_computed_once_per_run(monkeypatch, sa
     assert posteriors(other) and calls == [3, len(other)]
 
 
-def test_a_rerun_with_changed_settings_names_them_and_how_to_run_a_stage_again(tmp_path, capsys):
-    """Finished stages are kept whatever the settings say (a marker per stage): a rerun in the
-    same folder with other settings says which, and which marker to remove."""
+def test_a_rerun_runs_again_the_stages_whose_settings_changed_and_those_that_read_them(tmp_path, capsys):
+    """Each marker keeps the settings its stage read and when its inputs finished: a rerun in the
+    same folder redoes a stage whose settings changed, then every stage that reads its outputs,
+    and keeps the rest; so does a rerun after a run stopped halfway."""
     import dataclasses
 
     from speechtl.recipe.config import RecipeConfig
-    from speechtl.recipe.runner import Recipe, changed_settings
+    from speechtl.recipe.outputs import BaseOut
+    from speechtl.recipe.runner import STAGES, Recipe, changed_settings
 
-    def settings(config: RecipeConfig) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    def run(config: RecipeConfig, stop_after: str | None = None) -> list[str]:
+        """The runner's bookkeeping over every stage (each stage a stand-in that records it ran)."""
+        ran: list[str] = []
+        recipe = Recipe(config)
+        recipe._save_settings()
+        for name in STAGES:
+            recipe._stage(name, BaseOut, lambda name=name: ran.append(name) or BaseOut(name))
+            if name == stop_after:
+                break
+        return ran
 
     first = RecipeConfig().changed(work_dir=str(tmp_path))
-    (tmp_path / "recipe-config.json").write_text(json.dumps(settings(first)))
-    again = first.changed(two_pass__top_terms=(12,))
-    assert changed_settings(settings(first), settings(again)) == ["two_pass.top_terms: [8, 12] -> [12]"]
-    Recipe(again)._warn_changed(settings(again))
-    assert capsys.readouterr().out == ""  # no stage finished yet: nothing is kept
-    (tmp_path / "stages").mkdir()
-    (tmp_path / "stages" / "data.json").write_text("{}")
-    Recipe(again)._warn_changed(settings(again))
-    out = capsys.readouterr().out
-    assert "two_pass.top_terms: [8, 12] -> [12]" in out and f"remove {tmp_path / 'stages'}/NAME.json" in out
-    Recipe(first)._warn_changed(settings(first))  # the same settings: nothing to say
-    assert capsys.readouterr().out == ""
-    # a section turned on or off is named, not spelled out
+    assert run(first) == list(STAGES)
+    assert run(first) == []  # nothing changed: every stage kept
+    capsys.readouterr()
+    assert run(first.changed(lm__order=3)) == ["lm", "two_pass", "evaluate", "report"]
+    assert "[lm] done before, running it again: its settings changed (lm.order: 4 -> 3)" in capsys.readouterr().out
+    # how a stage runs (workers, progress bars, where its cache goes) is not what it makes
+    assert run(first.changed(lm__order=3, train__num_workers=2, data__synth_workers=4)) == []
+    # a data setting only the evaluate stage reads
+    assert run(first.changed(lm__order=3, data__real_test_utterances=50)) == ["evaluate", "report"]
+    # the writer turned off: its stage and those after it (without long-form sets, the data
+    # stage too, which then joins real English into one for the writer's guard)
+    first = first.changed(data__real_test_utterances=50)
+    assert run(first.changed(lm__order=3, writer=None)) == ["writer", "two_pass", "evaluate", "report"]
+    assert run(first.changed(lm__order=3, data__longform=None)) == list(STAGES[:1]) + list(STAGES[2:])
+    assert run(first.changed(lm__order=3, data__longform=None, writer=None)) == list(STAGES[:1]) + list(STAGES[2:])
+    assert run(first.changed(lm__order=3, writer=None, train__max_steps=7)) == \
+        ["data", "train", "lm", "writer", "two_pass", "evaluate", "report"]
+    # a run stopped after the train stage: the next one still redoes what reads it
+    config = first.changed(lm__order=3, writer=None, train__max_steps=8)
+    assert run(config, stop_after="train") == ["train"]
+    assert run(config) == ["lm", "writer", "two_pass", "evaluate", "report"]
+    assert "[lm] done before, running it again: train ran again since it did" in capsys.readouterr().out
+    # a term list edited in place is a changed setting of the stages that read it
+    terms = tmp_path / "terms.txt"
+    terms.write_text("habeas corpus\n")
+    with_terms = config.changed(terms=str(terms))
+    assert run(with_terms)[0] == "data" and run(with_terms) == []
+    terms.write_text("habeas corpus\nvoir dire\n")
+    assert run(with_terms) == list(STAGES[:1]) + ["train", "lm", "writer", "two_pass", "evaluate", "report"]
+    # the bookkeeping never shadows an output's field (the two-pass has its own "settings")
+    from speechtl.recipe import outputs
+    from speechtl.recipe.runner import MARKER_KEYS
+
+    kinds = [k for k in vars(outputs).values() if dataclasses.is_dataclass(k) and k.__name__.endswith("Out")]
+    assert len(kinds) == len(STAGES) and not {f.name for k in kinds for f in dataclasses.fields(k)} & MARKER_KEYS
+    assert set(json.loads((tmp_path / "stages" / "base.json").read_text())) == MARKER_KEYS | {"base"}
+    # a marker from before markers kept their settings: judged by the last run's saved settings
+    marker = tmp_path / "stages" / "two_pass.json"
+    old = json.loads(marker.read_text())
+    del old["stage_settings"], old["stage_inputs"]
+    marker.write_text(json.dumps(old))
+    assert run(with_terms) == []
+    marker.write_text(json.dumps(old))
+    assert run(with_terms.changed(two_pass__top_terms=(12,))) == ["two_pass", "evaluate", "report"]
     assert changed_settings({"writer": {"steps": 30, "lr": 1e-4}}, {"writer": None}) == ["writer: {2 settings} -> None"]
