@@ -32,12 +32,17 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
     """A two-pass decoding over ``decoding``: the settings saved beside the model (a recipe's
     two-pass stage) when there are any, else the writer's defaults (``writer_defaults``).
     The terms: ``vocabulary``, else those of the model's decoder. The writer: ``whisper``, else the one the recipe chose,
-    else ``DEFAULT_WHISPER``."""
-    saved, saved_writer = read_two_pass_file(model_dir)
+    else ``DEFAULT_WHISPER``; where the recipe kept an adapted writer, the original writes the
+    clips and windows where the CTC model heard no term (unless ``whisper`` names another)."""
+    saved, saved_writer, general = read_two_pass_file(model_dir)
     writer = whisper or saved_writer or DEFAULT_WHISPER
     terms = vocabulary if vocabulary is not None and len(vocabulary) else (
         decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
     if not len(terms):
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
-    return TwoPass(decoding, WhisperRecognizer(writer, encoder_cache=WHISPER_ENCODER_CACHE), terms,
-                   saved or writer_defaults(writer))
+    chosen = WhisperRecognizer(writer, encoder_cache=WHISPER_ENCODER_CACHE)
+    original = None
+    if general and writer == saved_writer:
+        original = WhisperRecognizer(general, encoder_cache=WHISPER_ENCODER_CACHE)
+        original.share_encoder(chosen)  # (where the adapted writer's encoder is the original's, encoded once)
+    return TwoPass(decoding, chosen, terms, saved or writer_defaults(writer), general=original)

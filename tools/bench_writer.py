@@ -19,7 +19,9 @@ posteriors computed once); ``--base whisper-base`` trains from another Whisper, 
 on another manifest (the run's training set with real speech added, say).
 ``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
 ``--sets`` to name. ``--retune`` scores each writer at the run's prompt with its spotting
-tuned again on dev, as the two-pass stage tunes an adapted writer's (``recipe.twopass.own_spotting``). The original writer's rows are also in the run's own report
+tuned again on dev, as the two-pass stage tunes an adapted writer's (``recipe.twopass.own_spotting``). ``--route`` has the original writer write the clips where
+the CTC model's search wrote no term, as the recipe does with an adapted writer
+(``decode/twopass.TwoPass.general``). The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
 """
 
@@ -48,6 +50,8 @@ def main() -> None:
     ap.add_argument("--manifest", action="append", default=[], metavar="NAME=PATH",
                     help="a manifest of your own, scored as set NAME")
     ap.add_argument("--retune", action="store_true", help="tune each writer's spotting again on dev (as the recipe does)")
+    ap.add_argument("--route", action="store_true",
+                    help="the original writer writes where the CTC model heard no term (as the recipe does)")
     ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS) + " and --manifest's")
     args = ap.parse_args()
 
@@ -110,12 +114,19 @@ def main() -> None:
         with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
         hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
                    if m.needs_audio}
+        if args.route and scored_writer != two_pass.whisper:
+            from speechtl.model.seq2seq import WhisperRecognizer
+
+            original = WhisperRecognizer(two_pass.whisper, encoder_cache=64)
+            hearing = {k: m.with_whisper(m.whisper, general=original) if k != "whisper" else m
+                       for k, m in hearing.items()}
         if tuning is not None and "two-pass" in hearing:
             hearing["two-pass"] = retuned(recipe.config, hearing["two-pass"], two_pass, tuning, bundle.frame_shift)
         for name, (entries, logprobs) in sets.items():
             t0 = time.perf_counter()
             # results beside a writer folder; an offline name's (whisper-tiny.en) in the run, not the cwd
-            out = Path(scored_writer) / "bench" if Path(scored_writer).is_dir() else run / f"bench-{scored_writer}"
+            folder = "bench-routed" if args.route and scored_writer != two_pass.whisper else "bench"
+            out = Path(scored_writer) / folder if Path(scored_writer).is_dir() else run / f"bench-{scored_writer}"
             scored = evaluate_methods(bundle, entries, out, name, hearing,
                                       recipe.vocabulary, logprobs=logprobs)
             for method, ev in scored.items():

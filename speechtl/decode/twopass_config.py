@@ -2,7 +2,7 @@
 
     config = TwoPassConfig(top_terms=12, spot_threshold=0.25)
     write_json(model_dir / TWO_PASS_FILE, {"whisper": "whisper-base", "config": config.to_json()})
-    config, writer = read_two_pass_file(model_dir)      # config None: no settings saved
+    config, writer, general = read_two_pass_file(model_dir)  # config None: no settings saved
     config = config or writer_defaults("whisper-base")  # the defaults for a writer
 """
 
@@ -113,19 +113,21 @@ def writer_defaults(writer: str) -> TwoPassConfig:
     return TwoPassConfig(context_words=WRITER_CONTEXT_WORDS.get(writer, 0))
 
 
-def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPassConfig | None, str | None]:
+def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPassConfig | None, str | None, str | None]:
     """The settings a recipe's two-pass stage saved beside the model (None where there is
-    no such file: :func:`writer_defaults`), and the writer it chose (None: not named; a
-    folder named relative to the model folder, as the adapted writer is, as its path)."""
+    no such file: :func:`writer_defaults`), the writer it chose (None: not named; a
+    folder named relative to the model folder, as the adapted writer is, as its path), and
+    with an adapted writer kept, the original that writes where the CTC model heard no term
+    (``general_whisper``; None: the chosen writer writes everything)."""
     path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
     if path is None or not path.is_file():
-        return None, None
+        return None, None, None
     saved = read_json(path, "two-pass settings")
     if not isinstance(saved, dict):
         raise SpeechtlError(f"{path}: the two-pass settings file holds no settings; run the recipe's "
                             f"two-pass stage again, or delete it for the defaults")
     if not saved:
-        return None, None
+        return None, None, None
     if "config" in saved:  # the settings as one object (TwoPassConfig.to_json)
         config = TwoPassConfig.from_json(saved["config"])
     else:  # files written before that: the settings side by side, the judge's margin only when tuned with it
@@ -137,4 +139,4 @@ def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPas
     writer = saved.get("whisper") or None
     if writer and (Path(model_dir) / writer / "model.bin").is_file():  # an adapted writer kept in the model folder
         writer = str(Path(model_dir) / writer)
-    return config, writer
+    return config, writer, saved.get("general_whisper") or None

@@ -97,9 +97,10 @@ class LongRecordings:
     def _whisper_long(self, wave: np.ndarray, logprobs: np.ndarray, frame_shift: float) -> Hypothesis:
         """Whisper's own long-form decoding, its segments' words timed on the CTC frames
         (memoized: Whisper alone's row and the term windows read the same words)."""
-        key = ("whisper-long", self.whisper.name, digest(wave), len(logprobs), frame_shift)
+        writer = self._general  # (the writer of windows without terms, ``whisper`` unless a general one is set)
+        key = ("whisper-long", writer.whisper.name, digest(wave), len(logprobs), frame_shift)
         if key not in self._memo:
-            segments = [(s.start, s.end, self._writer.normalized(s.text)) for s in self.whisper.long_segments(wave)]
+            segments = [(s.start, s.end, writer.normalized(s.text)) for s in writer.whisper.long_segments(wave)]
             words = align_segments(logprobs, segments, self.ctc.alphabet, frame_shift)
             self._memo[key] = Hypothesis(" ".join(w.word for w in words), tuple(words))
         return self._memo[key]

@@ -90,8 +90,14 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
             other = first.with_whisper(other_whisper)
         original, adapted = (other, first) if judged and judged["kept"] else (first, other)
         methods["whisper"] = original.with_config(top_terms=0, rescore=None)
-        if adapted is not None:
+        if adapted is not None:  # the adapted writer's own text, everywhere
             methods["whisper-adapted"] = adapted.with_config(top_terms=0, rescore=None)
+        if judged is not None and other is not None:
+            # in the two-pass an adapted writer writes where the CTC model heard a term, the original elsewhere
+            if judged["kept"]:
+                first = first.with_whisper(whisper, general=other.whisper)
+            else:
+                other = other.with_whisper(other.whisper, general=whisper)
         if chosen.rescore is not None:  # Whisper alone, its N best rescored as tuned
             methods["whisper-rescored"] = first.with_config(top_terms=0)
         if chosen.top_terms:  # 0: the guard let no prompt through

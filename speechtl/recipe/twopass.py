@@ -90,7 +90,8 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
                                      adapted.frame_shift)
         if judged["kept"]:
             whisper, saved_whisper = writer.folder, WRITER_DIR
-            kept = two_pass.with_whisper(WhisperRecognizer(writer.folder))
+            original = whispers[tuned.index(chosen)]
+            kept = two_pass.with_whisper(WhisperRecognizer(writer.folder), general=original)
             best, rows, adapted_fallback = adapted_longform(kept, own, sets, vocabulary, adapted.frame_shift)
             for name, by_label in rows.items():
                 longform[name].update(by_label)
@@ -100,7 +101,9 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
     write_json(settings_file, {
         "whisper": saved_whisper, "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
         "writers": writers_seen, "longform": longform, "longform_fallback": fallback,
-        "adapted_writer": judged, "tuned_with": chosen["whisper"]})
+        "adapted_writer": judged, "tuned_with": chosen["whisper"],
+        # the original writes where the CTC model heard no term (decode/twopass.TwoPass.general)
+        **({"general_whisper": chosen["whisper"]} if saved_whisper == WRITER_DIR else {})})
     return TwoPassOut(whisper=whisper, config=best, dev_wer=chosen["dev_wer"],
                       general_dev_wer=chosen["general"], settings=settings_file, skipped="; ".join(skipped),
                       longform=longform, longform_fallback=fallback, writers=writers_seen,
@@ -122,7 +125,9 @@ def _judge_adapted(c: RecipeConfig, two_pass, writer: WriterOut, best: TwoPassCo
     adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
     adapted.share_encoder(two_pass.whisper)  # where its encoder did not train, the clips are encoded once for both
     real_alone = None if chosen["general"] is None else chosen["general"]["whisper"]
-    own = own_spotting(c, two_pass.with_whisper(adapted), best, real_alone, dev, real, frame_shift)
+    # the adapted writer writes where the CTC model heard a term, the original elsewhere
+    own = own_spotting(c, two_pass.with_whisper(adapted, general=two_pass.whisper), best, real_alone, dev, real,
+                       frame_shift)
     judged = judge_writer(two_pass, adapted, {"whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,
                           chosen["dev_wer"], frame_shift, adapted_configs={"two_pass": own.for_clips()})
     judged["config"], judged["original_config"] = own.to_json(), best.to_json()

@@ -249,6 +249,17 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     assert base.config.context_words == WRITER_CONTEXT_WORDS["whisper-base"] > 0
     assert load_two_pass(decoding, tmp_path, whisper="whisper-base").config == tuned  # a recipe's settings win
     assert [" ".join(t.words) for t in tp.vocabulary] == ["en banc"]  # the decoder's terms
+    # an adapted writer kept in the model folder writes where a term was heard, the original elsewhere
+    from speechtl.model.whisper_writer import ctranslate2_folder
+
+    (tmp_path / "writer").symlink_to(ctranslate2_folder("whisper-tiny.en"))
+    saved = {"whisper": "writer", "config": tuned.to_json()}
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps({**saved, "general_whisper": "whisper-tiny.en"}))
+    routed = load_two_pass(decoding, tmp_path)
+    assert routed.whisper.name == str(tmp_path / "writer") and routed.general.name == "whisper-tiny.en"
+    assert load_two_pass(decoding, tmp_path, whisper="whisper-base").general is None  # a writer asked for: alone
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps(saved))  # saved before routing: the adapted writer alone
+    assert load_two_pass(decoding, tmp_path).general is None
     with pytest.raises(SpeechtlError, match="needs terms"):
         load_two_pass(Decoding(alphabet), tmp_path)
 
@@ -554,3 +565,25 @@ def test_term_windows_keep_whisper_s_long_form_words_but_where_the_ctc_model_hea
     dictated = two_pass(alphabet, dictation, top_terms=2, spot_threshold=None, long_form="term-windows")
     assert dictated.texts([np.concatenate(dense)], 0.02, [wave])[0] == " ".join([said[-1]] * len(windows))
     assert len(dictation.prompts) == len(windows)
+
+
+def test_a_general_writer_writes_and_judges_the_clips_where_the_ctc_model_heard_no_term(alphabet):
+    """With ``general``, the (adapted) writer writes only the clips whose CTC search wrote a
+    term; the others are written, and their spotting judged, by the general (original) one."""
+    domain = posteriors(alphabet, list(SPOKEN))
+    plain = "the panel granted the motion"
+    english = posteriors(alphabet, list(plain))
+    adapted = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
+    adapted.name = "adapted"
+    original = ScriptedWhisper("the panel granted the motion", "the panel granted the motion")
+    tp = two_pass(alphabet, adapted, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
+    routed = tp.with_whisper(adapted, general=original)
+    waves = [np.zeros(16000), np.ones(16000)]
+    assert routed.texts([domain, english], 0.02, waves) == [SPOKEN, plain]
+    assert len(adapted.prompts) == 1 and "en banc" in adapted.prompts[0]  # the term clip only
+    assert len(original.prompts) == 1  # the plain clip, with its prompt as the settings say
+    assert not adapted.scored or set(adapted.scored) <= {SPOKEN}  # the judge of a clip is its writer
+    # without a general writer the adapted one writes both clips, the plain one as it misheard it
+    assert tp.texts([domain, english], 0.02, waves) == [SPOKEN, "the panel granted rehearing on bunk"]
+    assert len(adapted.prompts) == 2 and len(original.prompts) == 1  # (the term clip's text was kept)
+    assert routed.with_config(top_terms=0).general is original

@@ -412,7 +412,8 @@ def test_a_rerun_runs_again_the_stages_whose_settings_changed_and_those_that_rea
 
     from speechtl.recipe.config import RecipeConfig
     from speechtl.recipe.outputs import BaseOut
-    from speechtl.recipe.runner import STAGES, Recipe, changed_settings
+    from speechtl.recipe.runner import Recipe
+    from speechtl.recipe.stages import STAGES, changed_settings
 
     def run(config: RecipeConfig, stop_after: str | None = None) -> list[str]:
         """The runner's bookkeeping over every stage (each stage a stand-in that records it ran)."""
@@ -457,7 +458,7 @@ def test_a_rerun_runs_again_the_stages_whose_settings_changed_and_those_that_rea
     assert run(with_terms) == list(STAGES[:1]) + ["train", "lm", "writer", "two_pass", "evaluate", "report"]
     # the bookkeeping never shadows an output's field (the two-pass has its own "settings")
     from speechtl.recipe import outputs
-    from speechtl.recipe.runner import MARKER_KEYS
+    from speechtl.recipe.stages import MARKER_KEYS
 
     kinds = [k for k in vars(outputs).values() if dataclasses.is_dataclass(k) and k.__name__.endswith("Out")]
     assert len(kinds) == len(STAGES) and not {f.name for k in kinds for f in dataclasses.fields(k)} & MARKER_KEYS

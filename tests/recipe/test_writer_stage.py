@@ -16,14 +16,17 @@ REAL = [ManifestEntry(f"r{i}", f"r{i}.wav", 1.0, text) for i, text in
 class ScriptedTwoPass:
     """A two-pass whose texts are scripted per (writer, setting) and set."""
 
-    def __init__(self, scripts: dict, whisper: str = "original", config: str = "") -> None:
-        self.scripts, self.whisper, self.config = scripts, whisper, config
+    made: list["ScriptedTwoPass"] = []  # every two-pass made, in order
 
-    def with_whisper(self, whisper: str) -> "ScriptedTwoPass":
-        return ScriptedTwoPass(self.scripts, whisper, self.config)
+    def __init__(self, scripts: dict, whisper: str = "original", config: str = "", general: str | None = None) -> None:
+        self.scripts, self.whisper, self.config, self.general = scripts, whisper, config, general
+        ScriptedTwoPass.made.append(self)
+
+    def with_whisper(self, whisper: str, general: str | None = None) -> "ScriptedTwoPass":
+        return ScriptedTwoPass(self.scripts, whisper, self.config, general)
 
     def with_config(self, config: str) -> "ScriptedTwoPass":
-        return ScriptedTwoPass(self.scripts, self.whisper, config)
+        return ScriptedTwoPass(self.scripts, self.whisper, config, self.general)
 
     def texts(self, logprobs, frame_shift, waves) -> list[str]:
         return list(self.scripts[self.whisper, self.config, waves])
@@ -54,7 +57,10 @@ def judge(script: dict) -> dict:
 
 
 def test_a_better_writer_that_keeps_real_english_is_kept():
+    ScriptedTwoPass.made.clear()
     judged = judge(scripts([e.text for e in DEV], [e.text for e in REAL]))
+    # the adapted writer is judged as the two-pass runs it: the original writes where no term was heard
+    assert {(t.whisper, t.general) for t in ScriptedTwoPass.made} == {("original", None), ("adapted", "original")}
     assert judged["kept"] and judged["reason"] is None
     assert judged["dev_wer"] == {"whisper": 0.0, "two_pass": 0.0}
     assert judged["guard"]["general-real-en"]["two_pass"] == {"adapted": 0.0, "original": 0.0}
