@@ -33,7 +33,7 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
     two-pass stage) when there are any, else the writer's defaults (``writer_defaults``).
     The terms: ``vocabulary``, else those of the model's decoder. The writer: ``whisper``, else the one the recipe chose,
     else ``DEFAULT_WHISPER``; where the recipe kept an adapted writer, the original writes the
-    clips and windows where the CTC model heard no term (unless ``whisper`` names another)."""
+    clips and windows where the adapted one's text holds no term (unless ``whisper`` names another)."""
     saved, saved_writer, general = read_two_pass_file(model_dir)
     writer = whisper or saved_writer or DEFAULT_WHISPER
     terms = vocabulary if vocabulary is not None and len(vocabulary) else (

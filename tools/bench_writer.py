@@ -20,7 +20,7 @@ on another manifest (the run's training set with real speech added, say).
 ``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
 ``--sets`` to name. ``--retune`` scores each writer at the run's prompt with its spotting
 tuned again on dev, as the two-pass stage tunes an adapted writer's (``recipe.twopass.own_spotting``). ``--route`` has the original writer write the clips where
-the CTC model's search wrote no term, as the recipe does with an adapted writer
+the scored writer's text holds no term, as the recipe does with an adapted writer
 (``decode/twopass.TwoPass.general``). The original writer's rows are also in the run's own report
 (``{run}/report/report.md``), made by the same code.
 """
@@ -51,7 +51,7 @@ def main() -> None:
                     help="a manifest of your own, scored as set NAME")
     ap.add_argument("--retune", action="store_true", help="tune each writer's spotting again on dev (as the recipe does)")
     ap.add_argument("--route", action="store_true",
-                    help="the original writer writes where the CTC model heard no term (as the recipe does)")
+                    help="the original writer writes where the scored one's text holds no term (as the recipe does)")
     ap.add_argument("--sets", default="test,generated,real-en-dev", help="of: " + ", ".join(SETS) + " and --manifest's")
     args = ap.parse_args()
 

@@ -20,7 +20,7 @@ vocabulary. So, per utterance:
 
     two_pass = TwoPass(decoding, WhisperRecognizer("whisper-tiny.en"), vocabulary)
     hyps = two_pass.decode(logprobs, bundle.frame_shift, waves)
-    # an adapted writer where the CTC model's search wrote a term, the original elsewhere
+    # an adapted writer, the original where the adapted one's text holds no term
     two_pass = TwoPass(decoding, WhisperRecognizer("runs/legal/model/best/writer"), vocabulary,
                        general=WhisperRecognizer("whisper-tiny.en"))
     two_pass = load_two_pass(decoding, "runs/legal/model/best")   # as a recipe tuned it (decoders.py)
@@ -70,10 +70,10 @@ class TwoPass(LongRecordings):
     vocabulary: Vocabulary
     config: TwoPassConfig = TwoPassConfig()
     _memo: dict = field(default_factory=dict, repr=False)  # Whisper's texts and the prompts, by input digest
-    # the writer of the windows where the CTC model's search wrote no term (None: ``whisper``
+    # the writer of the windows where ``whisper``'s finished text holds no term (None: ``whisper``
     # writes every window). A writer adapted on the domain's audio writes the domain better and
-    # real English worse (README: 0.3-1.3 points on unseen LibriSpeech speakers); real speech
-    # where the adapted CTC model hears no term is then written as the original writes it
+    # real English worse (README: 0.3-1.3 points on unseen LibriSpeech speakers); speech where
+    # it writes no term, real English above all, is then written as the original writes it
     general: Recognizer | None = None
 
     def __post_init__(self) -> None:
@@ -101,15 +101,8 @@ class TwoPass(LongRecordings):
     def with_whisper(self, whisper: Recognizer, general: Recognizer | None = None) -> "TwoPass":
         """Another writer over the same CTC model, terms, settings and memo (its texts are
         kept apart by the writer's name; the CTC searches and alignments are shared), and
-        ``general`` for the windows where the CTC model heard no term (None: none apart)."""
+        ``general`` for the windows where its text holds no term (None: none apart)."""
         return TwoPass(self.ctc, whisper, self.vocabulary, self.config, self._memo, general)
-
-    def _writer_of(self, clip: Clip, frame_shift: float) -> Writer:
-        """Who writes a window: ``whisper``, or where the CTC model's search wrote no term, ``general``."""
-        if self.general is None:
-            return self._writer
-        searched = self._ctc([clip.logprobs_key], [clip.logprobs], frame_shift)[0]
-        return self._writer if self.vocabulary.written_in(searched.text) else self._general
 
     def prompts(self, logprobs: Sequence[np.ndarray], frame_shift: float) -> list[str]:
         """Each utterance's Whisper prompt: the terms its CTC posteriors support most."""
@@ -220,30 +213,32 @@ class TwoPass(LongRecordings):
         of them out or looped (``Writer.written_again``), spotted and judged; with ``context``,
         in turn, each prompted with the text before it too (the first with ``before``)."""
         words = self.config.context_words if context else 0
-        texts = self._window_texts(clips, prompts, frame_shift) if not words else \
-            ((c, t, None) for c, t in zip(clips, prompts))
+        texts = self._window_texts(clips, prompts) if not words else ((c, t, None) for c, t in zip(clips, prompts))
         for clip, terms, text in texts:
-            writer = self._writer_of(clip, frame_shift)
             prompt = with_context(terms, before, words)
-            text = writer.texts([clip], [prompt])[0] if text is None else text
-            # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
-            heard = [w.word for w in greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words]
-            prompt, text = writer.written_again(clip, prompt, text, heard, early_stop)
-            hyp = self._finish(clip, text, prompt, frame_shift, terms if prompt else "", writer)
+            hyp = self._written(self._writer, clip, prompt, terms, text, frame_shift, early_stop)
+            if self.general is not None and not self.vocabulary.written_in(hyp.text):
+                hyp = self._written(self._general, clip, prompt, terms, None, frame_shift, early_stop)
             before = hyp.text
             yield hyp
 
-    def _window_texts(self, clips: Sequence[Clip], prompts: Sequence[str], frame_shift: float):
-        """Each window's clip, prompt and its writer's text, transcribed ``CHUNK_CLIPS`` at a
+    def _written(self, writer: Writer, clip: Clip, prompt: str, terms: str, text: str | None, frame_shift: float,
+                 early_stop: float) -> Hypothesis:
+        """A window's hypothesis from ``writer``: its ``text`` under ``prompt`` (None: written
+        now), written again where it fell short, spotted and judged."""
+        text = writer.texts([clip], [prompt])[0] if text is None else text
+        # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
+        heard = [w.word for w in greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words]
+        prompt, text = writer.written_again(clip, prompt, text, heard, early_stop)
+        return self._finish(clip, text, prompt, frame_shift, terms if prompt else "", writer)
+
+    def _window_texts(self, clips: Sequence[Clip], prompts: Sequence[str]):
+        """Each window's clip, prompt and Whisper's text, transcribed ``CHUNK_CLIPS`` at a
         time, each chunk's yielded before the next is transcribed (its redos and judge find
         the encoder outputs still kept)."""
         for b in range(0, len(clips), CHUNK_CLIPS):
-            part, texts = list(zip(clips[b:b + CHUNK_CLIPS], prompts[b:b + CHUNK_CLIPS])), {}
-            writers = [self._writer_of(clip, frame_shift) for clip, _ in part]
-            for writer in dict.fromkeys(writers):
-                mine = [i for i, w in enumerate(writers) if w is writer]
-                texts.update(zip(mine, writer.texts([part[i][0] for i in mine], [part[i][1] for i in mine])))
-            yield from ((clip, prompt, texts[i]) for i, (clip, prompt) in enumerate(part))
+            part = clips[b:b + CHUNK_CLIPS], prompts[b:b + CHUNK_CLIPS]
+            yield from zip(*part, self._writer.texts(*part))
 
     def _finish(self, clip: Clip, text: str, prompt: str, frame_shift: float, terms: str | None = None,
                 writer: Writer | None = None) -> Hypothesis:

@@ -117,7 +117,7 @@ def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPas
     """The settings a recipe's two-pass stage saved beside the model (None where there is
     no such file: :func:`writer_defaults`), the writer it chose (None: not named; a
     folder named relative to the model folder, as the adapted writer is, as its path), and
-    with an adapted writer kept, the original that writes where the CTC model heard no term
+    with an adapted writer kept, the original that writes where its text holds no term
     (``general_whisper``; None: the chosen writer writes everything)."""
     path = Path(model_dir) / TWO_PASS_FILE if model_dir else None
     if path is None or not path.is_file():

@@ -92,8 +92,8 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         methods["whisper"] = original.with_config(top_terms=0, rescore=None)
         if adapted is not None:  # the adapted writer's own text, everywhere
             methods["whisper-adapted"] = adapted.with_config(top_terms=0, rescore=None)
-        if judged is not None and other is not None:
-            # in the two-pass an adapted writer writes where the CTC model heard a term, the original elsewhere
+        if judged is not None and judged.get("routed") and other is not None:
+            # in the two-pass an adapted writer's text is kept where it holds a term, the original's elsewhere
             if judged["kept"]:
                 first = first.with_whisper(whisper, general=other.whisper)
             else:
@@ -299,4 +299,6 @@ def adapted_writer_fact(two_pass: TwoPassOut) -> str:
     own = judged.get("config")  # (files written before its spotting was tuned again have none)
     spotting = (f"; its spotting threshold {own['spot_threshold']}, Whisper's margin {own['whisper_margin']}, "
                 f"near spellings {own['near_spelling']}" if own else "")
-    return f"{verdict}{spotting}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"
+    # (judged before the original wrote the clips without a heard term: the adapted writer wrote all)
+    where = ", its text kept where it holds a term (the original's elsewhere)" if judged.get("routed") else ""
+    return f"{verdict}{where}{spotting}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"

@@ -102,7 +102,7 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
         "whisper": saved_whisper, "config": best.to_json(), "tuned_on": data.dev, "grid": chosen["grid"],
         "writers": writers_seen, "longform": longform, "longform_fallback": fallback,
         "adapted_writer": judged, "tuned_with": chosen["whisper"],
-        # the original writes where the CTC model heard no term (decode/twopass.TwoPass.general)
+        # the original writes where the adapted writer's text holds no term (decode/twopass.TwoPass.general)
         **({"general_whisper": chosen["whisper"]} if saved_whisper == WRITER_DIR else {})})
     return TwoPassOut(whisper=whisper, config=best, dev_wer=chosen["dev_wer"],
                       general_dev_wer=chosen["general"], settings=settings_file, skipped="; ".join(skipped),
@@ -125,7 +125,7 @@ def _judge_adapted(c: RecipeConfig, two_pass, writer: WriterOut, best: TwoPassCo
     adapted = WhisperRecognizer(writer.folder, encoder_cache=len(dev[0]) + sum(len(i[0]) for i in guard_sets.values()))
     adapted.share_encoder(two_pass.whisper)  # where its encoder did not train, the clips are encoded once for both
     real_alone = None if chosen["general"] is None else chosen["general"]["whisper"]
-    # the adapted writer writes where the CTC model heard a term, the original elsewhere
+    # the adapted writer's text is kept where it holds a term, the original's elsewhere
     own = own_spotting(c, two_pass.with_whisper(adapted, general=two_pass.whisper), best, real_alone, dev, real,
                        frame_shift)
     judged = judge_writer(two_pass, adapted, {"whisper": alone, "two_pass": best.for_clips()}, dev, guard_sets,

@@ -3,8 +3,8 @@
 
 The adapted writer goes into the model folder (``{model}/writer``, a CTranslate2 folder
 as the original is) and the two-pass stage tries it with the prompt it tuned for the
-original writer, its spotting tuned again, writing the clips where the CTC model's search
-wrote a term (the original writes the rest: decode/twopass.TwoPass.general): it is kept when its two-pass dev WER is lower
+original writer, its spotting tuned again, its text kept where it holds a term (the original
+writes the rest: decode/twopass.TwoPass.general): it is kept when its two-pass dev WER is lower
 and, on real general speech (the prepared real dev speakers, ``../shared``'s real-en-dev,
 and the long-form sets: real-en-dev joined into one recording when nothing else is
 named), neither Whisper alone nor the two-pass lose more than ``MAX_TERMS_WER_COST``
@@ -70,8 +70,8 @@ def judge_writer(two_pass, adapted_whisper, configs: dict[str, object], dev, gua
     TwoPassConfig ("whisper": alone, "two_pass": as chosen), ``adapted_configs`` the adapted
     writer's where they differ (its own spotting: recipe/twopass.py); ``dev`` and each guard
     set (entries, waves, log-probabilities); ``original_dev_wer``: the original's dev WER per
-    label. The adapted writer writes where the CTC model's search wrote a term, the original
-    elsewhere. Returns what was measured and whether it is kept (and why not)."""
+    label. The adapted writer's text is kept where it holds a term, the original's elsewhere.
+    Returns what was measured and whether it is kept (and why not)."""
     original, adapted = two_pass, two_pass.with_whisper(adapted_whisper, general=two_pass.whisper)
     ours_of = {**configs, **(adapted_configs or {})}
     dev_entries, dev_waves, dev_logprobs = dev
@@ -96,7 +96,7 @@ def judge_writer(two_pass, adapted_whisper, configs: dict[str, object], dev, gua
         reason = "real general speech lost more than 0.5 points: " + "; ".join(lost)
     else:
         reason = None
-    return {"dev_wer": dev_wer, "guard": guard, "kept": reason is None, "reason": reason,
+    return {"dev_wer": dev_wer, "guard": guard, "kept": reason is None, "reason": reason, "routed": True,
             "seconds": round(time.perf_counter() - t0, 1)}
 
 

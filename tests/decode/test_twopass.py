@@ -567,23 +567,31 @@ def test_term_windows_keep_whisper_s_long_form_words_but_where_the_ctc_model_hea
     assert len(dictation.prompts) == len(windows)
 
 
-def test_a_general_writer_writes_and_judges_the_clips_where_the_ctc_model_heard_no_term(alphabet):
-    """With ``general``, the (adapted) writer writes only the clips whose CTC search wrote a
-    term; the others are written, and their spotting judged, by the general (original) one."""
+def test_a_general_writer_writes_the_clips_where_the_adapted_one_wrote_no_term(alphabet):
+    """With ``general``, the (adapted) writer writes every clip and keeps those where its
+    finished text holds a term; the others are written, spotted and judged by the general
+    (original) one."""
     domain = posteriors(alphabet, list(SPOKEN))
     plain = "the panel granted the motion"
     english = posteriors(alphabet, list(plain))
     adapted = ScriptedWhisper("the panel granted rehearing on bunk", SPOKEN)
     adapted.name = "adapted"
-    original = ScriptedWhisper("the panel granted the motion", "the panel granted the motion")
-    tp = two_pass(alphabet, adapted, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
+    original = ScriptedWhisper(plain, plain)
+    tp = two_pass(alphabet, adapted, top_terms=2, spot_threshold=None)
     routed = tp.with_whisper(adapted, general=original)
     waves = [np.zeros(16000), np.ones(16000)]
     assert routed.texts([domain, english], 0.02, waves) == [SPOKEN, plain]
-    assert len(adapted.prompts) == 1 and "en banc" in adapted.prompts[0]  # the term clip only
-    assert len(original.prompts) == 1  # the plain clip, with its prompt as the settings say
-    assert not adapted.scored or set(adapted.scored) <= {SPOKEN}  # the judge of a clip is its writer
-    # without a general writer the adapted one writes both clips, the plain one as it misheard it
+    assert len(adapted.prompts) == 2 and len(original.prompts) == 1  # the term clip kept the adapted text
+    # without a general writer the adapted one's text stands, the plain clip as it misheard it
     assert tp.texts([domain, english], 0.02, waves) == [SPOKEN, "the panel granted rehearing on bunk"]
-    assert len(adapted.prompts) == 2 and len(original.prompts) == 1  # (the term clip's text was kept)
     assert routed.with_config(top_terms=0).general is original
+    # each text is judged by its writer: the adapted writer turns spotting's "en banc" down,
+    # so its text holds no term; the original's, judged by the original, takes it
+    missed = "the panel granted rehearing in bank"
+    adapted = ScriptedWhisper(missed, missed, {missed: -10.0})  # (SPOKEN: -20)
+    original = ScriptedWhisper(missed, missed, {missed: -10.0, SPOKEN: -11.0})
+    adapted.name = "adapted"
+    judged = two_pass(alphabet, adapted, top_terms=2, spot_threshold=0.25, whisper_margin=-2.0)
+    assert judged.texts([domain], 0.02, [np.full(16000, 2.0)]) == [missed]
+    assert judged.with_whisper(adapted, general=original).texts([domain], 0.02, [np.full(16000, 2.0)]) == [SPOKEN]
+    assert SPOKEN in adapted.scored and SPOKEN in original.scored

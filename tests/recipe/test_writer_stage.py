@@ -59,7 +59,7 @@ def judge(script: dict) -> dict:
 def test_a_better_writer_that_keeps_real_english_is_kept():
     ScriptedTwoPass.made.clear()
     judged = judge(scripts([e.text for e in DEV], [e.text for e in REAL]))
-    # the adapted writer is judged as the two-pass runs it: the original writes where no term was heard
+    # the adapted writer is judged as the two-pass runs it: the original writes where its text holds no term
     assert {(t.whisper, t.general) for t in ScriptedTwoPass.made} == {("original", None), ("adapted", "original")}
     assert judged["kept"] and judged["reason"] is None
     assert judged["dev_wer"] == {"whisper": 0.0, "two_pass": 0.0}
