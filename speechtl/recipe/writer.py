@@ -14,12 +14,14 @@ against the original writer; otherwise the original stays and the report says wh
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..constants import MAX_TERMS_WER_COST
 from ..data.manifest import ManifestEntry
+from ..errors import SpeechtlError
 from ..metrics import score
 from ..vocabulary import Vocabulary
 from .config import RecipeConfig
@@ -49,7 +51,9 @@ def stage_writer(c: RecipeConfig, data: DataOut, trained: TrainOut, vocabulary: 
         from ..model.whisper_writer import ctranslate2_folder
 
         ctranslate2_folder(base)
-    except Exception as exc:  # the writer's weights or faster-whisper missing: the rest still stands
+        if c.writer.lora_rank and importlib.util.find_spec("peft") is None:
+            raise SpeechtlError("writer.lora_rank needs peft: pip install 'speechtl[lora]' (or --set writer.lora_rank=0)")
+    except Exception as exc:  # the writer's weights, faster-whisper or peft missing: the rest still stands
         print(f"writer stage skipped: {exc}", flush=True)
         return WriterOut(skipped=str(exc))
     from ..training.writer import train_writer

