@@ -193,10 +193,10 @@ def preset(domain: str, name: str) -> RecipeConfig:
         # guard holds the two-pass to Whisper's own long-form decoding and the report gives
         # both rows (since term windows reuse that decoding's words, about a minute more).
         # The writer stage is off (`--set writer.steps=30` turns it on; it is judged on
-        # real-en-dev joined too, data.longform_sets): in the three default runs
-        # measured with it on (legal 2026-12-05 twice, medical once) the recipe did not keep
-        # the adapted writer (each cost real English more than 0.5 points), and on a slower
-        # 2-core machine it took the main command from 16.5 to 21.4 minutes (README).
+        # real-en-dev joined too, data.longform_sets): on a slower 2-core machine it took the
+        # main command from 16.5 to 21.4 minutes (README), past the 20 it must keep. Since the
+        # original writes where the adapted writer's text holds no term, the legal run of
+        # 2026-12-07 kept its adapted writer (README, "The original writes where ...").
         return RecipeConfig(domain=domain, preset="cpu", writer=None,
                             data=DataSettings(hours=0.5, engine_weights="kokoro=0.25", generated_test_sentences=50),
                             lm=LMSettings(mix_weights=(1,)), train=TrainConfig(
