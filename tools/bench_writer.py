@@ -19,10 +19,11 @@ posteriors computed once); ``--base whisper-base`` trains from another Whisper, 
 on another manifest (the run's training set with real speech added, say).
 ``--manifest NAME=PATH`` adds a set of your own (real speech the run has not seen) for
 ``--sets`` to name. ``--retune`` scores each writer at the run's prompt with its spotting
-tuned again on dev, as the two-pass stage tunes an adapted writer's (``recipe.twopass.own_spotting``). ``--route`` has the original writer write the clips where
-the scored writer's text holds no term, as the recipe does with an adapted writer
-(``decode/twopass.TwoPass.general``). The original writer's rows are also in the run's own report
-(``{run}/report/report.md``), made by the same code.
+tuned again on dev, as the two-pass stage tunes an adapted writer's
+(``recipe.twopass.own_spotting``). ``--route`` has the original writer write the clips
+where the scored writer's text holds no term, as the recipe does with an adapted writer
+(``decode/twopass.TwoPass.general``). The original writer's rows are also in the run's own
+report (``{run}/report/report.md``), made by the same code.
 """
 
 from __future__ import annotations

@@ -299,6 +299,6 @@ def adapted_writer_fact(two_pass: TwoPassOut) -> str:
     own = judged.get("config")  # (files written before its spotting was tuned again have none)
     spotting = (f"; its spotting threshold {own['spot_threshold']}, Whisper's margin {own['whisper_margin']}, "
                 f"near spellings {own['near_spelling']}" if own else "")
-    # (judged before the original wrote the clips without a heard term: the adapted writer wrote all)
+    # (a writer judged before the original wrote where its text holds no term wrote every clip)
     where = ", its text kept where it holds a term (the original's elsewhere)" if judged.get("routed") else ""
     return f"{verdict}{where}{spotting}; dev WER {figures}; real speech, adapted vs original: {guard or 'none prepared'}"

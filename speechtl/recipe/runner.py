@@ -59,6 +59,8 @@ from .twopass import stage_two_pass
 from .writer import stage_writer
 
 T = TypeVar("T")
+
+
 class Recipe:
     """One run of the stages for one config."""
 
