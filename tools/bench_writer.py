@@ -109,16 +109,18 @@ def main() -> None:
         sets[name] = entries, logprobs
     # the tuning sets for --retune, read and heard by the CTC model once for every writer
     tuning = tuning_sets(recipe, data, bundle) if args.retune else None
+    original = None
+    if args.route:  # the run's own writer, loaded once for every scored one
+        from speechtl.model.seq2seq import WhisperRecognizer
+
+        original = WhisperRecognizer(two_pass.whisper, encoder_cache=64)
     for scored_writer in writers:
         print(scored_writer)
         # the run's tuned two-pass with this writer; no other writer's rows
         with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
         hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
                    if m.needs_audio}
-        if args.route and scored_writer != two_pass.whisper:
-            from speechtl.model.seq2seq import WhisperRecognizer
-
-            original = WhisperRecognizer(two_pass.whisper, encoder_cache=64)
+        if original is not None and scored_writer != two_pass.whisper:
             hearing = {k: m.with_whisper(m.whisper, general=original) if k != "whisper" else m
                        for k, m in hearing.items()}
         if tuning is not None and "two-pass" in hearing:

@@ -216,19 +216,19 @@ class TwoPass(LongRecordings):
         texts = self._window_texts(clips, prompts) if not words else ((c, t, None) for c, t in zip(clips, prompts))
         for clip, terms, text in texts:
             prompt = with_context(terms, before, words)
-            hyp = self._written(self._writer, clip, prompt, terms, text, frame_shift, early_stop)
+            # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
+            heard = [w.word for w in greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words]
+            hyp = self._written(self._writer, clip, prompt, terms, text, heard, frame_shift, early_stop)
             if self.general is not None and not self.vocabulary.written_in(hyp.text):
-                hyp = self._written(self._general, clip, prompt, terms, None, frame_shift, early_stop)
+                hyp = self._written(self._general, clip, prompt, terms, None, heard, frame_shift, early_stop)
             before = hyp.text
             yield hyp
 
-    def _written(self, writer: Writer, clip: Clip, prompt: str, terms: str, text: str | None, frame_shift: float,
-                 early_stop: float) -> Hypothesis:
+    def _written(self, writer: Writer, clip: Clip, prompt: str, terms: str, text: str | None,
+                 heard: Sequence[str], frame_shift: float, early_stop: float) -> Hypothesis:
         """A window's hypothesis from ``writer``: its ``text`` under ``prompt`` (None: written
-        now), written again where it fell short, spotted and judged."""
+        now), written again where it fell short of the words ``heard``, spotted and judged."""
         text = writer.texts([clip], [prompt])[0] if text is None else text
-        # the CTC model's own spelling, not its LM search (which merges letter soup into fewer words)
-        heard = [w.word for w in greedy_decode(clip.logprobs, self.ctc.alphabet, frame_shift).words]
         prompt, text = writer.written_again(clip, prompt, text, heard, early_stop)
         return self._finish(clip, text, prompt, frame_shift, terms if prompt else "", writer)
 
