@@ -12,6 +12,7 @@ This module joins the decoding stack (decode/) to the Whisper that runs it
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .decode.policy import Decoding
 from .decode.twopass import TwoPass
@@ -40,6 +41,10 @@ def load_two_pass(decoding: Decoding, model_dir: str | os.PathLike[str] | None, 
         decoding.beam.vocabulary if decoding.beam is not None else Vocabulary())
     if not len(terms):
         raise SpeechtlError("two-pass decoding needs terms: give --terms, or a model whose decoder has them")
+    if general and writer == saved_writer and not (Path(writer) / "model.bin").is_file():
+        raise SpeechtlError(f"the two-pass settings beside {model_dir} name the adapted writer {writer}, which holds "
+                            f"no model.bin: copy the model folder with its writer, or name a writer "
+                            f"(--two-pass {general})")
     chosen = WhisperRecognizer(writer, encoder_cache=WHISPER_ENCODER_CACHE)
     original = None
     if general and writer == saved_writer:

@@ -109,18 +109,22 @@ def main() -> None:
         sets[name] = entries, logprobs
     # the tuning sets for --retune, read and heard by the CTC model once for every writer
     tuning = tuning_sets(recipe, data, bundle) if args.retune else None
+    # the writer the run tuned its settings with: the original, also where the run kept an
+    # adapted writer (two_pass.whisper is then the adapted one, at its own settings)
+    original_name, settings = original_settings(two_pass)
     original = None
-    if args.route:  # the run's own writer, loaded once for every scored one
+    if args.route:  # the original writer, loaded once for every scored one
         from speechtl.model.seq2seq import WhisperRecognizer
 
-        original = WhisperRecognizer(two_pass.whisper, encoder_cache=64)
+        original = WhisperRecognizer(original_name, encoder_cache=64)
     for scored_writer in writers:
         print(scored_writer)
-        # the run's tuned two-pass with this writer; no other writer's rows
-        with_writer = dataclasses.replace(two_pass, whisper=scored_writer, adapted_writer=None)
+        # the run's tuned two-pass with this writer (the kept writer at its own settings); no other writer's rows
+        config = two_pass.config if scored_writer == two_pass.whisper else settings
+        with_writer = dataclasses.replace(two_pass, whisper=scored_writer, config=config, adapted_writer=None)
         hearing = {k: m for k, m in decodings(bundle, trained, lm, with_writer, recipe.vocabulary).items()
                    if m.needs_audio}
-        if original is not None and scored_writer != two_pass.whisper:
+        if original is not None and scored_writer != original_name:
             hearing = {k: m.with_whisper(m.whisper, general=original) if k != "whisper" else m
                        for k, m in hearing.items()}
         if tuning is not None and "two-pass" in hearing:
@@ -128,7 +132,7 @@ def main() -> None:
         for name, (entries, logprobs) in sets.items():
             t0 = time.perf_counter()
             # results beside a writer folder; an offline name's (whisper-tiny.en) in the run, not the cwd
-            folder = "bench-routed" if args.route and scored_writer != two_pass.whisper else "bench"
+            folder = "bench-routed" if args.route and scored_writer != original_name else "bench"
             out = Path(scored_writer) / folder if Path(scored_writer).is_dir() else run / f"bench-{scored_writer}"
             scored = evaluate_methods(bundle, entries, out, name, hearing,
                                       recipe.vocabulary, logprobs=logprobs)
@@ -137,6 +141,17 @@ def main() -> None:
                 print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
                       + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
             print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def original_settings(two_pass) -> tuple:
+    """(the original writer's name, its tuned two-pass settings) of a two-pass stage's output."""
+    from speechtl.decode.twopass_config import TwoPassConfig
+
+    judged = two_pass.adapted_writer or {}
+    if not judged.get("kept"):
+        return two_pass.whisper, two_pass.config
+    saved = judged.get("original_config")
+    return two_pass.original_whisper, TwoPassConfig.from_json(saved) if saved else two_pass.config
 
 
 def tuning_sets(recipe, data, bundle) -> tuple:

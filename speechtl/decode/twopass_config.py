@@ -136,7 +136,8 @@ def read_two_pass_file(model_dir: str | os.PathLike[str] | None) -> tuple[TwoPas
                                prompt_min_gain=saved.get("prompt_min_gain"),
                                whisper_margin=saved.get("whisper_margin"),
                                long_form=saved.get("long_form", LONG_FORM_WINDOWS))
-    writer = saved.get("whisper") or None
-    if writer and (Path(model_dir) / writer / "model.bin").is_file():  # an adapted writer kept in the model folder
+    writer, general = saved.get("whisper") or None, saved.get("general_whisper") or None
+    # an adapted writer kept in the model folder (always there where an original writes beside it)
+    if writer and (general or (Path(model_dir) / writer / "model.bin").is_file()):
         writer = str(Path(model_dir) / writer)
-    return config, writer, saved.get("general_whisper") or None
+    return config, writer, general

@@ -28,17 +28,22 @@ LongformSet = tuple[list[ManifestEntry], list[np.ndarray], list[np.ndarray], flo
 
 
 def longform_guard(two_pass, candidates: Sequence[TwoPassConfig], sets: dict[str, LongformSet],
-                   vocabulary: Vocabulary, frame_shift: float) -> tuple[TwoPassConfig, dict, str | None]:
+                   vocabulary: Vocabulary, frame_shift: float,
+                   alone: dict[str, dict] | None = None) -> tuple[TwoPassConfig, dict, str | None]:
     """The first of ``candidates`` (safest last) whose long-form WER is at most Whisper's own
     long-form decoding's + ``MAX_TERMS_WER_COST`` on every set; when none is, the first one
     with ``long_form`` set to Whisper's own long-form decoding (which holds by definition):
-    long recordings go to it, short clips keep the setting tuned on them.
+    long recordings go to it, short clips keep the setting tuned on them. ``alone``: that
+    decoding's rows (set -> figures) where they were measured already (None: measured here).
     Returns it, the rows measured (set -> row -> figures) and what the guard did ("" when
     the first passed)."""
     own = TwoPassConfig(top_terms=0, spot_threshold=None, whisper_margin=None, long_form=LONG_FORM_WHISPER)
     rows: dict[str, dict[str, dict]] = {name: {} for name in sets}
     whisper_long = two_pass.with_config(own)
     for name, (entries, waves, logprobs, _) in sets.items():
+        if alone is not None:
+            rows[name]["whisper"] = alone[name]
+            continue
         t0 = time.perf_counter()
         hyps = whisper_long.texts(logprobs, frame_shift, waves)
         rows[name]["whisper"] = figures(entries, hyps, vocabulary, time.perf_counter() - t0)
@@ -117,17 +122,23 @@ def longform_sets(adapted: Bundle, manifests: Sequence[str], posteriors: Posteri
 
 
 def adapted_longform(adapted, best: TwoPassConfig, sets: dict[str, LongformSet], vocabulary: Vocabulary,
-                     frame_shift: float) -> tuple[TwoPassConfig, dict[str, dict[str, dict]], str | None]:
+                     frame_shift: float, alone: dict[str, dict] | None = None
+                     ) -> tuple[TwoPassConfig, dict[str, dict[str, dict]], str | None]:
     """The long-form guard again for ``adapted`` (the two-pass with the kept adapted writer),
     which may write long recordings better on its own than the original did; its rows are
     keyed "adapted writer/LABEL", beside the original's from the tuning. Only what long
     recordings use may change: ``best`` (where the original fell back to its own long-form
     decoding, at the default long form), without the text before, every window written, then
     the writer's own long-form decoding; short clips keep the setting the writer was judged
-    at. Returns (setting, rows, what the guard did)."""
+    at. Where the original writes the long-form pass (``adapted.general``), ``alone`` gives
+    its rows, measured with the original: the guard compares with them and the term
+    windows' time counts theirs (memoized here, that pass would cost nothing), and no
+    "adapted writer/whisper" row is made. Returns (setting, rows, what the guard did)."""
     # the original's fallback need not hold for this writer
     first = replace(best, long_form=DEFAULT_LONG_FORM) if best.long_form == LONG_FORM_WHISPER else best
     tried = [first, replace(first, context_words=0), replace(first, long_form=LONG_FORM_WINDOWS)]
-    config, rows, fallback = longform_guard(adapted, tried, sets, vocabulary, frame_shift)
-    return config, {name: {f"{ADAPTED_WRITER}/{label}": f for label, f in by_label.items()}
+    routed = adapted.general is not None and alone is not None
+    config, rows, fallback = longform_guard(adapted, tried, sets, vocabulary, frame_shift, alone if routed else None)
+    return config, {name: {f"{ADAPTED_WRITER}/{label}": f for label, f in by_label.items()
+                           if not (routed and label == "whisper")}
                     for name, by_label in rows.items()}, fallback

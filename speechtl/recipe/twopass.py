@@ -92,7 +92,9 @@ def stage_two_pass(c: RecipeConfig, data: DataOut, trained: TrainOut, adapted: B
             whisper, saved_whisper = writer.folder, WRITER_DIR
             original = whispers[tuned.index(chosen)]
             kept = two_pass.with_whisper(WhisperRecognizer(writer.folder), general=original)
-            best, rows, adapted_fallback = adapted_longform(kept, own, sets, vocabulary, adapted.frame_shift)
+            # its long-form pass is the original's (decode/twopass_long.py): timed in the original's rows
+            alone = {name: longform[name][f"{chosen['whisper']}/whisper"] for name in sets}
+            best, rows, adapted_fallback = adapted_longform(kept, own, sets, vocabulary, adapted.frame_shift, alone)
             for name, by_label in rows.items():
                 longform[name].update(by_label)
             if adapted_fallback:

@@ -260,6 +260,13 @@ def test_load_two_pass_takes_the_settings_saved_beside_the_model(alphabet, tmp_p
     assert load_two_pass(decoding, tmp_path, whisper="whisper-base").general is None  # a writer asked for: alone
     (tmp_path / TWO_PASS_FILE).write_text(json.dumps(saved))  # saved before routing: the adapted writer alone
     assert load_two_pass(decoding, tmp_path).general is None
+    # the model copied without its writer folder: said, with the way out
+    (tmp_path / TWO_PASS_FILE).write_text(json.dumps({**saved, "general_whisper": "whisper-tiny.en"}))
+    (tmp_path / "writer").unlink()
+    with pytest.raises(SpeechtlError, match=r"writer, which holds no model.bin: copy the model folder with its writer.*"
+                                            r"--two-pass whisper-tiny.en"):
+        load_two_pass(decoding, tmp_path)
+    assert load_two_pass(decoding, tmp_path, whisper="whisper-tiny.en").whisper.name == "whisper-tiny.en"
     with pytest.raises(SpeechtlError, match="needs terms"):
         load_two_pass(Decoding(alphabet), tmp_path)
 

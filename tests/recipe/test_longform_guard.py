@@ -258,3 +258,24 @@ def test_spotting_is_tuned_strict_first_within_the_real_english_bound():
     spotted = replace(prompt, spot_threshold=0.5, whisper_margin=-4.0)
     assert measured[6:] == [replace(spotted, near_spelling=0.85)]  # judged by Whisper: near spellings tried, dev no worse
     assert best["config"] == replace(spotted, near_spelling=0.85) and len(rows) == 7
+
+
+def test_a_routed_writer_s_long_form_pass_is_the_original_s_measured_once(alphabet, sample_waves):
+    from speechtl.recipe.longform import adapted_longform
+
+    sets, windows = recording(alphabet, sample_waves)
+    original = ScriptedLongWhisper("the court", "the court", windows)
+    tp = two_pass(alphabet, ScriptedLongWhisper("the court en banc", "the quart", windows)).with_whisper(
+        ScriptedLongWhisper("the court en banc", "the quart", windows), general=original)
+    term_windows = replace(TUNED, long_form="term-windows")
+    # the original's own long-form pass, as its tuning measured it (12 s): the adapted writer's
+    # rows compare with it and the term windows' time counts it, with no row of their own
+    alone = {"long-test": {"wer": 0.0, "cer": 0.0, "term_recall": None, "recordings": 1, "seconds": 12.0, "rtf": 0.3}}
+    chosen, rows, said = adapted_longform(tp, term_windows, sets, tp.vocabulary, 0.02, alone)
+    assert "adapted writer/whisper" not in rows["long-test"]
+    row = rows["long-test"]["adapted writer/whisper-terms+term-windows"]
+    assert row["seconds"] >= 12.0
+    # the original's "the court" where no term was heard (not the adapted writer's "the quart"),
+    # the adapted writer's "en banc" (not said) in the window that heard it: lost to the original alone
+    assert row["wer"] == pytest.approx(2 / (2 * windows))
+    assert said.startswith("every windowed setting lost") and chosen == replace(term_windows, long_form="whisper")
