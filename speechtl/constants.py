@@ -36,9 +36,8 @@ TUNE_TWO_PASS_THRESHOLDS = (0.5, 0.25, 0.0, -1.0, -2.0)
 # of look-alike terms pulls Whisper towards them
 TUNE_TWO_PASS_PROMPT_GAINS = (None, 0.0)
 # Whisper's verdict on a spotted sentence: its log-probability may fall at most this much
-# below Whisper's own sentence (None: the CTC gain alone decides, as over letter soup).
-# Judged with the term in the prompt, a sentence may have to win by some (4, 2)
-TUNE_TWO_PASS_WHISPER_MARGINS = (None, 4.0, 2.0, 0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
+# below Whisper's own sentence (None: the CTC gain alone decides, as over letter soup)
+TUNE_TWO_PASS_WHISPER_MARGINS = (None, 0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
 # Whisper's N best rescored (decode/rescore.py): LM weights and term bonuses tried over the
 # chosen prompt (each pair but (0, 0); one N-best pass over dev serves them all)
 TUNE_TWO_PASS_LM_WEIGHTS = (0.0, 0.2, 0.5)

@@ -42,7 +42,7 @@ from .greedy import Hypothesis, Word, greedy_decode
 from .packing import Packed, join, pack, split
 from .policy import Decoding
 from .spotting import FrameWord, Substitution, TermSpotter, near_spelled
-from .writer import Clip, Writer, digest, with_context, with_term
+from .writer import Clip, Writer, digest, with_context
 from .twopass_config import WHISPER_WINDOW_S, TwoPassConfig
 from .twopass_long import LongRecordings
 
@@ -255,8 +255,7 @@ class TwoPass(LongRecordings):
             subs = [s for s in self._proposals(clip, text, aligned, prompt if terms is None else terms) if s.gain >=
                     self.config.spot_threshold or near_spelled(aligned, s, self.config.judged_near_spelling)]
             if self.config.whisper_margin is not None:
-                subs = self._judged(clip, prompt, prompt if terms is None else terms, [w for w, _ in aligned], subs,
-                                    (writer or self._general).whisper)
+                subs = self._judged(clip, prompt, [w for w, _ in aligned], subs, (writer or self._general).whisper)
             aligned = TermSpotter.apply(aligned, subs)
         words = tuple(Word(w, round(s * frame_shift, 3), round(e * frame_shift, 3)) for w, (s, e) in aligned)
         return Hypothesis(" ".join(w.word for w in words), words)
@@ -277,27 +276,19 @@ class TwoPass(LongRecordings):
             self._memo[key] = spotter.substitutions(clip.logprobs, aligned, threshold=-np.inf)
         return self._memo[key]
 
-    def _judged(self, clip: Clip, prompt: str, terms: str, words: list[str], subs: list[Substitution],
+    def _judged(self, clip: Clip, prompt: str, words: list[str], subs: list[Substitution],
                 whisper: Recognizer) -> list[Substitution]:
         """The substitutions ``whisper`` (the writer of the text) accepts, each with its gain
-        in its log-probability. Each is judged under the prompt the text was written with
-        (``terms``, maybe the text before), its term added where the prompt lacked it: told
-        of a term, Whisper finds it far likelier than untold (medical test, tiny.en: "and i
-        take amlodipine for that" 12.2 nats below "a low dip in" untold, 3.3 above told), so
-        a term the CTC search found beyond the prompt is judged as a prompted one is."""
+        in its log-probability (under the prompt it wrote its own text with)."""
         if not subs or len(clip.wave) > WHISPER_WINDOW_S * SAMPLE_RATE:
             return []  # (_decode_long's windows are always short enough)
-        own_text, key, kept = " ".join(words), (whisper.name, clip.wave_key), []
-        by_prompt: dict[str, list[Substitution]] = {}
-        for s in subs:
-            by_prompt.setdefault(with_term(prompt, terms, s.term), []).append(s)
-        for told, group in by_prompt.items():
-            texts = [own_text] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in group]
-            todo = [t for t in dict.fromkeys(texts) if ("score", key, told, t) not in self._memo]
-            if todo:
-                for t, logprob in zip(todo, whisper.score(clip.wave, todo, told or None)):
-                    self._memo[("score", key, told, t)] = logprob
-            own, *changed = (self._memo[("score", key, told, t)] for t in texts)
-            kept += [replace(s, gain=logprob - own) for s, logprob in zip(group, changed)
-                     if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
-        return kept
+        texts = [" ".join(words)] + [" ".join(words[:s.first] + s.term.split() + words[s.last:]) for s in subs]
+        key = (whisper.name, clip.wave_key)
+        todo = [t for t in dict.fromkeys(texts) if ("score", key, prompt, t) not in self._memo]
+        if todo:
+            for t, logprob in zip(todo, whisper.score(clip.wave, todo, prompt or None)):
+                self._memo[("score", key, prompt, t)] = logprob
+        own, *changed = (self._memo[("score", key, prompt, t)] for t in texts)
+        return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
+                if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
+

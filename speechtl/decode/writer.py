@@ -153,14 +153,3 @@ def with_context(terms: str, before: str, words: int) -> str:
     Whisper's long-form decoding conditions each window on the text before)."""
     tail = " ".join(before.split()[-words:]) if words else ""
     return f"{terms}. {tail}" if terms and tail else terms or tail
-
-
-def with_term(prompt: str, terms: str, term: str) -> str:
-    """``prompt`` (``terms`` first, then maybe the text before: :func:`with_context`) with
-    ``term`` among its terms."""
-    listed = terms.split(", ") if terms else []
-    if term in listed:
-        return prompt
-    tail = prompt[len(terms):].removeprefix(". ") if terms else prompt
-    told = ", ".join([*listed, term])
-    return f"{told}. {tail}" if tail else told

@@ -95,35 +95,6 @@ def test_whisper_judges_what_spotting_proposes(alphabet):
         "voir dire and rehearing in bank"]
 
 
-
-def test_a_term_beyond_the_prompt_is_judged_under_the_prompt_with_it_added(alphabet):
-    from speechtl.decode.writer import with_term
-
-    spoken = "voir dire and rehearing en banc"
-    heard = "voir dear and rehearing in bank"
-    changed = "voir dear and rehearing en banc"
-
-    class Told(ScriptedWhisper):
-        """Finds "en banc" likely only when its prompt names it, as Whisper does a rare word."""
-
-        def score(self, wave, texts, hotwords=None):
-            self.scored.append(hotwords)
-            told = "en banc" in (hotwords or "").split(", ")
-            return [{heard: -10.0, changed: -9.0 if told else -22.0}.get(t, -20.0) for t in texts]
-
-    whisper = Told(heard, heard)
-    one = two_pass(alphabet, whisper, top_terms=1, spot_threshold=0.25, whisper_margin=-2.0)
-    logprobs = posteriors(alphabet, list(spoken))
-    assert one.prompts([logprobs], 0.02) == ["voir dire"]
-    assert one.texts([logprobs], 0.02, [np.zeros(16000)]) == [changed]
-    assert "voir dire, en banc" in whisper.scored and "voir dire" in whisper.scored  # each term told once
-    # the prompt's own terms and the text before keep their places
-    assert with_term("voir dire. the court held", "voir dire", "en banc") == "voir dire, en banc. the court held"
-    assert with_term("the court held", "", "en banc") == "en banc. the court held"
-    assert with_term("voir dire, en banc", "voir dire, en banc", "en banc") == "voir dire, en banc"
-    assert with_term("", "", "en banc") == "en banc"
-
-
 def judged_by_whisper(alphabet, heard, term_sentence):
     """A two-pass whose Whisper writes ``heard`` (as the CTC letters also spell it) and finds
     ``term_sentence`` likelier, judging with a margin of -2; and the clip's posteriors."""
