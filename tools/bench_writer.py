@@ -111,7 +111,7 @@ def main() -> None:
     tuning = tuning_sets(recipe, data, bundle) if args.retune else None
     # the writer the run tuned its settings with: the original, also where the run kept an
     # adapted writer (two_pass.whisper is then the adapted one, at its own settings)
-    original_name, settings = original_settings(two_pass)
+    original_name, settings = two_pass.original
     original = None
     if args.route:  # the original writer, loaded once for every scored one
         from speechtl.model.seq2seq import WhisperRecognizer
@@ -141,17 +141,6 @@ def main() -> None:
                 print(f"{name:12s} {method:14s} WER {100 * ev.score.wer:6.2f}%  term recall "
                       + (f"{100 * recall:6.2f}%" if recall is not None else "   n/a"))
             print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
-
-
-def original_settings(two_pass) -> tuple:
-    """(the original writer's name, its tuned two-pass settings) of a two-pass stage's output."""
-    from speechtl.decode.twopass_config import TwoPassConfig
-
-    judged = two_pass.adapted_writer or {}
-    if not judged.get("kept"):
-        return two_pass.whisper, two_pass.config
-    saved = judged.get("original_config")
-    return two_pass.original_whisper, TwoPassConfig.from_json(saved) if saved else two_pass.config
 
 
 def tuning_sets(recipe, data, bundle) -> tuple:

@@ -82,8 +82,7 @@ def decodings(adapted: Bundle, trained: TrainOut, lm: LMOut, two_pass: TwoPassOu
         other, other_config = None, chosen
         if judged is not None and two_pass.original_whisper:
             # each writer at its own settings (the adapted one's spotting is tuned again: recipe/twopass.py)
-            saved = judged.get("original_config" if judged["kept"] else "config")
-            other_config = TwoPassConfig.from_json(saved) if saved else chosen
+            other_config = two_pass.other_config or chosen
             other_name = two_pass.original_whisper if judged["kept"] else str(Path(trained.model) / WRITER_DIR)
             other_whisper = WhisperRecognizer(other_name, encoder_cache=TWO_PASS_ENCODER_CACHE)
             other_whisper.share_encoder(whisper)  # one memo where the adapted writer's encoder is the original's

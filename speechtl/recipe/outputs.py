@@ -122,6 +122,23 @@ class TwoPassOut:
     def paths(self) -> list[str]:
         return [self.settings] if self.settings else []
 
+    @property
+    def other_config(self) -> TwoPassConfig | None:
+        """The settings of the writer the run did not choose, tuned for it: the original's
+        where an adapted writer was kept, the adapted one's where it was tried and not kept
+        (None: no other writer, or none saved)."""
+        judged = self.adapted_writer or {}
+        saved = judged.get("original_config" if judged.get("kept") else "config")
+        return TwoPassConfig.from_json(saved) if saved else None
+
+    @property
+    def original(self) -> tuple[str | None, TwoPassConfig | None]:
+        """The original writer and its own tuned settings, also where an adapted writer was
+        kept (``whisper`` and ``config`` are then the adapted one's)."""
+        if not (self.adapted_writer or {}).get("kept"):
+            return self.whisper, self.config
+        return self.original_whisper, self.other_config or self.config
+
 
 @dataclass(frozen=True)
 class WriterOut:

@@ -118,6 +118,22 @@ def test_the_report_rows_name_the_writer_that_wrote_them():
     assert method_name("whisper", kept) == "Whisper alone" and method_name("lm-terms", kept) == "+LM+terms"
 
 
+def test_the_original_writer_keeps_its_own_settings_where_an_adapted_one_was_kept():
+    from speechtl.decode.twopass_config import TwoPassConfig
+    from speechtl.recipe.outputs import TwoPassOut
+
+    own, theirs = TwoPassConfig(whisper_margin=-4.0), TwoPassConfig(whisper_margin=-2.0)
+    judged = {"config": own.to_json(), "original_config": theirs.to_json()}
+    kept = TwoPassOut(whisper="writer", config=own, adapted_writer={**judged, "kept": True},
+                      original_whisper="whisper-tiny.en")
+    assert kept.original == ("whisper-tiny.en", theirs) and kept.other_config == theirs
+    refused = TwoPassOut(whisper="whisper-tiny.en", config=theirs, adapted_writer={**judged, "kept": False},
+                         original_whisper="whisper-tiny.en")
+    assert refused.original == ("whisper-tiny.en", theirs) and refused.other_config == own
+    alone = TwoPassOut(whisper="whisper-tiny.en", config=theirs)
+    assert alone.original == ("whisper-tiny.en", theirs) and alone.other_config is None
+
+
 def test_the_adapted_writer_is_judged_at_its_own_settings_against_the_original_at_its():
     """Its spotting tuned again (recipe/twopass.py), the adapted writer's two-pass is scored
     at its own settings, on dev and on real English, the original's at the original's."""
