@@ -291,4 +291,3 @@ class TwoPass(LongRecordings):
         own, *changed = (self._memo[("score", key, prompt, t)] for t in texts)
         return [replace(s, gain=logprob - own) for s, logprob in zip(subs, changed)
                 if logprob - own >= self.config.whisper_margin]  # type: ignore[operator]
-
