@@ -76,6 +76,18 @@ def test_known_words_are_never_candidates(alphabet):
     assert spotter.candidates(["the", "cort", "granted"])  # letter soup is
 
 
+def test_a_run_of_function_words_is_never_replaced(alphabet):
+    # without a word list (the two-pass) any span may hide a term, but not one of only
+    # function words: the acoustics say "trustee", and only the span with a content word in
+    # it is replaced
+    logprobs = posteriors(alphabet, list("trustee"))
+    spotter = TermSpotter(Vocabulary(["trustee"]), alphabet)
+    frames = [("that", (0, 4)), ("is", (4, 8)), ("the", (8, 14))]
+    assert spotter.substitutions(logprobs, frames, threshold=-np.inf) == []
+    assert [w for w, _ in spotter.spot(logprobs, [("that", (0, 4)), ("is", (4, 8)), ("thee", (8, 14))])] == ["trustee"]
+    assert spotter.heard(logprobs, frames, limit=1) == ["trustee"]  # still a term worth prompting
+
+
 def test_multi_word_term_replaces_a_run_of_words(alphabet):
     text = "res judicata"
     spec = list(text)
