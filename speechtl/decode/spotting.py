@@ -15,7 +15,8 @@ the search, on the best hypothesis:
    span plus a few frames each side), all pairs in one batched ``ctc_loss`` call;
 3. the term replaces the span when its log-likelihood per character is within
    ``threshold`` of the hypothesis's (a tuned setting; negative lets a term win
-   that the acoustics alone slightly disfavour), best gains first, spans never overlap.
+   that the acoustics alone slightly disfavour), best gains first, spans never overlap,
+   never a span of function words only (``FUNCTION_WORDS``).
 
     spotter = TermSpotter(vocabulary, alphabet, known_words=decoder.unigrams)
     words = spotter.spot(logprobs, [("a", (3, 4)), ("ridof", (6, 11)), ...], threshold=-0.5)
@@ -44,10 +45,11 @@ GLUED_TERM_LETTERS = 7  # a written word that begins or ends with a term this lo
 GLUED_REST_LETTERS = 4  # ...to this many letters of other words (fewer: "-ing", "pre-")
 # English's closed-class words: a span made only of them is never replaced (it may still
 # suggest a term for Whisper's prompt: TermSpotter.heard). Whisper's text (the two-pass spots
-# without a word list) is surest on them, and a misheard term leaves a content word. On the judge's logs of both recipes' runs (2026-12-07), 106 proposals
-# over such spans, 1 true ("asthma" for "as my", 22 nats below Whisper's own words); the
-# one accepted was false: "trustee" for "that is the" in LJ Speech (legal; medical's
-# "prostate" in the same clip with another writer).
+# without a word list) is surest on them, and a misheard term leaves a content word. On the
+# judge's logs of both recipes' runs (2026-12-07), 106 proposals over such spans, 1 true
+# ("asthma" for "as my", 22 nats below Whisper's own words); the one accepted was false:
+# "trustee" for "that is the" in LJ Speech (legal; medical's "prostate" in the same clip
+# with another writer)
 FUNCTION_WORDS = frozenset("""
 a an the this that these those it its he him his she her they them their we us our you your i me my
 is are was were be been being am do does did have has had will would shall should can could may might must
