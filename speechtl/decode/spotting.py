@@ -173,7 +173,8 @@ class TermSpotter:
         """Every candidate whose acoustic gain is at least ``threshold`` (spans may overlap),
         none over function words only (FUNCTION_WORDS)."""
         texts = [w for w, _ in words]
-        cands = [c for c in self.candidates(texts) if not all(w in FUNCTION_WORDS for w in texts[c[0]:c[1]])]
+        cands = [(first, last, term_id) for first, last, term_id in self.candidates(texts)
+                 if not all(w in FUNCTION_WORDS for w in texts[first:last])]
         return [Substitution(first, last, self.terms[term_id], gain)
                 for (first, last, term_id), gain in zip(cands, self._gains(logprobs, words, cands)) if gain >= threshold]
 
